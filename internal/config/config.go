@@ -1,0 +1,190 @@
+// Package config holds Gatehouse's configuration: the TOML schema, strict
+// decoding ([Parse], [Load]), defaults, secret resolution and a pure
+// [Config.Validate].
+//
+// Decoding is strict: a key the schema does not know is an error that names it
+// by its full path. Parse applies the defaults documented on each field and
+// resolves secrets (client secret, cookie secret, Redis password) from the file,
+// a *_file, or the environment; it does not validate. Validate performs no I/O
+// and reports every problem at once, each prefixed by its key path, joined with
+// [errors.Join].
+//
+// Secrets never print: [Config.String], [Config.Redacted] and the String and
+// LogValue methods of the sections that hold a secret replace them with
+// "[redacted]".
+package config
+
+// Config is the whole Gatehouse configuration, as decoded from TOML. The zero
+// value is not useful: obtain one from [Parse] or [Load], which apply defaults,
+// then call [Config.Validate].
+type Config struct {
+	Server    Server     `toml:"server"`
+	Provider  Provider   `toml:"provider"`
+	Session   Session    `toml:"session"`
+	Headers   Headers    `toml:"headers"`
+	Upstreams []Upstream `toml:"upstream"`
+}
+
+// Server configures the listening HTTP server and how Gatehouse presents
+// itself to browsers.
+type Server struct {
+	// Listen is the TCP address to listen on, as host:port.
+	// Default "127.0.0.1:4180".
+	Listen string `toml:"listen"`
+	// PublicURL is the absolute URL at which browsers reach Gatehouse; the
+	// OAuth2 redirect URI is derived from it. It has no path (or "/"), query,
+	// fragment or user info. It must use https unless its host is a loopback
+	// address (127.0.0.0/8, ::1) or "localhost". Required.
+	PublicURL string `toml:"public_url"`
+	// TrustedProxies lists the CIDRs or single IP addresses whose
+	// X-Forwarded-* headers are trusted. Default none.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// AllowedRedirectDomains lists the hosts, other than the public URL's,
+	// to which Gatehouse may redirect after login or logout. An entry with a
+	// leading dot (".example.com") matches every subdomain. Entries are lower
+	// case host names or IP addresses, without scheme, port or path.
+	AllowedRedirectDomains []string `toml:"allowed_redirect_domains"`
+	// LogFormat is "text" (default) or "json".
+	LogFormat string `toml:"log_format"`
+	// LogLevel is "debug", "info" (default), "warn" or "error".
+	LogLevel string `toml:"log_level"`
+	// ShutdownTimeout bounds the graceful shutdown. Default 15s.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// ReadHeaderTimeout is http.Server.ReadHeaderTimeout. Default 10s.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	// IdleTimeout is http.Server.IdleTimeout. Default 120s.
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// Provider configures the OpenID Provider (the authorization server) and
+// Gatehouse's client registration with it.
+type Provider struct {
+	// Issuer is the OpenID Provider's issuer identifier (OpenID Connect
+	// Discovery 1.0 §3): an absolute URL without query or fragment, https
+	// unless its host is a loopback address or "localhost". Required.
+	Issuer string `toml:"issuer"`
+	// ClientID is the OAuth2 client identifier (RFC 6749 §2.2). Required.
+	ClientID string `toml:"client_id"`
+	// ClientSecret is the OAuth2 client secret (RFC 6749 §2.3.1). After
+	// [Parse] it holds the resolved secret whatever its source: this key,
+	// ClientSecretFile, or the GATEHOUSE_CLIENT_SECRET environment variable.
+	// Required. Prefer the file or the environment to this key.
+	ClientSecret string `toml:"client_secret"`
+	// ClientSecretFile names a file holding the client secret; surrounding
+	// white space is trimmed. Mutually exclusive with ClientSecret.
+	ClientSecretFile string `toml:"client_secret_file"`
+	// Scopes are requested in the authorization request (RFC 6749 §3.3).
+	// Default ["openid", "email", "profile", "offline_access"]. Must contain
+	// "openid"; entries are non-empty, without white space, and unique.
+	Scopes []string `toml:"scopes"`
+	// UseUserinfo fetches the UserInfo endpoint (OpenID Connect Core 1.0
+	// §5.3) at login and merges its claims; its "sub" must match the ID
+	// token's. Default false.
+	UseUserinfo bool `toml:"use_userinfo"`
+	// Timeout bounds each HTTP call to the authorization server. Default 10s.
+	Timeout Duration `toml:"timeout"`
+	// ExtraAuthParams are added to the authorization request (for example
+	// prompt, login_hint, acr_values). Parameters Gatehouse sets itself, or
+	// that would override them, are refused: response_type, client_id,
+	// redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
+	// response_mode, request and request_uri.
+	ExtraAuthParams map[string]string `toml:"extra_auth_params"`
+	// ResponseType is the OAuth2 response_type. Only "code" (the default) is
+	// accepted: the implicit and hybrid flows return tokens in the front
+	// channel, which RFC 9700 §2.1.2 advises against.
+	ResponseType string `toml:"response_type"`
+}
+
+// Session configures the login session: its store and its cookie.
+type Session struct {
+	// Store is "memory" (default, a single replica) or "redis".
+	Store string `toml:"store"`
+	// CookieName is the session cookie's name, an RFC 6265 token. Default
+	// "gatehouse". Gatehouse adds the __Host- prefix itself when the public
+	// URL is https, so the name must not carry a __Host- or __Secure- prefix.
+	CookieName string `toml:"cookie_name"`
+	// CookieSecret is the 32-byte key, base64 encoded, that protects the
+	// session cookie; see [Config.CookieSecretBytes]. After [Parse] it holds
+	// the resolved secret whatever its source: this key, CookieSecretFile, or
+	// the GATEHOUSE_COOKIE_SECRET environment variable. Required. Generate one
+	// with "gatehouse genkey".
+	CookieSecret string `toml:"cookie_secret"`
+	// CookieSecretFile names a file holding the cookie secret; surrounding
+	// white space is trimmed. Mutually exclusive with CookieSecret.
+	CookieSecretFile string `toml:"cookie_secret_file"`
+	// Lifetime is the absolute session lifetime. Default 12h, minimum 1m.
+	Lifetime Duration `toml:"lifetime"`
+	// IdleTimeout ends a session unused for this long. Zero (the default)
+	// disables it; otherwise it is at least 1m and at most Lifetime.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// RefreshBefore refreshes the access token when it expires within this
+	// duration. Default 60s.
+	RefreshBefore Duration `toml:"refresh_before"`
+	// Redis configures the store when Store is "redis".
+	Redis Redis `toml:"redis"`
+}
+
+// Redis configures the Redis session store. When the store is "redis",
+// exactly one of URL, SentinelAddrs (with MasterName) and ClusterAddrs is set.
+type Redis struct {
+	// URL is a redis:// or rediss:// URL for a single server.
+	URL string `toml:"url"`
+	// SentinelAddrs are the host:port addresses of Redis Sentinels.
+	SentinelAddrs []string `toml:"sentinel_addrs"`
+	// MasterName is the Sentinel master name; required with SentinelAddrs.
+	MasterName string `toml:"master_name"`
+	// ClusterAddrs are host:port addresses of Redis Cluster nodes.
+	ClusterAddrs []string `toml:"cluster_addrs"`
+	// Username is the Redis ACL user name, if any.
+	Username string `toml:"username"`
+	// Password is the Redis password. After [Parse] it holds the resolved
+	// password whatever its source: this key, PasswordFile, or the
+	// GATEHOUSE_REDIS_PASSWORD environment variable. Prefer the file or the
+	// environment to this key.
+	Password string `toml:"password"`
+	// PasswordFile names a file holding the Redis password; surrounding white
+	// space is trimmed. Mutually exclusive with Password.
+	PasswordFile string `toml:"password_file"`
+	// KeyPrefix prefixes every key Gatehouse writes. Default "gatehouse:".
+	KeyPrefix string `toml:"key_prefix"`
+}
+
+// Headers names the claims projected into the identity headers sent to
+// upstreams. Each is a claim name, non-empty and without white space.
+type Headers struct {
+	// User is the claim identifying the user. Default "sub".
+	User string `toml:"user"`
+	// Email is the claim holding the e-mail address. Default "email".
+	Email string `toml:"email"`
+	// PreferredUsername is the claim holding the display user name.
+	// Default "preferred_username".
+	PreferredUsername string `toml:"preferred_username"`
+	// Groups is the claim holding the group list. Default "groups".
+	Groups string `toml:"groups"`
+}
+
+// Upstream is one route: requests matching Host and PathPrefix are proxied to
+// URL. At least one is required.
+type Upstream struct {
+	// Name is an optional label for logs and metrics: lower-case letters,
+	// digits and '-', unique among upstreams.
+	Name string `toml:"name"`
+	// Host, if set, restricts the route to requests with exactly this Host:
+	// a lower-case host name or IP address, without port.
+	Host string `toml:"host"`
+	// PathPrefix restricts the route to paths under this prefix. It starts
+	// with "/" and has no "." or ".." segment, empty segment, query or
+	// fragment. Default (and empty) "/".
+	PathPrefix string `toml:"path_prefix"`
+	// URL is the absolute http or https URL requests are proxied to, without
+	// query, fragment or user info. Required.
+	URL string `toml:"url"`
+	// Auth is "session" (default: a login session is required) or "public"
+	// (no login required).
+	Auth string `toml:"auth"`
+	// PassAccessToken sends the access token in X-Forwarded-Access-Token.
+	PassAccessToken bool `toml:"pass_access_token"`
+	// PassAuthorization sends the access token as
+	// "Authorization: Bearer <token>" (RFC 6750 §2.1).
+	PassAuthorization bool `toml:"pass_authorization"`
+}

@@ -1,0 +1,288 @@
+package proxy_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/session/memstore"
+)
+
+const (
+	testClientID     = "gatehouse-test"
+	testClientSecret = "test-client-secret-0123456789abcdef"
+)
+
+// envOptions varies the test environment.
+type envOptions struct {
+	hooks       devop.Hooks
+	useUserinfo bool
+	accessTTL   time.Duration
+	store       session.Store
+	routes      []proxy.Route // Target is filled in with the recording upstream when nil
+	allowed     []string
+}
+
+// recorder is an upstream that records every request it receives.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec.mu.Lock()
+	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+	rec.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain")
+	io.WriteString(w, "upstream says hello to "+r.Header.Get("X-Forwarded-User"))
+}
+
+func (rec *recorder) count() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return len(rec.reqs)
+}
+
+func (rec *recorder) last() *http.Request {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.reqs) == 0 {
+		return nil
+	}
+	return rec.reqs[len(rec.reqs)-1]
+}
+
+// countingStore counts the sessions created, so tests can assert none was.
+type countingStore struct {
+	session.Store
+	created atomic.Int64
+}
+
+func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if strings.HasPrefix(key, "s:") {
+		c.created.Add(1)
+	}
+	return c.Store.Set(ctx, key, value, ttl)
+}
+
+type env struct {
+	t        *testing.T
+	as       *devop.Server
+	asURL    string
+	gw       *proxy.Gateway
+	gwURL    string
+	upstream *recorder
+	store    *countingStore
+	login    *login.Client
+}
+
+// lateHandler lets a server start (and know its URL) before its handler exists.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*l.h.Load()).ServeHTTP(w, r) }
+func (l *lateHandler) set(h http.Handler)                               { l.h.Store(&h) }
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, upstream: &recorder{}}
+	up := httptest.NewServer(e.upstream)
+	t.Cleanup(up.Close)
+
+	asH, gwH := &lateHandler{}, &lateHandler{}
+	asSrv := httptest.NewServer(asH)
+	t.Cleanup(asSrv.Close)
+	gwSrv := httptest.NewServer(gwH)
+	t.Cleanup(gwSrv.Close)
+	e.asURL, e.gwURL = asSrv.URL, gwSrv.URL
+
+	as, err := devop.New(devop.Options{
+		Issuer:              e.asURL,
+		RotateRefreshTokens: true,
+		AccessTokenTTL:      o.accessTTL,
+		Clients: []devop.Client{{
+			ID: testClientID, Secret: testClientSecret,
+			RedirectURIs: []string{e.gwURL + "/oauth2/callback"},
+		}},
+		Hooks: o.hooks,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.as = as
+	asH.set(as)
+
+	e.login = login.New(login.Options{
+		Issuer: e.asURL, ClientID: testClientID, ClientSecret: testClientSecret,
+		Scopes:      []string{"openid", "email", "profile", "groups", "offline_access"},
+		UseUserinfo: o.useUserinfo,
+		HTTPClient:  &http.Client{Timeout: 5 * time.Second},
+	})
+	if err := e.login.Discover(t.Context()); err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	base := o.store
+	if base == nil {
+		base = memstore.New()
+	}
+	e.store = &countingStore{Store: base}
+	sessions, err := session.NewManager(session.Options{Store: e.store, Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upURL, _ := url.Parse(up.URL)
+	routes := o.routes
+	if routes == nil {
+		routes = []proxy.Route{{Name: "app", PathPrefix: "/"}}
+	}
+	for i := range routes {
+		if routes[i].Target == nil {
+			routes[i].Target = upURL
+		}
+	}
+	pub, _ := url.Parse(e.gwURL)
+	gw, err := proxy.New(proxy.Options{
+		PublicURL: pub, Login: e.login, Sessions: sessions, Routes: routes,
+		Redirects: redirect.New(pub, o.allowed),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.gw = gw
+	gwH.set(gw)
+	return e
+}
+
+// browser returns a client with a cookie jar that does not follow redirects.
+func (e *env) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func (e *env) get(c *http.Client, rawURL string, hdr ...string) *http.Response {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	return resp
+}
+
+func bodyOf(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	return string(b)
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
+	hiddenRe   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// authorize starts a login at path, logs in at the development AS as user
+// and returns the callback URL the AS redirects the browser to (not yet
+// followed).
+func (e *env) authorize(c *http.Client, path, user string) string {
+	e.t.Helper()
+	resp := e.get(c, e.gwURL+path)
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), e.asURL) {
+		e.t.Fatalf("GET %s: want 302 to the AS, got %d %q", path, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return e.loginAtAS(c, resp.Header.Get("Location"), user, "login")
+}
+
+// loginAtAS fills the AS's login form (action "login" or "deny").
+func (e *env) loginAtAS(c *http.Client, authURL, user, action string) string {
+	e.t.Helper()
+	resp := e.get(c, authURL)
+	page := bodyOf(resp)
+	m := formAction.FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		e.t.Fatalf("AS login page: status %d, no form:\n%s", resp.StatusCode, page)
+	}
+	form := url.Values{"username": {user}, "password": {user}, "action": {action}}
+	for _, h := range hiddenRe.FindAllStringSubmatch(page, -1) {
+		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	target, err := url.Parse(authURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	formURL := target.ResolveReference(&url.URL{Path: html.UnescapeString(m[1])})
+	if strings.HasPrefix(m[1], "http") {
+		formURL, _ = url.Parse(html.UnescapeString(m[1]))
+	}
+	resp, err = c.PostForm(formURL.String(), form)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, e.gwURL+"/oauth2/callback") {
+		e.t.Fatalf("AS login: want a redirect to the callback, got %d %q", resp.StatusCode, loc)
+	}
+	return loc
+}
+
+// loginAs performs a complete login and returns the response of the request
+// to the original path (served by the upstream).
+func (e *env) loginAs(c *http.Client, path, user string) *http.Response {
+	e.t.Helper()
+	cb := e.authorize(c, path, user)
+	resp := e.get(c, cb)
+	if resp.StatusCode != http.StatusFound {
+		e.t.Fatalf("callback: want 302, got %d: %s", resp.StatusCode, bodyOf(resp))
+	}
+	loc := resp.Header.Get("Location")
+	if loc != path {
+		e.t.Fatalf("callback redirected to %q, want %q", loc, path)
+	}
+	return e.get(c, e.gwURL+loc)
+}
+
+// assertNoSession checks that a failed callback created no session and the
+// upstream was never reached.
+func (e *env) assertNoSession(c *http.Client) {
+	e.t.Helper()
+	if n := e.store.created.Load(); n != 0 {
+		e.t.Errorf("%d session(s) were created, want none", n)
+	}
+	if n := e.upstream.count(); n != 0 {
+		e.t.Errorf("the upstream was reached %d time(s), want never", n)
+	}
+	u, _ := url.Parse(e.gwURL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "gatehouse" {
+			e.t.Errorf("a session cookie was set")
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+// pageError is what a client is told. Detail is written for people and never
+// carries an internal error string, a token or a code.
+type pageError struct {
+	Status int
+	Code   string // stable, machine-readable
+	Title  string
+	Detail string
+	// Retry, when set, is a link offered to start over.
+	Retry string
+}
+
+func (e *pageError) Error() string { return e.Code }
+
+var (
+	errNotFound       = &pageError{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "No application is served at this address."}
+	errUnauthorized   = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required", Detail: "This resource requires a session. Sign in first."}
+	errStoreDown      = &pageError{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable", Detail: "The session store cannot be reached. Please try again in a moment."}
+	errProviderDown   = &pageError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable", Title: "Temporarily unavailable", Detail: "The sign-in service is not available yet. Please try again in a moment."}
+	errProviderFailed = &pageError{Status: http.StatusBadGateway, Code: "provider_error", Title: "Sign-in service error", Detail: "The sign-in service did not answer as expected. Please try again.", Retry: "/oauth2/start"}
+	errInternal       = &pageError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
+)
+
+// wantsHTML reports whether r comes from a browser navigation rather than an
+// API client: a GET or HEAD that accepts text/html and is not an XHR.
+func wantsHTML(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest") {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// fail answers with e as an HTML page for browsers or JSON for API clients.
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if !wantsHTML(r) {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(e.Status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": e.Code, "message": e.Detail, "status": e.Status})
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(e.Status)
+	_ = errorPage.Execute(w, e)
+}
+
+// failErr maps an error from a handler to a page and logs it once.
+func (g *Gateway) failErr(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *pageError
+	switch {
+	case errors.As(err, &pe):
+	case errors.Is(err, context.Canceled):
+		w.WriteHeader(499) // client closed request; nothing to render or log
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		pe = &pageError{Status: http.StatusGatewayTimeout, Code: "timeout", Title: "Timed out", Detail: "A service the gateway depends on took too long to answer."}
+	default:
+		pe = errInternal
+	}
+	if pe.Status >= 500 {
+		g.logger.Error("request failed", "path", r.URL.Path, "code", pe.Code, "error", err)
+	}
+	g.fail(w, r, pe)
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · Gatehouse</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1f2933;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
+main{background:#fff;max-width:32rem;padding:2rem 2.5rem;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+h1{font-size:1.4rem;margin:0 0 .75rem}p{line-height:1.5}code{color:#52606d}
+a.button{display:inline-block;margin-top:1rem;padding:.55rem 1.1rem;background:#2f6fde;color:#fff;border-radius:6px;text-decoration:none}
+</style></head>
+<body><main>
+<h1>{{.Title}}</h1>
+<p>{{.Detail}}</p>
+<p><code>{{.Status}} · {{.Code}}</code></p>
+{{if .Retry}}<a class="button" href="{{.Retry}}">Start again</a>{{end}}
+</main></body></html>
+`))

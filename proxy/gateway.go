@@ -1,0 +1,215 @@
+// Package proxy is the http.Handler users hit: the SSO step's endpoints
+// under /oauth2/, the gate that decides who may pass, identity propagation to
+// the upstream, health endpoints and error pages.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/upstream"
+)
+
+// Auth modes of a route.
+const (
+	// AuthSession requires a session; browsers are sent to log in.
+	AuthSession = "session"
+	// AuthPublic lets everyone through (identity headers are still stripped).
+	AuthPublic = "public"
+)
+
+// Route is an upstream and the policy the gate applies to it.
+type Route struct {
+	Name       string
+	Host       string
+	PathPrefix string
+	Target     *url.URL
+	// Auth is AuthSession (default) or AuthPublic.
+	Auth string
+	// PassAccessToken sets X-Forwarded-Access-Token.
+	PassAccessToken bool
+	// PassAuthorization sets "Authorization: Bearer <access token>".
+	PassAuthorization bool
+	// PreserveHost forwards the client's Host header.
+	PreserveHost bool
+}
+
+// Options configures a Gateway.
+type Options struct {
+	// PublicURL is where users reach the gateway; the callback is PublicURL + "/oauth2/callback".
+	PublicURL *url.URL
+	Login     *login.Client
+	Sessions  *session.Manager
+	Routes    []Route
+	// Redirects validates return-to URLs.
+	Redirects *redirect.Validator
+	// Claims maps claims to identity headers.
+	Claims identity.Mapping
+	// TrustedProxies are the networks whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	// RefreshBefore refreshes an access token this long before it expires (default 60s).
+	RefreshBefore time.Duration
+	// FlowTTL bounds a pending login (default 10m).
+	FlowTTL time.Duration
+	// StoreReady reports whether the session store answers (for /readyz).
+	StoreReady func(ctx context.Context) error
+	// Transport carries requests to upstreams (default upstream.NewTransport()).
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Gateway is the gateway's HTTP handler.
+type Gateway struct {
+	opts        Options
+	logger      *slog.Logger
+	now         func() time.Time
+	callbackURL string
+	secure      bool
+	bindingName string
+	router      *upstream.Router
+	handler     http.Handler
+	refreshes   singleflight.Group
+	draining    chan struct{}
+}
+
+// New returns a Gateway for opts.
+func New(opts Options) (*Gateway, error) {
+	if opts.PublicURL == nil || opts.Login == nil || opts.Sessions == nil || opts.Redirects == nil {
+		return nil, errors.New("proxy: PublicURL, Login, Sessions and Redirects are required")
+	}
+	if opts.RefreshBefore <= 0 {
+		opts.RefreshBefore = 60 * time.Second
+	}
+	if opts.FlowTTL <= 0 {
+		opts.FlowTTL = 10 * time.Minute
+	}
+	g := &Gateway{
+		opts:        opts,
+		logger:      opts.Logger,
+		now:         opts.Now,
+		callbackURL: opts.PublicURL.JoinPath("/oauth2/callback").String(),
+		secure:      opts.PublicURL.Scheme == "https",
+		bindingName: "gatehouse_csrf",
+		draining:    make(chan struct{}),
+	}
+	if g.logger == nil {
+		g.logger = slog.New(slog.DiscardHandler)
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.secure {
+		g.bindingName = "__Host-" + g.bindingName
+	}
+	routes := make([]upstream.Route, len(opts.Routes))
+	for i := range opts.Routes {
+		rt := &opts.Routes[i]
+		if rt.Auth == "" {
+			rt.Auth = AuthSession
+		}
+		routes[i] = upstream.Route{
+			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, Target: rt.Target,
+			PreserveHost: rt.PreserveHost, Data: rt,
+		}
+	}
+	router, err := upstream.New(upstream.Options{
+		Routes:       routes,
+		Rewrite:      g.rewrite,
+		Transport:    opts.Transport,
+		ErrorHandler: g.upstreamError,
+		Logger:       g.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.router = router
+	g.handler = g.routes()
+	return g, nil
+}
+
+// ServeHTTP strips every identity header the client sent, then routes.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	identity.StripHeaders(r.Header)
+	g.handler.ServeHTTP(w, r)
+}
+
+// Drain makes /readyz report unready, so load balancers stop sending new
+// requests before shutdown.
+func (g *Gateway) Drain() {
+	select {
+	case <-g.draining:
+	default:
+		close(g.draining)
+	}
+}
+
+// forward is what the gate hands to the upstream rewrite step.
+type forward struct {
+	id          identity.Identity
+	accessToken string
+}
+
+type forwardKey struct{}
+
+// rewrite sets the outbound headers. It runs for every proxied request.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
+	identity.StripHeaders(pr.Out.Header)
+	g.stripOwnCookies(pr.Out)
+	if g.trusted(pr.In) {
+		if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
+			pr.Out.Header["X-Forwarded-For"] = xff
+		}
+	}
+	pr.SetXForwarded()
+	if g.trusted(pr.In) {
+		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if v := pr.In.Header.Get(h); v != "" {
+				pr.Out.Header.Set(h, v)
+			}
+		}
+	}
+	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
+	if fwd == nil {
+		return
+	}
+	fwd.id.SetHeaders(pr.Out.Header)
+	pol := route.Data.(*Route)
+	if pol.PassAccessToken && fwd.accessToken != "" {
+		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
+	}
+	if pol.PassAuthorization && fwd.accessToken != "" {
+		pr.Out.Header.Set("Authorization", "Bearer "+fwd.accessToken)
+	}
+}
+
+// trusted reports whether r comes directly from a configured proxy.
+func (g *Gateway) trusted(r *http.Request) bool {
+	if len(g.opts.TrustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range g.opts.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

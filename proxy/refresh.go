@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/session"
+)
+
+// refreshTimeout bounds one refresh at the AS, independent of the request
+// that triggered it (other requests may be waiting on the same refresh).
+const refreshTimeout = 15 * time.Second
+
+// ensureFresh returns s with an access token that is valid for at least
+// RefreshBefore, refreshing it when needed. Refreshes of one session are
+// single-flight within this process; waiting follows ctx.
+func (g *Gateway) ensureFresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+	if !g.needsRefresh(s) {
+		return s, nil
+	}
+	if s.RefreshToken == "" {
+		if g.now().Unix() >= s.AccessExpiry {
+			return nil, errSessionEnded
+		}
+		return s, nil
+	}
+	ch := g.refreshes.DoChan(s.ID, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return g.refresh(rctx, s)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return g.refreshFailed(s, res.Err)
+		}
+		return res.Val.(*session.Session), nil
+	}
+}
+
+func (g *Gateway) needsRefresh(s *session.Session) bool {
+	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.opts.RefreshBefore
+}
+
+// refresh re-reads the session (another request may have refreshed it
+// meanwhile), then uses the refresh token and stores the result.
+func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+	cur, err := g.opts.Sessions.Reload(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if !g.needsRefresh(cur) {
+		return cur, nil
+	}
+	res, err := g.opts.Login.Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
+	if err != nil {
+		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrIDToken) {
+			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))
+			if derr := g.opts.Sessions.Delete(ctx, cur); derr != nil {
+				g.logger.Warn("session delete failed", "error", derr)
+			}
+			return nil, errSessionEnded
+		}
+		return nil, err
+	}
+	cur.AccessToken, cur.RefreshToken = res.AccessToken, res.RefreshToken
+	cur.AccessExpiry = 0
+	if !res.Expiry.IsZero() {
+		cur.AccessExpiry = res.Expiry.Unix()
+	}
+	if res.IDToken != "" {
+		cur.IDToken, cur.Claims = res.IDToken, keptClaims(res.Claims)
+		if res.SID != "" {
+			cur.SID = res.SID
+		}
+	}
+	if err := g.opts.Sessions.Save(ctx, cur); err != nil {
+		return nil, err
+	}
+	g.logger.Debug("access token refreshed", "event", "refresh", "sub", cur.Subject)
+	return cur, nil
+}
+
+// refreshFailed decides what a failed refresh means for the request: an
+// ended session logs out; a transient failure keeps the session and serves
+// the request while the current access token is still valid.
+func (g *Gateway) refreshFailed(s *session.Session, err error) (*session.Session, error) {
+	if errors.Is(err, errSessionEnded) || errors.Is(err, session.ErrNotFound) {
+		return nil, errSessionEnded
+	}
+	if errors.Is(err, session.ErrUnavailable) {
+		return nil, err
+	}
+	g.logger.Warn("refresh failed; keeping the session", "event", "refresh_failed", "sub", s.Subject, "reason", reasonOf(err), "error", err)
+	if g.now().Unix() < s.AccessExpiry {
+		return s, nil
+	}
+	if errors.Is(err, login.ErrNotReady) {
+		return nil, errProviderDown
+	}
+	return nil, errProviderFailed
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, login.ErrInvalidGrant):
+		return "invalid_grant"
+	case errors.Is(err, login.ErrIDToken):
+		return "id_token_invalid"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return "token_endpoint"
+	}
+}

@@ -1,0 +1,25 @@
+package proxy
+
+import "net/http"
+
+// routes lists every endpoint the gateway serves itself. Everything else goes
+// through the gate to an upstream. http.ServeMux matches on the cleaned path
+// and redirects unclean ones ("/a/../b", "//x"), so the gate only ever sees
+// clean paths.
+func (g *Gateway) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oauth2/start", g.handleStart)
+	mux.HandleFunc("GET /oauth2/callback", g.handleCallback)
+	mux.HandleFunc("GET /oauth2/sign_out", g.handleSignOut)
+	mux.HandleFunc("POST /oauth2/sign_out", g.handleSignOut)
+	mux.HandleFunc("GET /oauth2/userinfo", g.handleUserinfo)
+	mux.HandleFunc("/oauth2/", g.handleUnknown) // the prefix is reserved for the gateway
+	mux.HandleFunc("GET /healthz", g.handleHealthz)
+	mux.HandleFunc("GET /readyz", g.handleReadyz)
+	mux.HandleFunc("/", g.handleGate)
+	return mux
+}
+
+func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	g.fail(w, r, errNotFound)
+}

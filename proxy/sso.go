@@ -1,0 +1,254 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/session"
+)
+
+// pendingFlow is a started authorization request, kept sealed in the session
+// store under its state until the callback consumes it.
+type pendingFlow struct {
+	Nonce       string `json:"n"`
+	Verifier    string `json:"v"`
+	RedirectURI string `json:"r"`
+	ReturnTo    string `json:"t,omitempty"`
+	// Binding ties the flow to the browser that started it (login CSRF).
+	Binding string `json:"b,omitempty"`
+	Created int64  `json:"c"`
+}
+
+var (
+	errStateMissing = &pageError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
+		Detail: "The sign-in response is incomplete. Please start again.", Retry: "/oauth2/start"}
+	errStateUnknown = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+		Detail: "This sign-in attempt has expired or was already used. Please start again.", Retry: "/oauth2/start"}
+	errBinding = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+		Detail: "This sign-in was started in another browser. Please start again here.", Retry: "/oauth2/start"}
+	errIssuer = &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
+		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: "/oauth2/start"}
+	errCodeMissing = &pageError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
+		Detail: "The sign-in response carries no authorization code.", Retry: "/oauth2/start"}
+	errCodeRejected = &pageError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
+		Detail: "The sign-in service did not accept the authorization code (expired or already used). Please start again.", Retry: "/oauth2/start"}
+	errIDToken = &pageError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
+		Detail: "The identity the sign-in service returned could not be verified.", Retry: "/oauth2/start"}
+	errUserinfo = &pageError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
+		Detail: "The user information the sign-in service returned does not match the sign-in.", Retry: "/oauth2/start"}
+)
+
+// handleStart begins a login: GET /oauth2/start?rd=URL.
+func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) {
+	if err := g.startLogin(w, r, r.URL.Query().Get("rd")); err != nil {
+		g.failErr(w, r, err)
+	}
+}
+
+// startLogin sends the browser to the AS. returnTo is validated here and
+// replaced by "/" when it is not acceptable.
+func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+	rd, err := g.opts.Redirects.Validate(returnTo)
+	if err != nil {
+		rd = "/"
+	}
+	binding, err := g.bindingCookie(w, r)
+	if err != nil {
+		return err
+	}
+	req, err := g.opts.Login.NewRequest(g.callbackURL)
+	if err != nil {
+		if errors.Is(err, login.ErrNotReady) {
+			return errProviderDown
+		}
+		return err
+	}
+	flow := pendingFlow{
+		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
+		Binding: g.opts.Sessions.Binding(binding), Created: g.now().Unix(),
+	}
+	if err := g.opts.Sessions.PutFlow(r.Context(), req.State, flow, g.opts.FlowTTL); err != nil {
+		return storeErr(err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, req.URL, http.StatusFound)
+	return nil
+}
+
+// bindingCookie returns the browser's binding value, setting a new one when
+// it has none. Every tab of a browser shares it, so parallel logins work.
+func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(g.bindingName); err == nil && len(c.Value) >= 32 {
+		return c.Value, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: g.bindingName, Value: v, Path: "/", HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode})
+	return v, nil
+}
+
+// handleCallback finishes a login: GET /oauth2/callback. The checks run in
+// this order: AS error, state, browser binding, issuer (RFC 9207), code
+// exchange with the PKCE verifier, ID token, nonce, then a new session and a
+// redirect to the validated return URL.
+func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
+	if err := g.callback(w, r); err != nil {
+		g.failErr(w, r, err)
+	}
+}
+
+func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	state := q.Get("state")
+	if asErr := q.Get("error"); asErr != "" {
+		if state != "" { // consume the flow: it cannot be finished any more
+			_ = g.opts.Sessions.DeleteFlow(ctx, state)
+		}
+		g.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", sanitizeCode(asErr))
+		return asError(asErr)
+	}
+	if state == "" {
+		return errStateMissing
+	}
+	var flow pendingFlow
+	if err := g.opts.Sessions.TakeFlow(ctx, state, &flow); err != nil {
+		if errors.Is(err, session.ErrNotFound) {
+			g.logger.Info("login failed", "event", "login_failed", "reason", "unknown_state")
+			return errStateUnknown
+		}
+		return storeErr(err)
+	}
+	c, _ := r.Cookie(g.bindingName)
+	if c == nil || !g.opts.Sessions.BindingMatches(c.Value, flow.Binding) {
+		g.logger.Info("login failed", "event", "login_failed", "reason", "binding_mismatch")
+		return errBinding
+	}
+	if err := g.opts.Login.CheckIssuer(q.Get("iss")); err != nil {
+		g.logger.Warn("login failed", "event", "login_failed", "reason", "issuer_mismatch")
+		return errIssuer
+	}
+	code := q.Get("code")
+	if code == "" {
+		return errCodeMissing
+	}
+	res, err := g.opts.Login.Exchange(ctx, code, flow.Verifier, flow.RedirectURI, flow.Nonce)
+	if err != nil {
+		return g.exchangeError(err)
+	}
+	ticket, err := g.createSession(r, res)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, g.opts.Sessions.Cookie(ticket))
+	rd, err := g.opts.Redirects.Validate(flow.ReturnTo)
+	if err != nil {
+		rd = "/"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, rd, http.StatusFound)
+	return nil
+}
+
+// exchangeError maps a code exchange failure to a page and logs it.
+func (g *Gateway) exchangeError(err error) error {
+	reason, pe := "token_endpoint", errProviderFailed
+	switch {
+	case errors.Is(err, login.ErrNotReady):
+		reason, pe = "provider_not_ready", errProviderDown
+	case errors.Is(err, login.ErrInvalidGrant):
+		reason, pe = "invalid_grant", errCodeRejected
+	case errors.Is(err, login.ErrIDToken):
+		reason, pe = "id_token_invalid", errIDToken
+	case errors.Is(err, login.ErrUserinfo):
+		reason, pe = "userinfo_invalid", errUserinfo
+	}
+	g.logger.Warn("login failed", "event", "login_failed", "reason", reason, "error", err)
+	return pe
+}
+
+// createSession stores a new session for a verified login and returns its ticket.
+func (g *Gateway) createSession(r *http.Request, res *login.Result) (string, error) {
+	id, err := identity.FromClaims(res.Claims, g.opts.Claims)
+	if err != nil {
+		g.logger.Warn("login failed", "event", "login_failed", "reason", "identity", "error", err)
+		return "", errIDToken
+	}
+	s := &session.Session{
+		Issuer: res.Issuer, Subject: res.Subject, SID: res.SID, Claims: keptClaims(res.Claims),
+		AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, IDToken: res.IDToken,
+	}
+	if !res.Expiry.IsZero() {
+		s.AccessExpiry = res.Expiry.Unix()
+		if res.RefreshToken == "" { // nothing can renew the access token: the session ends with it
+			s.ExpiresAt = s.AccessExpiry
+		}
+	}
+	ticket, err := g.opts.Sessions.Create(r.Context(), s)
+	if err != nil {
+		return "", storeErr(err)
+	}
+	g.logger.Info("login", "event", "login", "sub", s.Subject, "user", id.PreferredUsername)
+	return ticket, nil
+}
+
+// keptClaims drops the ID token's bookkeeping claims, keeping what headers,
+// rules and the userinfo endpoint need.
+func keptClaims(claims map[string]any) map[string]any {
+	out := make(map[string]any, len(claims))
+	for k, v := range claims {
+		switch k {
+		case "nonce", "at_hash", "c_hash", "exp", "iat", "nbf", "aud", "azp", "jti", "iss", "sid":
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// asError renders an error the AS sent back (RFC 6749 §4.1.2.1).
+func asError(code string) *pageError {
+	code = sanitizeCode(code)
+	pe := &pageError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
+	switch code {
+	case "access_denied":
+		pe.Status, pe.Title = http.StatusForbidden, "Access was denied"
+		pe.Detail = "The sign-in service did not grant access (you may have declined the request)."
+	case "login_required", "consent_required", "interaction_required":
+		pe.Detail = "The sign-in service needs you to sign in again."
+	default:
+		pe.Status = http.StatusBadGateway
+		pe.Detail = "The sign-in service reported an error."
+	}
+	return pe
+}
+
+// sanitizeCode keeps an AS error code printable and short (RFC 6749 limits
+// it to %x20-21 / %x23-5B / %x5D-7E).
+func sanitizeCode(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// storeErr maps a session store failure: unreachable means 503, never "log in again".
+func storeErr(err error) error {
+	if errors.Is(err, session.ErrUnavailable) {
+		return errStoreDown
+	}
+	return err
+}

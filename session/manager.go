@@ -1,0 +1,293 @@
+package session
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// Options configures a Manager. The zero value of every optional field is the
+// documented default.
+type Options struct {
+	// Store holds the sealed records. Required.
+	Store Store
+	// Secret is the cookie secret (32 bytes). Keys for the ticket MAC and the
+	// flow binding are derived from it with HKDF-SHA256. Required.
+	Secret []byte
+	// CookieName is the session cookie's name (default "gatehouse"). When
+	// Secure is set it gets the "__Host-" prefix.
+	CookieName string
+	// Secure marks cookies Secure (set when the public URL is https).
+	Secure bool
+	// Lifetime is the absolute session lifetime (default 12h).
+	Lifetime time.Duration
+	// IdleTimeout ends a session unused for this long (0: no idle timeout).
+	IdleTimeout time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Manager creates, loads, saves and ends sessions, and keeps sealed pending
+// authorization flows. It is safe for concurrent use.
+type Manager struct {
+	store      Store
+	tickets    *ticketCodec
+	bindingKey []byte
+	cookieName string
+	secure     bool
+	lifetime   time.Duration
+	idle       time.Duration
+	now        func() time.Time
+}
+
+// NewManager returns a Manager for opts.
+func NewManager(opts Options) (*Manager, error) {
+	if opts.Store == nil {
+		return nil, errors.New("session: a store is required")
+	}
+	if len(opts.Secret) < 32 {
+		return nil, errors.New("session: the cookie secret must be at least 32 bytes")
+	}
+	m := &Manager{
+		store:      opts.Store,
+		cookieName: opts.CookieName,
+		secure:     opts.Secure,
+		lifetime:   opts.Lifetime,
+		idle:       opts.IdleTimeout,
+		now:        opts.Now,
+	}
+	if m.cookieName == "" {
+		m.cookieName = "gatehouse"
+	}
+	if m.secure {
+		m.cookieName = "__Host-" + m.cookieName
+	}
+	if m.lifetime <= 0 {
+		m.lifetime = 12 * time.Hour
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	macKey, err := hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse ticket mac", 32)
+	if err != nil {
+		return nil, fmt.Errorf("session: derive key: %w", err)
+	}
+	if m.bindingKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse flow binding", 32); err != nil {
+		return nil, fmt.Errorf("session: derive key: %w", err)
+	}
+	m.tickets = newTicketCodec(macKey, m.lifetime)
+	return m, nil
+}
+
+// CookieName returns the session cookie's name, prefix included.
+func (m *Manager) CookieName() string { return m.cookieName }
+
+// Lifetime returns the absolute session lifetime.
+func (m *Manager) Lifetime() time.Duration { return m.lifetime }
+
+func sessionKey(id string) string { return "s:" + id }
+
+// Create stores s under a new ID and key (never reusing an earlier one: no
+// session fixation) and returns the ticket for the user agent.
+func (m *Manager) Create(ctx context.Context, s *Session) (string, error) {
+	id, key, err := newIDAndKey()
+	if err != nil {
+		return "", err
+	}
+	now := m.now().Unix()
+	s.ID, s.key = id, key
+	s.CreatedAt, s.LastSeen = now, now
+	if s.ExpiresAt == 0 || s.ExpiresAt > now+int64(m.lifetime/time.Second) {
+		s.ExpiresAt = now + int64(m.lifetime/time.Second)
+	}
+	if err := m.Save(ctx, s); err != nil {
+		return "", err
+	}
+	if err := m.index(ctx, s); err != nil {
+		return "", err
+	}
+	return m.tickets.encode(id, key)
+}
+
+// Ticket returns the ticket of a loaded or created session.
+func (m *Manager) Ticket(s *Session) (string, error) { return m.tickets.encode(s.ID, s.key) }
+
+// Save writes s back to the store, sealed, with an expiry of whichever comes
+// first: the absolute end or the idle timeout.
+func (m *Manager) Save(ctx context.Context, s *Session) error {
+	if s.key == nil {
+		return errors.New("session: save: session was not created or loaded")
+	}
+	ttl := m.ttl(s)
+	if ttl <= 0 {
+		return m.Delete(ctx, s)
+	}
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	sealed, err := seal(s.key, sessionKey(s.ID), plain)
+	if err != nil {
+		return err
+	}
+	if err := m.store.Set(ctx, sessionKey(s.ID), sealed, ttl); err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) ttl(s *Session) time.Duration {
+	now := m.now()
+	ttl := time.Unix(s.ExpiresAt, 0).Sub(now)
+	if m.idle > 0 {
+		if idleEnd := time.Unix(s.LastSeen, 0).Add(m.idle).Sub(now); idleEnd < ttl {
+			ttl = idleEnd
+		}
+	}
+	return ttl
+}
+
+// Load returns the session named by ticket. It returns ErrNotFound when the
+// ticket is invalid or the session ended, and an error wrapping
+// ErrUnavailable when the store cannot be reached.
+func (m *Manager) Load(ctx context.Context, ticket string) (*Session, error) {
+	id, key, err := m.tickets.decode(ticket)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	return m.load(ctx, id, key)
+}
+
+func (m *Manager) load(ctx context.Context, id string, key []byte) (*Session, error) {
+	sealed, err := m.store.Get(ctx, sessionKey(id))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("session: load: %w", err)
+	}
+	plain, err := open(key, sessionKey(id), sealed)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	s := &Session{}
+	if err := json.Unmarshal(plain, s); err != nil {
+		return nil, ErrNotFound
+	}
+	s.ID, s.key = id, key
+	now := m.now()
+	if now.Unix() >= s.ExpiresAt || (m.idle > 0 && now.Sub(time.Unix(s.LastSeen, 0)) >= m.idle) {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
+
+// Touch records activity for the idle timeout. It writes only when the last
+// recorded activity is older than a tenth of the idle timeout, so most
+// requests cost no write.
+func (m *Manager) Touch(ctx context.Context, s *Session) error {
+	if m.idle <= 0 {
+		return nil
+	}
+	now := m.now()
+	if now.Sub(time.Unix(s.LastSeen, 0)) < m.idle/10 {
+		return nil
+	}
+	s.LastSeen = now.Unix()
+	return m.Save(ctx, s)
+}
+
+// Delete ends s in the store.
+func (m *Manager) Delete(ctx context.Context, s *Session) error {
+	if err := m.store.Delete(ctx, sessionKey(s.ID)); err != nil {
+		return fmt.Errorf("session: delete: %w", err)
+	}
+	if ix, ok := m.store.(Indexer); ok {
+		for _, k := range indexKeys(s) {
+			if err := ix.RemoveFromSet(ctx, k, s.ID); err != nil {
+				return fmt.Errorf("session: delete index: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// index records s under its OP session ID and subject so that a back-channel
+// logout can find it on any replica.
+func (m *Manager) index(ctx context.Context, s *Session) error {
+	ix, ok := m.store.(Indexer)
+	if !ok {
+		return nil
+	}
+	ttl := m.ttl(s)
+	if m.idle > 0 { // the index must outlive every session it names
+		ttl = time.Unix(s.ExpiresAt, 0).Sub(m.now())
+	}
+	for _, k := range indexKeys(s) {
+		if err := ix.AddToSet(ctx, k, s.ID, ttl); err != nil {
+			return fmt.Errorf("session: index: %w", err)
+		}
+	}
+	return nil
+}
+
+func indexKeys(s *Session) []string {
+	keys := []string{SubjectIndexKey(s.Issuer, s.Subject)}
+	if s.SID != "" {
+		keys = append(keys, SIDIndexKey(s.Issuer, s.SID))
+	}
+	return keys
+}
+
+// SubjectIndexKey names the set of session IDs of subject sub at issuer iss.
+func SubjectIndexKey(iss, sub string) string { return "x:sub:" + digest(iss, sub) }
+
+// SIDIndexKey names the set of session IDs of the OP session sid at issuer iss.
+func SIDIndexKey(iss, sid string) string { return "x:sid:" + digest(iss, sid) }
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+}
+
+// Cookie returns the session cookie carrying ticket: HttpOnly, SameSite=Lax,
+// Secure and "__Host-" prefixed when the public URL is https. It has no
+// Max-Age: the server enforces the lifetime.
+func (m *Manager) Cookie(ticket string) *http.Cookie {
+	return sessions.NewCookie(m.cookieName, ticket, m.cookieOptions(0))
+}
+
+// ClearCookie returns a cookie that deletes the session cookie.
+func (m *Manager) ClearCookie() *http.Cookie {
+	return sessions.NewCookie(m.cookieName, "", m.cookieOptions(-1))
+}
+
+func (m *Manager) cookieOptions(maxAge int) *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// TicketFromRequest returns the session ticket r carries in the session cookie, or "".
+func (m *Manager) TicketFromRequest(r *http.Request) string {
+	if c, err := r.Cookie(m.cookieName); err == nil && c.Value != "" {
+		return c.Value
+	}
+	return ""
+}
+
+// Reload reads s again from the store (for example after waiting for another
+// request's refresh). It returns ErrNotFound when the session ended.
+func (m *Manager) Reload(ctx context.Context, s *Session) (*Session, error) {
+	return m.load(ctx, s.ID, s.key)
+}

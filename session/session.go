@@ -1,0 +1,42 @@
+package session
+
+import "time"
+
+// Session is the server-side record of one login: who the user is and the
+// tokens the gateway holds on their behalf. It is stored sealed; ID and the
+// sealing key travel only in the user's ticket.
+type Session struct {
+	// ID names the record in the store. It is not part of the sealed value.
+	ID string `json:"-"`
+
+	Issuer  string `json:"iss"`
+	Subject string `json:"sub"`
+	// SID is the OP's session ID (OpenID Connect Back-Channel Logout 1.0 §2.4), when the AS sends one.
+	SID string `json:"sid,omitempty"`
+	// Claims holds the verified claims the gateway needs for headers and rules.
+	Claims map[string]any `json:"cl,omitempty"`
+
+	AccessToken  string `json:"at,omitempty"`
+	RefreshToken string `json:"rt,omitempty"`
+	IDToken      string `json:"it,omitempty"`
+	// AccessExpiry is when the access token expires, in Unix seconds (0: unknown).
+	AccessExpiry int64 `json:"ae,omitempty"`
+
+	// CreatedAt, ExpiresAt (absolute end) and LastSeen are Unix seconds.
+	CreatedAt int64 `json:"ca"`
+	ExpiresAt int64 `json:"ea"`
+	LastSeen  int64 `json:"ls"`
+
+	key []byte // sealing key, from the ticket
+}
+
+// AccessExpiresAt returns the access token's expiry, or the zero time when unknown.
+func (s *Session) AccessExpiresAt() time.Time {
+	if s.AccessExpiry == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s.AccessExpiry, 0)
+}
+
+// Expires returns the absolute end of the session.
+func (s *Session) Expires() time.Time { return time.Unix(s.ExpiresAt, 0) }
