@@ -1,0 +1,213 @@
+package devop
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// User is an account that can log in at the development provider.
+type User struct {
+	// Username and Password are the login form credentials. Username is
+	// required and unique.
+	Username string
+	Password string
+	// Subject is the "sub" claim (default: Username).
+	Subject string
+	// Email and EmailVerified are the "email" and "email_verified" claims
+	// (scope "email").
+	Email         string
+	EmailVerified bool
+	// Name and PreferredUsername are the "name" and "preferred_username"
+	// claims (scope "profile"). PreferredUsername defaults to Username.
+	Name              string
+	PreferredUsername string
+	// Groups is the "groups" claim (scope "groups").
+	Groups []string
+}
+
+// Client is a registered OAuth 2.0 client (relying party).
+type Client struct {
+	// ID is the client_id. Required and unique.
+	ID string
+	// Secret is the client secret of a confidential client. Required unless
+	// Public is set; a public client must not have one.
+	Secret string
+	// RedirectURIs are the registered redirection endpoints; the redirect_uri
+	// of a request must equal one of them exactly. At least one is required.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are the registered post_logout_redirect_uri
+	// values for RP-initiated logout (exact match).
+	PostLogoutRedirectURIs []string
+	// Public marks a public client (token_endpoint_auth_method "none").
+	Public bool
+}
+
+// Options configures a [Server]. The zero value of every optional field is
+// the documented default.
+type Options struct {
+	// Issuer is the absolute base URL at which the handler is served, e.g.
+	// "http://127.0.0.1:9000", without a trailing slash. Every endpoint is
+	// under its path. Required.
+	Issuer string
+	// Clients are the registered clients.
+	Clients []Client
+	// Users are the accounts that can log in (default: [DemoUsers]).
+	Users []User
+	// AccessTokenTTL is the access token lifetime (default 5m).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the refresh token lifetime (default 24h). A rotated
+	// refresh token gets a fresh lifetime.
+	RefreshTokenTTL time.Duration
+	// IDTokenTTL is the ID token lifetime (default 5m).
+	IDTokenTTL time.Duration
+	// RotateRefreshTokens makes every refresh return a new refresh token and
+	// invalidate the old one. Presenting an old one again is treated as
+	// token theft: the whole token family is revoked (RFC 9700 §4.14.2).
+	RotateRefreshTokens bool
+	// AutoApproveUser, when set, makes the authorization endpoint skip the
+	// login form and approve every valid request as this username (for
+	// benchmarks). It must name one of Users.
+	AutoApproveUser string
+	// HideCredentialsHint removes the list of usernames and passwords that
+	// the login page shows by default.
+	HideCredentialsHint bool
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// Logger receives operational logs (nil: discard). Tokens, codes,
+	// secrets and passwords are never logged.
+	Logger *slog.Logger
+	// Hooks let tests tamper with the server's output. The zero value is an
+	// honest server.
+	Hooks Hooks
+}
+
+// Hooks are test-only tampering points. Each nil hook is inactive.
+type Hooks struct {
+	// Discovery mutates the discovery document before it is served.
+	Discovery func(doc map[string]any)
+	// IDToken mutates ID token claims before they are signed.
+	IDToken func(claims map[string]any)
+	// SignIDToken replaces signing entirely (alg none, HS256, a foreign
+	// key): it receives the final claims and returns the compact JWT.
+	SignIDToken func(claims map[string]any) (string, error)
+	// AuthResponse mutates the query of every redirect from the
+	// authorization endpoint back to the client (code or error, state, iss),
+	// after the redirect URI's own query parameters have been merged in.
+	AuthResponse func(q url.Values)
+	// Userinfo mutates the UserInfo response claims.
+	Userinfo func(claims map[string]any)
+}
+
+// validate reports every problem with opts, naming the field.
+func validate(opts *Options) error {
+	var errs []error
+	if opts.Issuer == "" {
+		errs = append(errs, errors.New("Issuer: required"))
+	} else if u, err := url.Parse(opts.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("Issuer: %q is not an absolute http(s) URL", opts.Issuer))
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(opts.Issuer, "/") || strings.HasSuffix(opts.Issuer, "#") || strings.HasSuffix(opts.Issuer, "?") {
+		errs = append(errs, fmt.Errorf("Issuer: %q must have no query, fragment, user info or trailing slash", opts.Issuer))
+	} else if p := u.EscapedPath(); p != "" && path.Clean(p) != p {
+		errs = append(errs, fmt.Errorf("Issuer: path %q is not clean", p))
+	} else if strings.Trim(u.EscapedPath(), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") != "" {
+		errs = append(errs, fmt.Errorf("Issuer: path %q may only contain letters, digits and -._~/", u.EscapedPath()))
+	}
+	for name, d := range map[string]time.Duration{"AccessTokenTTL": opts.AccessTokenTTL, "RefreshTokenTTL": opts.RefreshTokenTTL, "IDTokenTTL": opts.IDTokenTTL} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s: negative duration %v", name, d))
+		}
+	}
+	ids := make(map[string]bool)
+	for i, c := range opts.Clients {
+		p := fmt.Sprintf("Clients[%d]", i)
+		switch {
+		case c.ID == "":
+			errs = append(errs, fmt.Errorf("%s.ID: required", p))
+		case ids[c.ID]:
+			errs = append(errs, fmt.Errorf("%s.ID: duplicate %q", p, c.ID))
+		}
+		ids[c.ID] = true
+		if c.Public && c.Secret != "" {
+			errs = append(errs, fmt.Errorf("%s.Secret: a public client must not have a secret", p))
+		}
+		if !c.Public && c.Secret == "" {
+			errs = append(errs, fmt.Errorf("%s.Secret: required for a confidential client", p))
+		}
+		if len(c.RedirectURIs) == 0 {
+			errs = append(errs, fmt.Errorf("%s.RedirectURIs: at least one is required", p))
+		}
+		for j, r := range c.RedirectURIs {
+			if err := validRedirectURI(r); err != nil {
+				errs = append(errs, fmt.Errorf("%s.RedirectURIs[%d]: %w", p, j, err))
+			}
+		}
+		for j, r := range c.PostLogoutRedirectURIs {
+			if err := validRedirectURI(r); err != nil {
+				errs = append(errs, fmt.Errorf("%s.PostLogoutRedirectURIs[%d]: %w", p, j, err))
+			}
+		}
+	}
+	names := make(map[string]bool)
+	for i, u := range opts.Users {
+		p := fmt.Sprintf("Users[%d]", i)
+		switch {
+		case u.Username == "":
+			errs = append(errs, fmt.Errorf("%s.Username: required", p))
+		case names[u.Username]:
+			errs = append(errs, fmt.Errorf("%s.Username: duplicate %q", p, u.Username))
+		}
+		names[u.Username] = true
+	}
+	if opts.AutoApproveUser != "" && !names[opts.AutoApproveUser] {
+		errs = append(errs, fmt.Errorf("AutoApproveUser: %q is not one of Users", opts.AutoApproveUser))
+	}
+	return errors.Join(errs...)
+}
+
+// validRedirectURI checks that r is an absolute URL without a fragment
+// (RFC 6749 §3.1.2).
+func validRedirectURI(r string) error {
+	u, err := url.Parse(r)
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
+		return fmt.Errorf("%q is not an absolute URL", r)
+	}
+	if u.Fragment != "" || strings.Contains(r, "#") {
+		return fmt.Errorf("%q must not have a fragment", r)
+	}
+	return nil
+}
+
+// DemoUsers returns the two demo accounts: alice/alice (groups admins and
+// staff) and bob/bob (group staff), both with verified example.com emails.
+func DemoUsers() []User {
+	return []User{
+		{
+			Username: "alice", Password: "alice", Subject: "user-alice",
+			Email: "alice@example.com", EmailVerified: true,
+			Name: "Alice Example", PreferredUsername: "alice",
+			Groups: []string{"admins", "staff"},
+		},
+		{
+			Username: "bob", Password: "bob", Subject: "user-bob",
+			Email: "bob@example.com", EmailVerified: true,
+			Name: "Bob Example", PreferredUsername: "bob",
+			Groups: []string{"staff"},
+		},
+	}
+}
+
+func cloneClient(c Client) Client {
+	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
+	c.PostLogoutRedirectURIs = append([]string(nil), c.PostLogoutRedirectURIs...)
+	return c
+}
+
+func cloneUser(u User) User {
+	u.Groups = append([]string(nil), u.Groups...)
+	return u
+}
