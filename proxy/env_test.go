@@ -94,8 +94,10 @@ type env struct {
 // lateHandler lets a server start (and know its URL) before its handler exists.
 type lateHandler struct{ h atomic.Pointer[http.Handler] }
 
-func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*l.h.Load()).ServeHTTP(w, r) }
-func (l *lateHandler) set(h http.Handler)                               { l.h.Store(&h) }
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*l.h.Load()).ServeHTTP(w, r)
+}
+func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()

@@ -1,0 +1,247 @@
+// op.mjs runs a real OpenID Provider (panva's oidc-provider, pinned in package.json) for
+// Gatehouse's end-to-end tests. It is a test fixture: never expose it beyond loopback.
+//
+//   node op.mjs config.json
+//
+// config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
+// "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
+// groups}], "conformIdTokenClaims"?}. e2e/harness writes it; see harness.OPConfig.
+//
+// It prints "OP listening on <issuer>" once it accepts connections, and exits on SIGTERM,
+// SIGINT or when its standard input closes, so a parent that dies never leaves it running.
+//
+// Plain http on 127.0.0.1 works in any NODE_ENV: oidc-provider marks its cookies Secure only
+// when the request itself is secure (ctx.secure), and it accepts an http issuer.
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+
+const users = new Map();
+for (const u of cfg.users ?? []) {
+  users.set(u.sub, u);
+}
+
+// The devInteractions login form accepts any login and password. The login names a
+// configured user by preferred_username or sub; any other name is a generated account whose
+// sub is the name itself.
+function subFor(login) {
+  for (const u of users.values()) {
+    if (u.preferred_username === login) return u.sub;
+  }
+  return login;
+}
+
+async function findAccount(_ctx, sub) {
+  const u = users.get(sub) ?? {
+    sub,
+    email: `${sub}@example.test`,
+    email_verified: true,
+    name: sub,
+    preferred_username: sub,
+    groups: [],
+  };
+  return {
+    accountId: sub,
+    // oidc-provider filters these by the granted scopes (see claims below).
+    async claims() {
+      return {
+        sub,
+        email: u.email,
+        email_verified: u.email_verified ?? true,
+        name: u.name,
+        preferred_username: u.preferred_username,
+        groups: u.groups ?? [],
+      };
+    },
+  };
+}
+
+function clientMetadata(c) {
+  const m = {
+    client_id: c.client_id,
+    redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
+    token_endpoint_auth_method: c.token_endpoint_auth_method ?? (c.client_secret ? 'client_secret_basic' : 'none'),
+    application_type: c.application_type ?? 'web',
+    // refresh_token must be listed, or oidc-provider silently drops offline_access.
+    grant_types: c.grant_types ?? ['authorization_code', 'refresh_token'],
+    response_types: c.response_types ?? ['code'],
+  };
+  if (c.client_secret) m.client_secret = c.client_secret;
+  if (c.backchannel_logout_uri) {
+    m.backchannel_logout_uri = c.backchannel_logout_uri;
+    // Puts sid in ID tokens and logout tokens, as most real OPs do.
+    m.backchannel_logout_session_required = true;
+  }
+  return m;
+}
+
+// A fresh signing key for each run: tests fetch it through the jwks_uri like any RP.
+const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+
+const day = 24 * 60 * 60;
+const refreshTTL = cfg.refreshTokenTTL ?? day;
+
+const provider = new Provider(cfg.issuer, {
+  clients: (cfg.clients ?? []).map(clientMetadata),
+  findAccount,
+  jwks: { keys: [{ ...jwk, kid: 'e2e', alg: 'RS256', use: 'sig' }] },
+  cookies: { keys: ['gatehouse-e2e-cookie-key-not-a-secret'] },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username'],
+    groups: ['groups'],
+  },
+  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  // With the default (true) an ID token from the token endpoint carries only sub and the
+  // protocol claims, the scope claims going to userinfo alone. Most OPs put them in the ID token.
+  conformIdTokenClaims: cfg.conformIdTokenClaims ?? false,
+  pkce: { required: () => true }, // and oidc-provider 9 supports only S256
+  // Refresh tokens are issued only when the grant has offline_access, and oidc-provider keeps
+  // offline_access only when the authorization request has prompt=consent (and
+  // response_type=code, and the client may use refresh_token); otherwise it drops the scope
+  // without an error. Reusing a rotated refresh token revokes the whole grant.
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: cfg.accessTokenTTL ?? 600,
+    IdToken: cfg.idTokenTTL ?? 600,
+    RefreshToken: refreshTTL,
+    AuthorizationCode: 60,
+    Interaction: 600,
+    Grant: Math.max(refreshTTL, 14 * day),
+    Session: 14 * day,
+  },
+  // oidc-provider's outgoing requests (back-channel logout tokens) refuse special-use
+  // addresses, 127.0.0.0/8 included, as an SSRF guard. The RPs under test are on loopback.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
+  features: {
+    devInteractions: { enabled: true },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+    claimsParameter: { enabled: false },
+    // Enabled by default; a request with a resource parameter would then fail with
+    // invalid_target, as no resource server is configured here.
+    resourceIndicators: { enabled: false },
+  },
+});
+provider.proxy = false;
+
+// devInteractions finishes the login step with accountId = the login typed in the form.
+// Map it to the user's sub before oidc-provider stores it in the session.
+const interactionFinished = provider.interactionFinished.bind(provider);
+provider.interactionFinished = (req, res, result, options) => {
+  if (result?.login?.accountId) result.login.accountId = subFor(result.login.accountId);
+  return interactionFinished(req, res, result, options);
+};
+
+// Counters for GET /__test/events.
+const counts = {};
+const bump = (name) => { counts[name] = (counts[name] ?? 0) + 1; };
+provider.on('authorization.success', (ctx) => {
+  bump('authorization.success');
+  remember(ctx);
+});
+provider.on('authorization.error', () => bump('authorization.error'));
+provider.on('grant.success', (ctx) => bump(`grant.${ctx.oidc.params.grant_type}`));
+provider.on('grant.error', (ctx, err) => {
+  bump(`grant.error.${ctx.oidc?.params?.grant_type ?? 'unknown'}`);
+  if (err?.error_detail === 'refresh token already used') bump('refresh_token.reuse');
+});
+provider.on('grant.revoked', () => bump('grant.revoked'));
+provider.on('revocation.error', () => bump('revocation.error'));
+provider.on('introspection.error', () => bump('introspection.error'));
+provider.on('end_session.success', () => bump('end_session.success'));
+provider.on('backchannel.success', () => bump('backchannel.success'));
+provider.on('backchannel.error', (_ctx, err, client) => {
+  bump('backchannel.error');
+  console.error(`backchannel logout to ${client.clientId} failed: ${err.message}`);
+});
+provider.on('server_error', (_ctx, err) => {
+  bump('server_error');
+  console.error('server_error', err);
+});
+
+// Sessions by account, for POST /__test/backchannel: sub -> clientId -> {sid, session id}.
+const sessions = new Map();
+function remember(ctx) {
+  const { session, client } = ctx.oidc;
+  if (!session?.accountId || !client) return;
+  if (!sessions.has(session.accountId)) sessions.set(session.accountId, new Map());
+  sessions.get(session.accountId).set(client.clientId, { sid: session.sidFor(client.clientId), jti: session.jti });
+}
+
+// POST /__test/backchannel?sub=S sends a back-channel logout token (OIDC Back-Channel Logout
+// 1.0) for each client S signed in to that registered a backchannel_logout_uri, and ends S's
+// OP sessions, as an administrator's "sign out everywhere" does. Grants (and so refresh tokens
+// with offline_access) stay valid, as they do after an RP-initiated logout.
+async function backchannel(ctx, sub) {
+  let sent = 0;
+  let failed = 0;
+  const jtis = new Set();
+  for (const [clientId, { sid, jti }] of sessions.get(sub) ?? []) {
+    // Skip sessions that ended or left the client since (RP-initiated logout, expiry).
+    const stored = await provider.Session.adapter.find(jti);
+    if (!stored?.authorizations?.[clientId]) continue;
+    jtis.add(jti);
+    const client = await provider.Client.find(clientId);
+    if (!client?.backchannelLogoutUri) continue;
+    try {
+      await client.backchannelLogout(sub, sid);
+      sent += 1;
+      provider.emit('backchannel.success', ctx, client, sub, sid);
+    } catch (err) {
+      failed += 1;
+      provider.emit('backchannel.error', ctx, err, client, sub, sid);
+    }
+  }
+  for (const jti of jtis) {
+    await provider.Session.adapter.destroy(jti);
+  }
+  sessions.delete(sub);
+  return { sent, failed };
+}
+
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/__test/events' && ctx.method === 'GET') {
+    ctx.body = counts;
+    return;
+  }
+  if (ctx.path === '/__test/backchannel' && ctx.method === 'POST') {
+    const sub = ctx.query.sub;
+    if (!sub) ctx.throw(400, 'sub is required');
+    ctx.body = await backchannel(ctx, sub);
+    return;
+  }
+  await next();
+  // Endpoints that emit no success event of their own.
+  if (ctx.status === 200 && ['revocation', 'introspection', 'userinfo'].includes(ctx.oidc?.route)) {
+    bump(ctx.oidc.route);
+  }
+});
+
+const server = createServer(provider.callback());
+server.listen(cfg.port, '127.0.0.1', () => {
+  console.log(`OP listening on http://127.0.0.1:${server.address().port}`);
+});
+server.on('error', (err) => {
+  console.error(`listen: ${err.message}`);
+  process.exit(1);
+});
+
+const stop = () => {
+  server.closeAllConnections();
+  server.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();

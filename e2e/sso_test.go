@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/e2e/harness"
+	"github.com/gatehouse-dev/gatehouse/internal/redistest"
+)
+
+const (
+	gwClientID     = "gatehouse-e2e"
+	gwClientSecret = "e2e-client-secret-0123456789abcdef"
+)
+
+var alice = harness.OPUser{Sub: "alice-sub", Email: "alice@example.com", Name: "Alice Example", PreferredUsername: "alice", Groups: []string{"admins", "staff"}}
+
+// world is one scenario's set of real parts.
+type world struct {
+	op       *harness.OP
+	up       *upstream
+	browser  *harness.Browser
+	gwPort   int
+	gwPublic string
+}
+
+// newWorld starts the OP (its client registered for a gateway at gwPort),
+// the upstream and the browser.
+func newWorld(t *testing.T, accessTTL time.Duration) *world {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	harness.Require(t, "node", "chromium")
+	w := &world{gwPort: harness.FreePort(t)}
+	w.gwPublic = fmt.Sprintf("http://127.0.0.1:%d", w.gwPort)
+	w.op = harness.StartOP(t, harness.OPConfig{
+		AccessTokenTTL: accessTTL,
+		Clients: []harness.OPClient{{
+			ID: gwClientID, Secret: gwClientSecret,
+			RedirectURIs:           []string{w.gwPublic + "/oauth2/callback"},
+			PostLogoutRedirectURIs: []string{w.gwPublic + "/"},
+		}},
+		Users: []harness.OPUser{alice},
+	})
+	w.up = startUpstream(t)
+	w.browser = harness.StartBrowser(t)
+	return w
+}
+
+func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
+	t.Helper()
+	if c.Port == 0 {
+		c.Port = w.gwPort
+	}
+	c.Issuer, c.ClientID, c.ClientSecret, c.UpstreamURL = w.op.Issuer, gwClientID, gwClientSecret, w.up.URL
+	return startGateway(t, c)
+}
+
+// screenshotOnFailure saves the tab's page when the test fails and prints where.
+func screenshotOnFailure(t *testing.T, tab *harness.Tab, name string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("screenshot of the final page: %s", tab.Screenshot(t, name))
+		}
+	})
+}
+
+func TestE2EDeepLinkLogin(t *testing.T) {
+	w := newWorld(t, 0)
+	gw := w.gateway(t, gwConfig{})
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, "deep-link-final")
+	tab.SetExtraHeaders(t, map[string]string{
+		"X-Forwarded-User": "mallory", "X-Forwarded-Email": "mallory@evil.example", "X_Forwarded_Groups": "admins",
+	})
+	deep := gw.URL + "/reports/2026/q3?view=full"
+	tab.Navigate(t, deep)
+	tab.OPLogin(t, "alice", "any-password")
+	tab.WaitURLPrefix(t, deep)
+	if got := tab.URL(t); got != deep {
+		t.Errorf("landed on %q, want the deep link %q", got, deep)
+	}
+	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/2026/q3?view=full") {
+		t.Errorf("page text %q", text)
+	}
+	h := w.up.last(t)
+	for k, v := range map[string]string{
+		"X-Forwarded-User": "alice-sub", "X-Forwarded-Email": "alice@example.com",
+		"X-Forwarded-Groups": "admins,staff", "X-Forwarded-Preferred-Username": "alice",
+	} {
+		if h.Get(k) != v {
+			t.Errorf("upstream %s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+	for k, vs := range h {
+		for _, v := range vs {
+			if strings.Contains(v, "mallory") {
+				t.Errorf("the browser's injected header reached the upstream: %s: %s", k, v)
+			}
+		}
+	}
+}
+
+func TestE2ETwoReplicasShareRedis(t *testing.T) {
+	w := newWorld(t, 0)
+	redistest.Require(t)
+	rds := redistest.Start(t)
+	// Both replicas serve the same public URL (as behind a load balancer);
+	// cookies are per host, not per port, so the browser carries the session to both.
+	a := w.gateway(t, gwConfig{Store: "redis", RedisURL: rds.URL})
+	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "redis", RedisURL: rds.URL})
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, "replicas-final")
+	tab.Navigate(t, a.URL+"/via-a")
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, a.URL+"/via-a")
+
+	tab.Navigate(t, b.URL+"/via-b")
+	if got := tab.URL(t); got != b.URL+"/via-b" {
+		t.Fatalf("replica B sent the browser to %q instead of serving it", got)
+	}
+	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Test-Request-URI") != "/via-b" {
+		t.Errorf("through B the upstream saw %q at %q", h.Get("X-Forwarded-User"), h.Get("X-Test-Request-URI"))
+	}
+
+	a.restart(t)
+	tab.Navigate(t, a.URL+"/after-restart")
+	if got := tab.URL(t); got != a.URL+"/after-restart" {
+		t.Fatalf("after restarting A the browser went to %q", got)
+	}
+	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
+		t.Errorf("after restart the upstream saw user %q", h.Get("X-Forwarded-User"))
+	}
+}
+
+func TestE2EParallelTabs(t *testing.T) {
+	w := newWorld(t, 0)
+	gw := w.gateway(t, gwConfig{})
+	one, two := w.browser.NewTab(t), w.browser.NewTab(t)
+	screenshotOnFailure(t, one, "tab-one")
+	screenshotOnFailure(t, two, "tab-two")
+	one.Navigate(t, gw.URL+"/one")
+	two.Navigate(t, gw.URL+"/two")
+	// Both tabs now show the OP's login page for their own request.
+	one.OPLogin(t, "alice", "x")
+	one.WaitURLPrefix(t, gw.URL+"/one")
+	two.OPLogin(t, "alice", "x")
+	two.WaitURLPrefix(t, gw.URL+"/two")
+	for _, tc := range []struct {
+		tab  *harness.Tab
+		path string
+	}{{one, "/one"}, {two, "/two"}} {
+		if text := tc.tab.Text(t); !contains(text, "Hello alice@example.com", tc.path) {
+			t.Errorf("tab %s shows %q", tc.path, text)
+		}
+	}
+}
+
+func TestE2ETransparentRefresh(t *testing.T) {
+	const ttl = 3 * time.Second
+	w := newWorld(t, ttl)
+	gw := w.gateway(t, gwConfig{})
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, "refresh-final")
+	tab.Navigate(t, gw.URL+"/start")
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, gw.URL+"/start")
+	before := w.op.Events(t)["grant.refresh_token"]
+	// Two expiries in a row: the second refresh only works if the rotated
+	// refresh token from the first was stored (the OP rejects reuse).
+	for i := 1; i <= 2; i++ {
+		time.Sleep(ttl + 500*time.Millisecond)
+		path := fmt.Sprintf("/after-expiry-%d", i)
+		tab.Navigate(t, gw.URL+path)
+		if got := tab.URL(t); got != gw.URL+path {
+			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", i, got)
+		}
+		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
+			t.Fatalf("after expiry %d upstream user %q", i, h.Get("X-Forwarded-User"))
+		}
+	}
+	if got := w.op.Events(t)["grant.refresh_token"] - before; got != 2 {
+		t.Errorf("the OP saw %d refresh grants, want 2", got)
+	}
+}
+
+func TestE2ELogout(t *testing.T) {
+	w := newWorld(t, 0)
+	gw := w.gateway(t, gwConfig{})
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, "logout-final")
+	tab.Navigate(t, gw.URL+"/")
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, gw.URL+"/")
+	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
+	if text := tab.Text(t); !strings.Contains(text, "signed out") {
+		t.Errorf("sign-out page: %q", text)
+	}
+	n := w.up.count()
+	tab.Navigate(t, gw.URL+"/private")
+	if got := tab.URL(t); !strings.HasPrefix(got, w.op.Issuer) {
+		t.Errorf("after logout the browser is at %q, want the OP", got)
+	}
+	if w.up.count() != n {
+		t.Errorf("the upstream was reached after logout")
+	}
+	if ev := w.op.Events(t); ev["revocation"] < 1 {
+		t.Errorf("the refresh token was not revoked at the OP: %v", ev)
+	}
+}
+
+func TestE2EConsentDenied(t *testing.T) {
+	w := newWorld(t, 0)
+	gw := w.gateway(t, gwConfig{})
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, "denied-final")
+	tab.Navigate(t, gw.URL+"/wanted")
+	tab.OPDeny(t)
+	tab.WaitURLPrefix(t, gw.URL+"/oauth2/callback")
+	if text := tab.Text(t); !contains(text, "Access was denied", "access_denied") {
+		t.Errorf("error page: %q", text)
+	}
+	if w.up.count() != 0 {
+		t.Errorf("the upstream was reached")
+	}
+	resp, err := http.Get(gw.URL + "/oauth2/userinfo")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("userinfo without session: %d", resp.StatusCode)
+		}
+	}
+}
