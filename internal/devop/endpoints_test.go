@@ -90,7 +90,7 @@ func TestJWKSAndKeyRotation(t *testing.T) {
 			t.Errorf("Verify: %v", err)
 		}
 	}
-	jws, err := jose.ParseSigned(tok.Extra("id_token").(string), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(tok.Extra("id_token").(string), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}

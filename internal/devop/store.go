@@ -52,13 +52,6 @@ type refreshToken struct {
 	rotated bool // replaced by a newer token; presenting it is reuse
 }
 
-// issued is the result of minting tokens for a grant.
-type issued struct {
-	accessToken  string
-	refreshToken string
-	accessExpiry time.Time
-}
-
 // newGrantLocked creates a token family. s.mu must be held.
 func (s *Server) newGrantLocked(l login, clientID string, scopes []string) *grant {
 	g := &grant{
