@@ -93,7 +93,7 @@ func startGateway(t *testing.T, c gwConfig) *gateway {
 listen = "127.0.0.1:%d"
 public_url = %q
 log_level = "debug"
-shutdown_timeout = "5s"
+shutdown_timeout = "2s"
 
 [provider]
 issuer = %q
@@ -224,6 +224,10 @@ func startUpstream(t *testing.T) *upstream {
 	port := harness.FreePort(t)
 	srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/favicon.ico" { // browsers ask for it on their own, after the page
+				http.NotFound(w, r)
+				return
+			}
 			u.mu.Lock()
 			h := r.Header.Clone()
 			h.Set("X-Test-Request-URI", r.URL.RequestURI())

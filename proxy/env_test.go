@@ -33,9 +33,18 @@ type envOptions struct {
 	hooks       devop.Hooks
 	useUserinfo bool
 	accessTTL   time.Duration
-	store       session.Store
+	store       fullStore
 	routes      []proxy.Route // Target is filled in with the recording upstream when nil
 	allowed     []string
+	now         func() time.Time // shared by the AS and the gateway (default time.Now)
+}
+
+// fullStore is what memstore and redisstore both provide.
+type fullStore interface {
+	session.Store
+	session.Indexer
+	session.Locker
+	session.Notifier
 }
 
 // recorder is an upstream that records every request it receives.
@@ -67,9 +76,16 @@ func (rec *recorder) last() *http.Request {
 	return rec.reqs[len(rec.reqs)-1]
 }
 
+func unwrapStore(s fullStore) fullStore {
+	if c, ok := s.(*countingStore); ok {
+		return c.fullStore
+	}
+	return s
+}
+
 // countingStore counts the sessions created, so tests can assert none was.
 type countingStore struct {
-	session.Store
+	fullStore
 	created atomic.Int64
 }
 
@@ -77,7 +93,7 @@ func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl t
 	if strings.HasPrefix(key, "s:") {
 		c.created.Add(1)
 	}
-	return c.Store.Set(ctx, key, value, ttl)
+	return c.fullStore.Set(ctx, key, value, ttl)
 }
 
 type env struct {
@@ -89,6 +105,8 @@ type env struct {
 	upstream *recorder
 	store    *countingStore
 	login    *login.Client
+	opts     envOptions
+	upURL    *url.URL
 }
 
 // lateHandler lets a server start (and know its URL) before its handler exists.
@@ -116,6 +134,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Issuer:              e.asURL,
 		RotateRefreshTokens: true,
 		AccessTokenTTL:      o.accessTTL,
+		Now:                 o.now,
 		Clients: []devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"},
@@ -133,6 +152,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Scopes:      []string{"openid", "email", "profile", "groups", "offline_access"},
 		UseUserinfo: o.useUserinfo,
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second},
+		Now:         o.now,
 	})
 	if err := e.login.Discover(t.Context()); err != nil {
 		t.Fatalf("discovery: %v", err)
@@ -141,32 +161,68 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if base == nil {
 		base = memstore.New()
 	}
-	e.store = &countingStore{Store: base}
-	sessions, err := session.NewManager(session.Options{Store: e.store, Secret: []byte("0123456789abcdef0123456789abcdef")})
+	e.store = &countingStore{fullStore: base}
+	e.opts = o
+	e.upURL, _ = url.Parse(up.URL)
+	pub, _ := url.Parse(e.gwURL)
+	gw := e.newGateway(pub, e.store)
+	e.gw = gw
+	gwH.set(gw)
+	return e
+}
+
+// newGateway builds a gateway replica in front of the recording upstream,
+// on store, and starts its notification listener.
+func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
+	t := e.t
+	t.Helper()
+	sessions, err := session.NewManager(session.Options{Store: store, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: e.opts.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	upURL, _ := url.Parse(up.URL)
-	routes := o.routes
+	routes := append([]proxy.Route(nil), e.opts.routes...)
 	if routes == nil {
 		routes = []proxy.Route{{Name: "app", PathPrefix: "/"}}
 	}
 	for i := range routes {
 		if routes[i].Target == nil {
-			routes[i].Target = upURL
+			routes[i].Target = e.upURL
 		}
 	}
-	pub, _ := url.Parse(e.gwURL)
 	gw, err := proxy.New(proxy.Options{
 		PublicURL: pub, Login: e.login, Sessions: sessions, Routes: routes,
-		Redirects: redirect.New(pub, o.allowed),
+		Redirects: redirect.New(pub, e.opts.allowed),
+		Locker:    store, Notifier: store, Now: e.opts.now,
+		StoreReady: func(ctx context.Context) error {
+			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
+				return p.Ping(ctx)
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gw = gw
-	gwH.set(gw)
-	return e
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gw.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return gw
+}
+
+// replica starts another gateway on store (default: the same store as the
+// first one) and returns its URL. Logins go through the first gateway.
+func (e *env) replica(store fullStore) string {
+	e.t.Helper()
+	if store == nil {
+		store = e.store
+	}
+	h := &lateHandler{}
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(srv.Close)
+	pub, _ := url.Parse(e.gwURL)
+	h.set(e.newGateway(pub, store))
+	return srv.URL
 }
 
 // browser returns a client with a cookie jar that does not follow redirects.

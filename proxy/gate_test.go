@@ -152,7 +152,7 @@ func TestUnknownRouteAndReservedPrefix(t *testing.T) {
 }
 
 // downStore is a store that cannot be reached.
-type downStore struct{ session.Store }
+type downStore struct{ *memstore.Store }
 
 func (downStore) Get(context.Context, string) ([]byte, error) { return nil, session.ErrUnavailable }
 func (downStore) Set(context.Context, string, []byte, time.Duration) error {

@@ -63,6 +63,20 @@ type Options struct {
 	RefreshBefore time.Duration
 	// FlowTTL bounds a pending login (default 10m).
 	FlowTTL time.Duration
+	// Locker, when set, makes refreshes single-flight across replicas and
+	// remembers back-channel logout token IDs (jti).
+	Locker session.Locker
+	// Notifier, when set, wakes requests waiting for another replica's refresh.
+	Notifier session.Notifier
+	// OutliveAccessToken keeps a session without a refresh token for its
+	// whole lifetime; by default it ends when the access token expires.
+	OutliveAccessToken bool
+	// EndSessionAtAS enables RP-initiated logout: sign-out then redirects to
+	// the AS's end_session_endpoint.
+	EndSessionAtAS bool
+	// PostLogoutRedirectURI is where the AS sends the browser after
+	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
+	PostLogoutRedirectURI string
 	// StoreReady reports whether the session store answers (for /readyz).
 	StoreReady func(ctx context.Context) error
 	// Transport carries requests to upstreams (default upstream.NewTransport()).
@@ -83,6 +97,7 @@ type Gateway struct {
 	router      *upstream.Router
 	handler     http.Handler
 	refreshes   singleflight.Group
+	waiters     waiters
 	draining    chan struct{}
 }
 

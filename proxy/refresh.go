@@ -46,11 +46,82 @@ func (g *Gateway) needsRefresh(s *session.Session) bool {
 	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.opts.RefreshBefore
 }
 
-// refresh re-reads the session (another request may have refreshed it
-// meanwhile), then uses the refresh token and stores the result.
+// refreshLockTTL bounds how long one replica may hold a session's refresh
+// lock; a waiter on another replica gives up waiting after it.
+const refreshLockTTL = refreshTimeout + 5*time.Second
+
+// errRefreshBusy: another replica kept the refresh lock and no fresh tokens appeared.
+var errRefreshBusy = errors.New("proxy: refresh lock busy")
+
+// refresh refreshes s exactly once across all replicas. Without a Locker it
+// is single-flight within this process only. With one, the replica that
+// takes the lock refreshes and announces it; the others wait for the
+// announcement (or the lock's expiry) and re-read the session.
 func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+	if g.opts.Locker == nil {
+		return g.refreshHeld(ctx, s)
+	}
+	for range 2 {
+		woken, cancel := g.waiters.add(s.ID)
+		unlock, ok, err := g.opts.Locker.TryLock(ctx, "l:"+s.ID, refreshLockTTL)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if ok {
+			cancel()
+			cur, err := g.refreshHeld(ctx, s)
+			if err == nil || errors.Is(err, errSessionEnded) {
+				g.announceRefresh(ctx, s.ID)
+			}
+			if uerr := unlock(context.WithoutCancel(ctx)); uerr != nil {
+				g.logger.Warn("refresh lock release failed", "error", uerr)
+			}
+			return cur, err
+		}
+		t := time.NewTimer(refreshLockTTL)
+		select {
+		case <-woken:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		cur, err := g.opts.Sessions.Reload(ctx, s)
+		if err != nil {
+			if errors.Is(err, session.ErrNotFound) {
+				return nil, errSessionEnded
+			}
+			return nil, err
+		}
+		if !g.needsRefresh(cur) {
+			return cur, nil
+		}
+	}
+	return nil, errRefreshBusy
+}
+
+func (g *Gateway) announceRefresh(ctx context.Context, id string) {
+	if g.opts.Notifier == nil {
+		return
+	}
+	if err := g.opts.Notifier.Publish(context.WithoutCancel(ctx), refreshedPrefix+id); err != nil {
+		g.logger.Warn("refresh announcement failed", "error", err)
+	}
+}
+
+// refreshHeld re-reads the session (another request may have refreshed it
+// meanwhile), then uses the refresh token and stores the result. The caller
+// holds the refresh lock.
+func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session.Session, error) {
 	cur, err := g.opts.Sessions.Reload(ctx, s)
 	if err != nil {
+		if errors.Is(err, session.ErrNotFound) {
+			return nil, errSessionEnded
+		}
 		return nil, err
 	}
 	if !g.needsRefresh(cur) {
@@ -81,7 +152,7 @@ func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Ses
 	if err := g.opts.Sessions.Save(ctx, cur); err != nil {
 		return nil, err
 	}
-	g.logger.Debug("access token refreshed", "event", "refresh", "sub", cur.Subject)
+	g.logger.Info("access token refreshed", "event", "refresh", "sub", cur.Subject)
 	return cur, nil
 }
 
@@ -113,6 +184,8 @@ func reasonOf(err error) string {
 		return "id_token_invalid"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
+	case errors.Is(err, errRefreshBusy):
+		return "lock_busy"
 	default:
 		return "token_endpoint"
 	}

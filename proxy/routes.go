@@ -13,6 +13,8 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /oauth2/sign_out", g.handleSignOut)
 	mux.HandleFunc("POST /oauth2/sign_out", g.handleSignOut)
 	mux.HandleFunc("GET /oauth2/userinfo", g.handleUserinfo)
+	mux.HandleFunc("POST /oauth2/backchannel_logout", g.handleBackchannelLogout)
+	mux.HandleFunc("GET /oauth2/frontchannel_logout", g.handleFrontchannelLogout)
 	mux.HandleFunc("/oauth2/", g.handleUnknown) // the prefix is reserved for the gateway
 	mux.HandleFunc("GET /healthz", g.handleHealthz)
 	mux.HandleFunc("GET /readyz", g.handleReadyz)

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -10,11 +12,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
-// handleSignOut ends the local session: GET or POST /oauth2/sign_out?rd=URL.
-// The refresh token is revoked at the AS when it has a revocation endpoint.
+// handleSignOut ends the session: GET or POST /oauth2/sign_out?rd=URL.
+// The refresh token is revoked at the AS when it has a revocation endpoint
+// (RFC 7009). With RP-initiated logout enabled and an end_session_endpoint
+// at the AS, the browser is then sent there (OpenID Connect RP-Initiated
+// Logout 1.0) with id_token_hint, post_logout_redirect_uri and state.
 func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	http.SetCookie(w, g.opts.Sessions.ClearCookie())
+	var idToken string
 	if ticket := g.opts.Sessions.TicketFromRequest(r); ticket != "" {
 		s, err := g.opts.Sessions.Load(ctx, ticket)
 		switch {
@@ -26,13 +32,20 @@ func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 			if err := g.opts.Login.Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
 				g.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
 			}
-			g.logger.Info("logout", "event", "logout", "sub", s.Subject)
+			g.logger.Info("logout", "event", "logout", "kind", "local", "sub", s.Subject)
+			idToken = s.IDToken
 		case !errors.Is(err, session.ErrNotFound):
 			g.failErr(w, r, storeErr(err))
 			return
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if g.opts.EndSessionAtAS && idToken != "" {
+		if u := g.opts.Login.EndSessionURL(idToken, g.postLogoutRedirectURI(), randomState()); u != "" {
+			http.Redirect(w, r, u, http.StatusFound)
+			return
+		}
+	}
 	if rd, err := g.opts.Redirects.Validate(r.URL.Query().Get("rd")); err == nil {
 		http.Redirect(w, r, rd, http.StatusFound)
 		return
@@ -44,6 +57,20 @@ func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = signedOutPage.Execute(w, nil)
+}
+
+// postLogoutRedirectURI is where the AS returns the browser after logout.
+func (g *Gateway) postLogoutRedirectURI() string {
+	if g.opts.PostLogoutRedirectURI != "" {
+		return g.opts.PostLogoutRedirectURI
+	}
+	return g.opts.PublicURL.String() + "/"
+}
+
+func randomState() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // handleUserinfo returns the session's identity as JSON: GET /oauth2/userinfo.

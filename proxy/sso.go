@@ -187,7 +187,7 @@ func (g *Gateway) createSession(r *http.Request, res *login.Result) (string, err
 	}
 	if !res.Expiry.IsZero() {
 		s.AccessExpiry = res.Expiry.Unix()
-		if res.RefreshToken == "" { // nothing can renew the access token: the session ends with it
+		if res.RefreshToken == "" && !g.opts.OutliveAccessToken { // nothing can renew the access token: the session ends with it
 			s.ExpiresAt = s.AccessExpiry
 		}
 	}

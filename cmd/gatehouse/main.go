@@ -7,6 +7,7 @@
 //	gatehouse [serve] -config FILE   run the gateway (the default command)
 //	gatehouse check-config -config FILE
 //	gatehouse genkey                 print a new random cookie secret
+//	gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
 //	gatehouse demo                   development AS + demo upstream + gateway
 //	gatehouse version
 package main
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdCheckConfig(args, getenv, stdout, stderr)
 	case "genkey":
 		return cmdGenkey(stdout)
+	case "sessions":
+		return cmdSessions(ctx, args, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args, stdout, stderr)
 	case "version":
@@ -71,6 +74,8 @@ const usage = `Usage:
   gatehouse [serve] -config FILE       run the gateway (default command)
   gatehouse check-config -config FILE  validate a configuration, print every problem
   gatehouse genkey                     print a new random cookie secret
+  gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
+                                       end every session of a user on every replica
   gatehouse demo                       run a development AS, a demo upstream and the gateway
   gatehouse version                    print the version
 `

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -29,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(cfg.Server, stderr)
+	redis.SetLogger(redisLogger{logger})
 	gw, err := newGateway(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -52,6 +55,14 @@ func newLogger(s config.Server, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// redisLogger sends go-redis's internal messages (reconnects, failovers) to
+// the gateway's log at debug level; failures reach the gateway as errors.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
 // gateway is the wired handler and what must be closed after it.
 type gateway struct {
 	*proxy.Gateway
@@ -64,9 +75,13 @@ func (g *gateway) close() {
 	}
 }
 
-// store is what the gateway needs of a session store beyond session.Store.
+// store is what the gateway needs of a session store: both memstore and
+// redisstore provide all of it.
 type store interface {
 	session.Store
+	session.Indexer
+	session.Locker
+	session.Notifier
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -141,22 +156,32 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		}
 	}
 	g, err := proxy.New(proxy.Options{
-		PublicURL:      publicURL,
-		Login:          lc,
-		Sessions:       sessions,
-		Routes:         routes,
-		Redirects:      redirect.New(publicURL, cfg.Server.AllowedRedirectDomains),
-		Claims:         identity.Mapping{User: cfg.Headers.User, Email: cfg.Headers.Email, PreferredUsername: cfg.Headers.PreferredUsername, Groups: cfg.Headers.Groups},
-		TrustedProxies: trusted,
-		RefreshBefore:  cfg.Session.RefreshBefore.Duration,
-		StoreReady:     st.Ping,
-		Logger:         logger,
+		PublicURL:             publicURL,
+		Login:                 lc,
+		Sessions:              sessions,
+		Routes:                routes,
+		Redirects:             redirect.New(publicURL, cfg.Server.AllowedRedirectDomains),
+		Claims:                identity.Mapping{User: cfg.Headers.User, Email: cfg.Headers.Email, PreferredUsername: cfg.Headers.PreferredUsername, Groups: cfg.Headers.Groups},
+		TrustedProxies:        trusted,
+		RefreshBefore:         cfg.Session.RefreshBefore.Duration,
+		Locker:                st,
+		Notifier:              st,
+		OutliveAccessToken:    cfg.Session.OutliveAccessToken,
+		EndSessionAtAS:        cfg.Provider.RPInitiatedLogout,
+		PostLogoutRedirectURI: cfg.Provider.PostLogoutRedirectURI,
+		StoreReady:            st.Ping,
+		Logger:                logger,
 	})
 	if err != nil {
 		gw.close()
 		return nil, err
 	}
 	gw.Gateway = g
+	go func() {
+		if err := g.Run(runCtx); err != nil {
+			logger.Error("refresh notifications stopped", "error", err)
+		}
+	}()
 	return gw, nil
 }
 

@@ -93,6 +93,13 @@ type Provider struct {
 	// accepted: the implicit and hybrid flows return tokens in the front
 	// channel, which RFC 9700 §2.1.2 advises against.
 	ResponseType string `toml:"response_type"`
+	// RPInitiatedLogout sends the browser to the provider's
+	// end_session_endpoint after /oauth2/sign_out (OpenID Connect
+	// RP-Initiated Logout 1.0), so the user is logged out there too.
+	RPInitiatedLogout bool `toml:"rp_initiated_logout"`
+	// PostLogoutRedirectURI is where the provider returns the browser after
+	// RP-initiated logout; it must be registered there. Default public_url + "/".
+	PostLogoutRedirectURI string `toml:"post_logout_redirect_uri"`
 }
 
 // Session configures the login session: its store and its cookie.
@@ -120,6 +127,10 @@ type Session struct {
 	// RefreshBefore refreshes the access token when it expires within this
 	// duration. Default 60s.
 	RefreshBefore Duration `toml:"refresh_before"`
+	// OutliveAccessToken keeps a session that has no refresh token for its
+	// whole lifetime. By default (false) such a session ends when its access
+	// token expires, since nothing can renew it.
+	OutliveAccessToken bool `toml:"outlive_access_token"`
 	// Redis configures the store when Store is "redis".
 	Redis Redis `toml:"redis"`
 }

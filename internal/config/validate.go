@@ -85,6 +85,11 @@ func (pr *Provider) validate(p *problems) {
 	if pr.ClientID == "" {
 		p.add("provider.client_id", "required")
 	}
+	if pr.PostLogoutRedirectURI != "" {
+		if msg := checkBaseURL(pr.PostLogoutRedirectURI, true); msg != "" {
+			p.add("provider.post_logout_redirect_uri", "%s", msg)
+		}
+	}
 	if pr.ClientSecret == "" {
 		p.add("provider.client_secret", "required (or client_secret_file, or %s)", EnvClientSecret)
 	}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/session"
+)
+
+// cmdSessions is `gatehouse sessions revoke -config FILE -sub SUB | -sid SID`:
+// it ends every session of a user (or of one OP session) on every replica
+// sharing the configured store.
+func cmdSessions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "revoke" {
+		fmt.Fprintln(stderr, "usage: gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)")
+		return exitError{}
+	}
+	fs := flag.NewFlagSet("sessions revoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "gatehouse.toml", "path of the TOML configuration file")
+	sub := fs.String("sub", "", "end every session of this subject (the ID token's sub)")
+	sid := fs.String("sid", "", "end every session of this OP session ID (the ID token's sid)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError{}
+	}
+	if (*sub == "") == (*sid == "") {
+		fmt.Fprintln(stderr, "gatehouse sessions revoke: give exactly one of -sub or -sid")
+		return exitError{}
+	}
+	cfg, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Session.Store != config.StoreRedis {
+		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "memory": sessions live inside the running gateway; restart it to end them all`)
+		return exitError{}
+	}
+	st, err := newStore(cfg.Session)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret, err := cfg.CookieSecretBytes()
+	if err != nil {
+		return err
+	}
+	m, err := session.NewManager(session.Options{Store: st, Secret: secret})
+	if err != nil {
+		return err
+	}
+	var n int
+	if *sub != "" {
+		n, err = m.EndBySubject(ctx, cfg.Provider.Issuer, *sub)
+	} else {
+		n, err = m.EndBySID(ctx, cfg.Provider.Issuer, *sid)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	fmt.Fprintf(stdout, "ended %d session(s)\n", n)
+	return nil
+}

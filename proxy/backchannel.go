@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+)
+
+// jtiMemory is how long a logout token ID is remembered when the token's
+// own expiry is sooner or unknown.
+const jtiMemory = 10 * time.Minute
+
+// handleBackchannelLogout ends every session the AS names:
+// POST /oauth2/backchannel_logout with a logout_token (OpenID Connect
+// Back-Channel Logout 1.0 §2.5). Each token is honoured once (jti). The
+// answer is 200, or 400 with a JSON error body; it is never cached.
+func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	reject := func(status int, code, desc string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
+		return
+	}
+	raw := r.PostForm.Get("logout_token")
+	if raw == "" {
+		reject(http.StatusBadRequest, "invalid_request", "logout_token is required")
+		return
+	}
+	ctx := r.Context()
+	lt, err := g.opts.Login.VerifyLogoutToken(ctx, raw)
+	if err != nil {
+		if errors.Is(err, login.ErrNotReady) {
+			reject(http.StatusServiceUnavailable, "temporarily_unavailable", "provider metadata not loaded")
+			return
+		}
+		g.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "error", err)
+		reject(http.StatusBadRequest, "invalid_request", "the logout token is not valid")
+		return
+	}
+	if g.opts.Locker == nil {
+		reject(http.StatusNotImplemented, "not_supported", "the session store cannot remember logout tokens")
+		return
+	}
+	ttl := max(time.Until(lt.Expiry), 0) + jtiMemory
+	_, fresh, err := g.opts.Locker.TryLock(ctx, "j:"+jtiKey(lt.Issuer, lt.JTI), ttl)
+	if err != nil {
+		g.failErr(w, r, storeErr(err))
+		return
+	}
+	if !fresh {
+		g.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "reason", "replayed_jti")
+		reject(http.StatusBadRequest, "invalid_request", "the logout token was already used")
+		return
+	}
+	n, err := g.endSessions(r, lt.Issuer, lt.SID, lt.Subject)
+	if err != nil {
+		g.failErr(w, r, storeErr(err))
+		return
+	}
+	g.logger.Info("back-channel logout", "event", "logout", "kind", "backchannel", "sub", lt.Subject, "sessions", n)
+	w.WriteHeader(http.StatusOK)
+}
+
+// endSessions ends the sessions of an OP session (sid) or, without one, of a subject.
+func (g *Gateway) endSessions(r *http.Request, iss, sid, sub string) (int, error) {
+	if sid != "" {
+		return g.opts.Sessions.EndBySID(r.Context(), iss, sid)
+	}
+	return g.opts.Sessions.EndBySubject(r.Context(), iss, sub)
+}
+
+func jtiKey(iss, jti string) string {
+	h := sha256.Sum256([]byte(iss + "\x00" + jti))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
+}
+
+// handleFrontchannelLogout ends the sessions of an OP session:
+// GET /oauth2/frontchannel_logout?iss=...&sid=... (OpenID Connect
+// Front-Channel Logout 1.0 §2), rendered in an iframe by the AS. Without
+// iss and sid the browser's own session (if its cookie is sent) is ended.
+func (g *Gateway) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	q := r.URL.Query()
+	iss, sid := q.Get("iss"), q.Get("sid")
+	switch {
+	case iss != "" && sid != "":
+		if iss != g.opts.Login.Issuer() {
+			g.fail(w, r, &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Logout not accepted", Detail: "The logout request names another issuer."})
+			return
+		}
+		n, err := g.endSessions(r, iss, sid, "")
+		if err != nil {
+			g.failErr(w, r, storeErr(err))
+			return
+		}
+		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
+	default:
+		if t := g.opts.Sessions.TicketFromRequest(r); t != "" {
+			if s, err := g.opts.Sessions.Load(r.Context(), t); err == nil {
+				_ = g.opts.Sessions.Delete(r.Context(), s)
+			}
+		}
+		http.SetCookie(w, g.opts.Sessions.ClearCookie())
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<!doctype html><title>Logged out</title>\n"))
+}
