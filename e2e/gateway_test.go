@@ -55,6 +55,7 @@ type gwConfig struct {
 	UpstreamURL   string
 	RefreshBefore string // default "1s"
 	CookieSecret  string // default: a fixed test secret (replicas must share it)
+	ProviderExtra string // more TOML in the [provider] table
 	Extra         string // more TOML appended at the end
 }
 
@@ -65,9 +66,12 @@ type gateway struct {
 	path string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *lockedWriter
 	done chan struct{}
 }
+
+// log returns what the gateway printed so far.
+func (g *gateway) log() string { return g.logs.String() }
 
 const testCookieSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // base64 of 32 bytes
 
@@ -100,12 +104,12 @@ issuer = %q
 client_id = %q
 client_secret = %q
 scopes = ["openid", "email", "profile", "groups", "offline_access"]
-
+%s
 [session]
 store = %q
 cookie_secret = %q
 refresh_before = %q
-`, c.Port, c.PublicURL, c.Issuer, c.ClientID, c.ClientSecret, c.Store, c.CookieSecret, c.RefreshBefore)
+`, c.Port, c.PublicURL, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore)
 	if c.Store == "redis" {
 		toml += fmt.Sprintf("\n[session.redis]\nurl = %q\n", c.RedisURL)
 	}
@@ -119,7 +123,7 @@ refresh_before = %q
 	t.Cleanup(func() {
 		g.stop(t)
 		if t.Failed() {
-			t.Logf("gatehouse %s log:\n%s", g.URL, g.logs.String())
+			t.Logf("gatehouse %s log:\n%s", g.URL, g.log())
 		}
 	})
 	return g
@@ -130,10 +134,10 @@ func (g *gateway) start(t *testing.T) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.logs == nil {
-		g.logs = &bytes.Buffer{}
+		g.logs = &lockedWriter{w: &bytes.Buffer{}}
 	}
 	cmd := exec.Command(gatehouseBin, "serve", "-config", g.path)
-	lw := &lockedWriter{w: g.logs}
+	lw := g.logs
 	cmd.Stdout, cmd.Stderr = lw, lw
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1")
 	if err := cmd.Start(); err != nil {
