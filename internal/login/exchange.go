@@ -94,7 +94,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 			return nil, err
 		}
 	}
-	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, tok.Expiry
+	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, c.expiry(tok)
 	return res, nil
 }
 
@@ -175,6 +175,15 @@ func tokenError(err error) error {
 	return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 }
 
+// expiry returns the access token's expiry from expires_in on this client's
+// clock (x/oauth2 computes Token.Expiry with the wall clock).
+func (c *Client) expiry(tok *oauth2.Token) time.Time {
+	if tok.ExpiresIn > 0 {
+		return c.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return tok.Expiry
+}
+
 // Refresh uses refreshToken (RFC 6749 §6). A returned ID token must keep the
 // session's issuer and subject and this client as audience (OpenID Connect
 // Core §12.2); when the AS rotates no refresh token, the old one is kept.
@@ -188,7 +197,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject stri
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Issuer: issuer, Subject: subject}
+	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: c.expiry(tok), Issuer: issuer, Subject: subject}
 	if res.RefreshToken == "" {
 		res.RefreshToken = refreshToken
 	}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/session/redisstore"
+)
+
+func runCmd(t *testing.T, ctx context.Context, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr)
+	return stdout.String(), stderr.String(), err
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gatehouse.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestGenkey(t *testing.T) {
+	out, _, err := runCmd(t, t.Context(), nil, "genkey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(out))
+	if err != nil || len(b) != 32 {
+		t.Errorf("genkey printed %q: %d bytes, %v", out, len(b), err)
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	if out, _, err := runCmd(t, t.Context(), nil, "version"); err != nil || !strings.HasPrefix(out, "gatehouse ") {
+		t.Errorf("version: %q, %v", out, err)
+	}
+	if _, errOut, err := runCmd(t, t.Context(), nil, "frobnicate"); err == nil || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %q, %v", errOut, err)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	t.Run("Example", func(t *testing.T) {
+		out, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", "../../config.example.toml")
+		if err != nil || !strings.Contains(out, "configuration is valid") {
+			t.Errorf("config.example.toml: %v\n%s", err, errOut)
+		}
+	})
+	t.Run("EveryProblemNamed", func(t *testing.T) {
+		p := writeFile(t, `
+[server]
+public_url = "http://app.example.com"
+[provider]
+issuer = "ftp://as.example.com"
+client_id = "x"
+[session]
+store = "memory"
+lifetime = "soon"
+[sesion]
+[[upstream]]
+url = "not a url"
+`)
+		_, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", p)
+		if err == nil {
+			t.Fatal("a bad config was accepted")
+		}
+		// Syntax-level problems are reported first; fix the duration and try again.
+		if !strings.Contains(errOut, "lifetime") {
+			t.Errorf("the bad duration is not named:\n%s", errOut)
+		}
+		p = writeFile(t, `
+[server]
+public_url = "http://app.example.com"
+[provider]
+issuer = "ftp://as.example.com"
+client_id = "x"
+[session]
+store = "memory"
+[sesion]
+[[upstream]]
+url = "not a url"
+`)
+		_, errOut, err = runCmd(t, t.Context(), nil, "check-config", "-config", p)
+		if err == nil {
+			t.Fatal("a bad config was accepted")
+		}
+		for _, want := range []string{"sesion"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr does not name %q:\n%s", want, errOut)
+			}
+		}
+		p = writeFile(t, `
+[server]
+public_url = "http://app.example.com"
+[provider]
+issuer = "ftp://as.example.com"
+client_id = "x"
+[[upstream]]
+url = "not a url"
+`)
+		_, errOut, _ = runCmd(t, t.Context(), nil, "check-config", "-config", p)
+		for _, want := range []string{"server.public_url", "provider.issuer", "provider.client_secret", "session.cookie_secret", "upstream[0].url"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr does not name %q:\n%s", want, errOut)
+			}
+		}
+	})
+	t.Run("SecretsNeverPrinted", func(t *testing.T) {
+		p := writeFile(t, `
+[server]
+public_url = "http://127.0.0.1:4180"
+[provider]
+issuer = "http://127.0.0.1:9000"
+client_id = "x"
+client_secret = "TOP-SECRET-VALUE"
+[session]
+cookie_secret = "bad"
+[[upstream]]
+url = "http://127.0.0.1:8080"
+`)
+		_, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", p)
+		if err == nil || strings.Contains(errOut, "TOP-SECRET-VALUE") || strings.Contains(errOut, `"bad"`) {
+			t.Errorf("err %v, stderr:\n%s", err, errOut)
+		}
+	})
+}
+
+// startAS runs the development AS for one client whose redirect URI is on gwAddr.
+func startAS(t *testing.T, gwAddr string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	as, err := devop.New(devop.Options{
+		Issuer: "http://" + srv.Listener.Addr().String(),
+		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
+			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
+		AutoApproveUser: "alice",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = as
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+const testSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func serveConfig(gwAddr, issuer, upstream, extraSession string) string {
+	return fmt.Sprintf(`
+[server]
+listen = %q
+public_url = "http://%s"
+shutdown_timeout = "10s"
+[provider]
+issuer = %q
+client_id = "gh"
+client_secret = "gh-secret-0123456789"
+[session]
+cookie_secret = %q
+%s
+[[upstream]]
+url = %q
+`, gwAddr, gwAddr, issuer, testSecret, extraSession, upstream)
+}
+
+// TestServeGracefulShutdown: a request in flight when the signal arrives
+// completes; readiness turns unready first; run returns nil.
+func TestServeGracefulShutdown(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "done")
+	}))
+	defer up.Close()
+	gwAddr := freeAddr(t)
+	as := startAS(t, gwAddr)
+	p := writeFile(t, serveConfig(gwAddr, as.URL, up.URL, `[[upstream]]
+path_prefix = "/slow"
+auth = "public"
+url = "`+up.URL+`"`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &stderr) }()
+	waitReady(t, "http://"+gwAddr)
+
+	var wg sync.WaitGroup
+	var status int
+	var body string
+	wg.Go(func() {
+		resp, err := http.Get("http://" + gwAddr + "/slow")
+		if err != nil {
+			t.Errorf("in-flight request: %v", err)
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, body = resp.StatusCode, string(b)
+	})
+	<-entered
+	cancel() // what SIGTERM does through signal.NotifyContext
+	// While draining, new connections are refused; the in-flight request goes on.
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if status != http.StatusOK || body != "done" {
+		t.Errorf("in-flight request: %d %q, want 200 done", status, body)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Errorf("run returned %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after shutdown")
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("no shutdown log:\n%s", stderr.String())
+	}
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after 10s", base)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestSessionsRevoke(t *testing.T) {
+	redistest.Require(t)
+	rds := redistest.Start(t)
+	p := writeFile(t, serveConfig("127.0.0.1:4180", "http://127.0.0.1:9000", "http://127.0.0.1:8080",
+		"store = \"redis\"\n[session.redis]\nurl = \""+rds.URL+"\""))
+	st, err := redisstore.New(redisstore.Options{URL: rds.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret, _ := base64.StdEncoding.DecodeString(testSecret)
+	m, err := session.NewManager(session.Options{Store: st, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tickets []string
+	for _, sub := range []string{"alice", "alice", "bob"} {
+		tk, err := m.Create(t.Context(), &session.Session{Issuer: "http://127.0.0.1:9000", Subject: sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	out, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", p, "-sub", "alice")
+	if err != nil || !strings.Contains(out, "ended 2 session(s)") {
+		t.Fatalf("revoke: %q %q %v", out, errOut, err)
+	}
+	for i, want := range []bool{false, false, true} {
+		_, err := m.Load(t.Context(), tickets[i])
+		if (err == nil) != want {
+			t.Errorf("session %d alive=%v, want %v", i, err == nil, want)
+		}
+	}
+	if _, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", p); err == nil || !strings.Contains(errOut, "exactly one of -sub or -sid") {
+		t.Errorf("revoke without -sub: %q %v", errOut, err)
+	}
+}
