@@ -5,7 +5,7 @@ PKGS     := ./...
 GOFLAGS  ?=
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck bench clean
+.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck bench bench-deps clean
 
 all: build
 
@@ -27,6 +27,15 @@ test-deps:
 ## unit: the fast tests only (no external processes needed beyond redis-server)
 unit:
 	$(GO) test -race -count=1 -short $(PKGS)
+
+## bench: the gateway against a bare reverse proxy (wrk, Redis, ~4 minutes); writes docs/performance.md.
+## Not part of test. BENCHFLAGS passes flags to bench/run, e.g. BENCHFLAGS="-rounds 9".
+bench: bench-deps
+	$(GO) run ./bench/run $(BENCHFLAGS)
+
+## bench-deps: wrk and redis-server
+bench-deps:
+	@scripts/bench-deps.sh
 
 ## check: formatting, vet, staticcheck and all tests
 check: lint test

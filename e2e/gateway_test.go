@@ -56,6 +56,7 @@ type gwConfig struct {
 	RefreshBefore string // default "1s"
 	CookieSecret  string // default: a fixed test secret (replicas must share it)
 	ProviderExtra string // more TOML in the [provider] table
+	ServerExtra   string // more TOML in the [server] table
 	Extra         string // more TOML appended at the end
 }
 
@@ -98,7 +99,7 @@ listen = "127.0.0.1:%d"
 public_url = %q
 log_level = "debug"
 shutdown_timeout = "2s"
-
+%s
 [provider]
 issuer = %q
 client_id = %q
@@ -109,7 +110,7 @@ scopes = ["openid", "email", "profile", "groups", "offline_access"]
 store = %q
 cookie_secret = %q
 refresh_before = %q
-`, c.Port, c.PublicURL, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore)
+`, c.Port, c.PublicURL, c.ServerExtra, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore)
 	if c.Store == "redis" {
 		toml += fmt.Sprintf("\n[session.redis]\nurl = %q\n", c.RedisURL)
 	}

@@ -27,9 +27,9 @@ type world struct {
 	gwPublic string
 }
 
-// newWorld starts the OP (its client registered for a gateway at gwPort),
-// the upstream and the browser.
-func newWorld(t *testing.T, accessTTL time.Duration) *world {
+// newWorld starts the OP (its client registered for a gateway at gwPort,
+// and the extra clients), the upstream and the browser.
+func newWorld(t *testing.T, accessTTL time.Duration, extra ...harness.OPClient) *world {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -39,11 +39,11 @@ func newWorld(t *testing.T, accessTTL time.Duration) *world {
 	w.gwPublic = fmt.Sprintf("http://127.0.0.1:%d", w.gwPort)
 	w.op = harness.StartOP(t, harness.OPConfig{
 		AccessTokenTTL: accessTTL,
-		Clients: []harness.OPClient{{
+		Clients: append([]harness.OPClient{{
 			ID: gwClientID, Secret: gwClientSecret,
 			RedirectURIs:           []string{w.gwPublic + "/oauth2/callback"},
 			PostLogoutRedirectURIs: []string{w.gwPublic + "/"},
-		}},
+		}}, extra...),
 		Users: []harness.OPUser{alice},
 	})
 	w.up = startUpstream(t)

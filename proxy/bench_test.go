@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +33,11 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The local session cache, as cmd/gatehouse runs it.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = sessions.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
 	ticket, err := sessions.Create(b.Context(), &session.Session{
 		Issuer: "https://as.example.com", Subject: "user-alice",
 		Claims: map[string]any{

@@ -4,9 +4,11 @@ import (
 	"context"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
@@ -30,13 +34,20 @@ const (
 
 // envOptions varies the test environment.
 type envOptions struct {
-	hooks       devop.Hooks
-	useUserinfo bool
-	accessTTL   time.Duration
-	store       fullStore
-	routes      []proxy.Route // Target is filled in with the recording upstream when nil
-	allowed     []string
-	now         func() time.Time // shared by the AS and the gateway (default time.Now)
+	hooks        devop.Hooks
+	useUserinfo  bool
+	accessTTL    time.Duration
+	store        fullStore
+	routes       []proxy.Route // Target is filled in with the recording upstream when nil
+	allowed      []string
+	now          func() time.Time  // shared by the AS and the gateway (default time.Now)
+	clients      []devop.Client    // registered at the AS besides the gateway's own client
+	rest         proxy.RESTOptions // the REST flow API (restflow_test.go)
+	users        []devop.User      // the AS's accounts (default devop.DemoUsers)
+	bearer       *bearer.Verifier  // verifies bearer tokens (access_test.go)
+	defaultRules authz.Rules       // rules of unmatched forward-auth requests
+	trusted      []netip.Prefix    // trusted proxies
+	logger       *slog.Logger      // the gateway's logger (default: discard)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -135,11 +146,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		RotateRefreshTokens: true,
 		AccessTokenTTL:      o.accessTTL,
 		Now:                 o.now,
-		Clients: []devop.Client{{
+		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"},
-		}},
+		}}, o.clients...),
 		Hooks: o.hooks,
+		Users: o.users,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +204,8 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	gw, err := proxy.New(proxy.Options{
 		PublicURL: pub, Login: e.login, Sessions: sessions, Routes: routes,
 		Redirects: redirect.New(pub, e.opts.allowed),
-		Locker:    store, Notifier: store, Now: e.opts.now,
+		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
+		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

@@ -18,6 +18,9 @@ type pageError struct {
 	Detail string
 	// Retry, when set, is a link offered to start over.
 	Retry string
+	// Challenge, when set, is the WWW-Authenticate header (RFC 6750 §3);
+	// a 401 without one gets `Bearer realm="gatehouse"`.
+	Challenge string
 }
 
 func (e *pageError) Error() string { return e.Code }
@@ -48,7 +51,10 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if e.Status == http.StatusUnauthorized {
+	switch {
+	case e.Challenge != "":
+		h.Set("WWW-Authenticate", e.Challenge)
+	case e.Status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	if !wantsHTML(r) {

@@ -3,55 +3,290 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // errSessionEnded is returned when a session cannot continue (refresh refused).
 var errSessionEnded = errors.New("proxy: session ended")
 
+// errInvalidPath refuses a path that an upstream could route differently
+// from the gateway ("/public/..;/admin" reaches /admin on Tomcat).
+var errInvalidPath = &pageError{Status: http.StatusForbidden, Code: "invalid_path", Title: "Request refused",
+	Detail: "The request path is ambiguous and was refused."}
+
+// accessControl is the gate's compiled configuration.
+type accessControl struct {
+	// fallback is the policy of forward-auth requests no route matches.
+	fallback *Route
+	// warnUntrusted logs once that forwarded headers came from an
+	// untrusted peer (a likely misconfiguration).
+	warnUntrusted sync.Once
+}
+
+// initAccess compiles every route's rules and the default rules, and checks
+// that the routes that accept bearer tokens have a verifier.
+func (g *Gateway) initAccess() error {
+	var errs []error
+	for i := range g.opts.Routes {
+		rt := &g.opts.Routes[i]
+		p, err := authz.New(rt.Rules)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("proxy: route %s: %w", rt.Name, err))
+			continue
+		}
+		rt.policy = p
+		if (rt.Auth == AuthBearer || rt.Auth == AuthSessionOrBearer) && g.opts.Bearer == nil {
+			errs = append(errs, fmt.Errorf("proxy: route %s accepts bearer tokens, but Options.Bearer is nil", rt.Name))
+		}
+	}
+	p, err := authz.New(g.opts.DefaultRules)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("proxy: default rules: %w", err))
+	}
+	g.access.fallback = &Route{Name: "default", Auth: AuthSession, Rules: g.opts.DefaultRules, policy: p}
+	return errors.Join(errs...)
+}
+
+// gateRequest is the request the gate decides about: the request itself
+// when proxying, the original request when answering forward-auth.
+type gateRequest struct {
+	method string
+	host   string
+	// path is the escaped path as sent (url.URL.EscapedPath); it need not
+	// be clean. Empty when the original path is unknown (a forward-auth
+	// request without trusted X-Forwarded-Uri): then no route and no
+	// skip_auth pattern applies.
+	path string
+	// forwardAuth makes an unmatched path fall back to the default policy
+	// instead of 404.
+	forwardAuth bool
+}
+
+// verdict is what the gate decided for a request allowed to pass.
+type verdict struct {
+	route *upstream.Route // nil for the fallback policy
+	pol   *Route
+	// fwd is who the user is; nil when the request passes without
+	// authentication (a public route or a skip_auth path).
+	fwd *forward
+	// bearer is set when the user was authenticated by an AS access token.
+	bearer bool
+}
+
+// denial is the error of a request an authorization rule refuses.
+type denial struct {
+	rule   string
+	bearer bool
+}
+
+func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
+
 // handleGate decides whether a request may pass to its upstream.
 func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
-	route := g.router.Match(r.Host, r.URL.Path)
-	if route == nil {
-		g.fail(w, r, errNotFound)
-		return
-	}
-	pol := route.Data.(*Route)
-	if pol.Auth == AuthPublic {
-		route.ServeHTTP(w, r)
-		return
-	}
-	s, err := g.currentSession(r)
+	v, err := g.decide(r, gateRequest{method: r.Method, host: r.Host, path: r.URL.EscapedPath()})
 	if err != nil {
-		if errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded) {
-			g.unauthenticated(w, r)
-			return
-		}
-		g.failErr(w, r, storeErr(err))
+		g.refuse(w, r, v, err)
 		return
+	}
+	if v.fwd == nil {
+		v.route.ServeHTTP(w, r)
+		return
+	}
+	ctx := context.WithValue(r.Context(), forwardKey{}, v.fwd)
+	v.route.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// decide is the gate, for proxied and forward-auth requests alike: it picks
+// the route on the cleaned path (percent-decoded once), applies public and
+// skip_auth, authenticates (session, refreshed when needed, or bearer
+// token), and applies the authorization rules. A path whose readings (see
+// authz.PathViews) fall into different routes is refused. The verdict is
+// non-nil whenever a route (or the fallback) was chosen, also with an error.
+func (g *Gateway) decide(r *http.Request, gr gateRequest) (*verdict, error) {
+	v := &verdict{pol: g.access.fallback}
+	var views authz.PathViews
+	if gr.path != "" {
+		var err error
+		if views, err = authz.ParsePath(gr.path); err != nil {
+			return v, errInvalidPath
+		}
+		readings := views.All()
+		v.route = g.router.Match(gr.host, readings[0])
+		for _, p := range readings[1:] {
+			if g.router.Match(gr.host, p) != v.route {
+				g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", views.Clean)
+				return v, errInvalidPath
+			}
+		}
+	}
+	switch {
+	case v.route != nil:
+		v.pol = v.route.Data.(*Route)
+	case !gr.forwardAuth:
+		return nil, errNotFound
+	}
+	if v.pol.Auth == AuthPublic || (gr.path != "" && v.pol.policy.SkipAuth(gr.method, views)) {
+		return v, nil
+	}
+	fwd, claims, err := g.authenticate(r, v)
+	if err != nil {
+		return v, err
+	}
+	d := v.pol.policy.Decide(gr.method, authz.Subject{
+		Email: fwd.id.Email, EmailVerified: fwd.id.EmailVerified, Groups: fwd.id.Groups, Claims: claims,
+	})
+	if !d.Allowed() {
+		g.logger.Info("access denied", "event", "access_denied", "sub", fwd.id.Subject, "route", v.pol.Name,
+			"rule", d.Rule, "method", gr.method, "path", views.Clean, "credential", credentialKind(v.bearer))
+		return v, &denial{rule: d.Rule, bearer: v.bearer}
+	}
+	v.fwd = fwd
+	noteUser(r.Context(), fwd.id.Subject)
+	return v, nil
+}
+
+func credentialKind(bearer bool) string {
+	if bearer {
+		return "bearer"
+	}
+	return "session"
+}
+
+// authenticate establishes who makes the request, as the route's auth mode
+// allows: a session (AuthSession), an access token of the AS (AuthBearer),
+// or either (AuthSessionOrBearer), where an "Authorization: Bearer" value
+// that is a session ticket is a session. It returns the identity and the
+// verified claims the rules look at.
+func (g *Gateway) authenticate(r *http.Request, v *verdict) (*forward, map[string]any, error) {
+	mode := v.pol.Auth
+	if mode == AuthSession {
+		return g.sessionIdentity(g.currentSession(r))
+	}
+	tok, err := bearerCredential(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case tok == "" && mode == AuthBearer:
+		return nil, nil, errNoToken
+	case tok == "":
+		return g.sessionIdentity(g.currentSession(r))
+	case g.opts.Sessions.IsTicket(tok):
+		if mode == AuthBearer { // never sent to the AS: it is the gateway's own credential
+			return nil, nil, fmt.Errorf("%w: a session token on a bearer-only route", errBadToken)
+		}
+		return g.sessionIdentity(g.loadSession(r.Context(), tok))
+	}
+	v.bearer = true
+	return g.tokenIdentity(r.Context(), tok)
+}
+
+// sessionIdentity returns the identity of a loaded session.
+func (g *Gateway) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
+	if err != nil {
+		return nil, nil, err
 	}
 	id, err := identity.FromClaims(s.Claims, g.opts.Claims)
 	if err != nil { // a stored session always has a subject; treat damage as logged out
-		g.unauthenticated(w, r)
-		return
+		return nil, nil, errSessionEnded
 	}
-	ctx := context.WithValue(r.Context(), forwardKey{}, &forward{id: id, accessToken: s.AccessToken})
-	route.ServeHTTP(w, r.WithContext(ctx))
+	return &forward{id: id, accessToken: s.AccessToken}, s.Claims, nil
+}
+
+// refuse answers a request the gate did not let pass.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err error) {
+	var d *denial
+	switch {
+	case errors.As(err, &d):
+		g.fail(w, r, forbidden(d))
+	case isUnauthenticated(err):
+		if v != nil && v.pol.Auth == AuthBearer {
+			g.fail(w, r, errNoToken)
+			return
+		}
+		g.unauthenticated(w, r)
+	default:
+		g.failErr(w, r, g.credentialErr(err))
+	}
+}
+
+// isUnauthenticated reports whether err means "no valid credentials were
+// presented": no session, an ended session, or no bearer token where one
+// is required. An invalid bearer token is not: it gets its own 401.
+func isUnauthenticated(err error) bool {
+	return errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded) || errors.Is(err, errNoToken)
+}
+
+// forbidden returns the 403 page for a denial.
+func forbidden(d *denial) *pageError {
+	pe := &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
+	rule, _, _ := strings.Cut(d.rule, ".")
+	switch rule {
+	case authz.RuleMethods:
+		pe.Detail = "This request method is not allowed here."
+	case authz.RuleEmailVerified:
+		pe.Detail = "Your e-mail address is not verified at the sign-in service, so it cannot be used to grant access."
+	case authz.RuleEmail, authz.RuleAllowedEmails, authz.RuleAllowedEmailDomains:
+		pe.Detail = "You are signed in, but your e-mail address is not allowed to use this application."
+	case authz.RuleAllowedGroups:
+		pe.Detail = "You are signed in, but you are not in a group allowed to use this application."
+	default:
+		pe.Detail = "You are signed in, but your account lacks an attribute this application requires."
+	}
+	if d.bearer {
+		pe.Challenge = `Bearer realm="gatehouse", error="insufficient_scope"`
+	}
+	return pe
+}
+
+// errLoginForbidden refuses a login that no authorization rules admit.
+var errLoginForbidden = &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
+	Detail: "You signed in, but your account is not allowed to use any application behind this gateway."}
+
+// loginAllowed applies the authorization rules at login, before a session
+// is created: a user whom neither the default rules nor any route's rules
+// (methods aside) admit gets no session.
+func (g *Gateway) loginAllowed(claims map[string]any) error {
+	id, err := identity.FromClaims(claims, g.opts.Claims)
+	if err != nil {
+		return nil // createSessionFor reports it
+	}
+	s := authz.Subject{Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups, Claims: claims}
+	d := g.access.fallback.policy.DecideUser(s)
+	if d.Allowed() {
+		return nil
+	}
+	for i := range g.opts.Routes {
+		rt := &g.opts.Routes[i]
+		if rt.Auth != AuthPublic && rt.Auth != AuthBearer && rt.policy.DecideUser(s).Allowed() {
+			return nil
+		}
+	}
+	g.logger.Info("login refused by the authorization rules", "event", "access_denied", "sub", id.Subject, "route", "login", "rule", d.Rule)
+	return errLoginForbidden
 }
 
 // currentSession loads the request's session and keeps it fresh: the access
 // token is refreshed when it is about to expire, and activity is recorded for
 // the idle timeout.
 func (g *Gateway) currentSession(r *http.Request) (*session.Session, error) {
-	ticket := g.opts.Sessions.TicketFromRequest(r)
+	return g.loadSession(r.Context(), g.opts.Sessions.TicketFromRequest(r))
+}
+
+// loadSession loads the session of ticket and keeps it fresh, as
+// currentSession does.
+func (g *Gateway) loadSession(ctx context.Context, ticket string) (*session.Session, error) {
 	if ticket == "" {
 		return nil, session.ErrNotFound
 	}
-	ctx := r.Context()
 	s, err := g.opts.Sessions.Load(ctx, ticket)
 	if err != nil {
 		return nil, err
@@ -69,6 +304,10 @@ func (g *Gateway) currentSession(r *http.Request) (*session.Session, error) {
 // afterwards; API clients get 401 with a JSON body and WWW-Authenticate.
 func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	if !wantsHTML(r) {
+		if g.rest != nil { // the REST flow API's document: next step and where to start
+			g.restUnauthorized(w, r)
+			return
+		}
 		g.fail(w, r, errUnauthorized)
 		return
 	}

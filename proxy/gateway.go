@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
@@ -28,6 +30,12 @@ const (
 	AuthSession = "session"
 	// AuthPublic lets everyone through (identity headers are still stripped).
 	AuthPublic = "public"
+	// AuthBearer requires an access token of the AS ("Authorization:
+	// Bearer", RFC 6750); sessions are not accepted.
+	AuthBearer = "bearer"
+	// AuthSessionOrBearer accepts a session (cookie, or session ticket as
+	// bearer token) or an access token of the AS.
+	AuthSessionOrBearer = "session_or_bearer"
 )
 
 // Route is an upstream and the policy the gate applies to it.
@@ -36,14 +44,20 @@ type Route struct {
 	Host       string
 	PathPrefix string
 	Target     *url.URL
-	// Auth is AuthSession (default) or AuthPublic.
+	// Auth is AuthSession (default), AuthPublic, AuthBearer or
+	// AuthSessionOrBearer.
 	Auth string
+	// Rules are the route's authorization rules (effective: any global
+	// default already merged in).
+	Rules authz.Rules
 	// PassAccessToken sets X-Forwarded-Access-Token.
 	PassAccessToken bool
 	// PassAuthorization sets "Authorization: Bearer <access token>".
 	PassAuthorization bool
 	// PreserveHost forwards the client's Host header.
 	PreserveHost bool
+
+	policy *authz.Policy // Rules, compiled by New
 }
 
 // Options configures a Gateway.
@@ -77,6 +91,20 @@ type Options struct {
 	// PostLogoutRedirectURI is where the AS sends the browser after
 	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
 	PostLogoutRedirectURI string
+	// AccessLog writes one line per request (request ID, route, method, path,
+	// status, duration, user); never a query string, cookie or token.
+	AccessLog bool
+	// Observer, when set, records every request (metrics).
+	Observer RequestObserver
+	// REST configures the REST flow API for mobile and desktop apps
+	// (restflow.go); the zero value disables it.
+	REST RESTOptions
+	// DefaultRules are the authorization rules of forward-auth requests for
+	// which no route matches.
+	DefaultRules authz.Rules
+	// Bearer verifies the AS's access tokens; required when a route has
+	// AuthBearer or AuthSessionOrBearer.
+	Bearer *bearer.Verifier
 	// StoreReady reports whether the session store answers (for /readyz).
 	StoreReady func(ctx context.Context) error
 	// Transport carries requests to upstreams (default upstream.NewTransport()).
@@ -99,6 +127,8 @@ type Gateway struct {
 	refreshes   singleflight.Group
 	waiters     waiters
 	draining    chan struct{}
+	rest        *restAPI // nil when the REST flow API is disabled
+	access      accessControl
 }
 
 // New returns a Gateway for opts.
@@ -152,14 +182,21 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.router = router
+	if err := g.initREST(); err != nil {
+		return nil, err
+	}
+	if err := g.initAccess(); err != nil {
+		return nil, err
+	}
 	g.handler = g.routes()
 	return g, nil
 }
 
-// ServeHTTP strips every identity header the client sent, then routes.
+// ServeHTTP strips every identity header the client sent, then routes; the
+// request gets an ID and, when configured, an access log line and metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	identity.StripHeaders(r.Header)
-	g.handler.ServeHTTP(w, r)
+	g.observe(w, r, g.handler)
 }
 
 // Drain makes /readyz report unready, so load balancers stop sending new
@@ -184,6 +221,7 @@ type forwardKey struct{}
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	identity.StripHeaders(pr.Out.Header)
 	g.stripOwnCookies(pr.Out)
+	g.stripRESTCredentials(pr.Out)
 	if g.trusted(pr.In) {
 		if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
 			pr.Out.Header["X-Forwarded-For"] = xff
@@ -202,6 +240,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 		return
 	}
 	fwd.id.SetHeaders(pr.Out.Header)
+	noteUser(pr.In.Context(), fwd.id.Subject)
 	pol := route.Data.(*Route)
 	if pol.PassAccessToken && fwd.accessToken != "" {
 		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)

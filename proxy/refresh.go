@@ -127,7 +127,7 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 	if !g.needsRefresh(cur) {
 		return cur, nil
 	}
-	res, err := g.opts.Login.Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
+	res, err := g.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
 	if err != nil {
 		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrIDToken) {
 			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))

@@ -1,6 +1,9 @@
 package proxy
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // routes lists every endpoint the gateway serves itself. Everything else goes
 // through the gate to an upstream. http.ServeMux matches on the cleaned path
@@ -15,11 +18,23 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /oauth2/userinfo", g.handleUserinfo)
 	mux.HandleFunc("POST /oauth2/backchannel_logout", g.handleBackchannelLogout)
 	mux.HandleFunc("GET /oauth2/frontchannel_logout", g.handleFrontchannelLogout)
+	// forward-auth: nginx auth_request, Traefik ForwardAuth (Envoy: below)
+	mux.HandleFunc(forwardAuthPath, g.handleAuth)
 	mux.HandleFunc("/oauth2/", g.handleUnknown) // the prefix is reserved for the gateway
 	mux.HandleFunc("GET /healthz", g.handleHealthz)
 	mux.HandleFunc("GET /readyz", g.handleReadyz)
+	g.restRoutes(mux) // the REST flow API under its base path, when enabled
 	mux.HandleFunc("/", g.handleGate)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Envoy ext_authz appends the original path to forwardAuthPath; it
+		// must reach handleAuth as sent (not redirected when unclean), to be
+		// cleaned as the original request's path.
+		if strings.HasPrefix(r.URL.Path, forwardAuthPath+"/") {
+			g.handleAuth(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {

@@ -29,7 +29,7 @@ func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 				g.failErr(w, r, storeErr(err))
 				return
 			}
-			if err := g.opts.Login.Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
+			if err := g.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
 				g.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
 			}
 			g.logger.Info("logout", "event", "logout", "kind", "local", "sub", s.Subject)

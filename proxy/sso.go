@@ -176,14 +176,26 @@ func (g *Gateway) exchangeError(err error) error {
 
 // createSession stores a new session for a verified login and returns its ticket.
 func (g *Gateway) createSession(r *http.Request, res *login.Result) (string, error) {
+	if err := g.loginAllowed(res.Claims); err != nil {
+		return "", err
+	}
+	ticket, _, err := g.createSessionFor(r, res, "")
+	return ticket, err
+}
+
+// createSessionFor stores a new session for a login whose tokens were issued
+// to clientID ("" for the gateway's own client), and returns its ticket and
+// the session.
+func (g *Gateway) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, g.opts.Claims)
 	if err != nil {
 		g.logger.Warn("login failed", "event", "login_failed", "reason", "identity", "error", err)
-		return "", errIDToken
+		return "", nil, errIDToken
 	}
 	s := &session.Session{
 		Issuer: res.Issuer, Subject: res.Subject, SID: res.SID, Claims: keptClaims(res.Claims),
 		AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, IDToken: res.IDToken,
+		ClientID: clientID,
 	}
 	if !res.Expiry.IsZero() {
 		s.AccessExpiry = res.Expiry.Unix()
@@ -193,10 +205,10 @@ func (g *Gateway) createSession(r *http.Request, res *login.Result) (string, err
 	}
 	ticket, err := g.opts.Sessions.Create(r.Context(), s)
 	if err != nil {
-		return "", storeErr(err)
+		return "", nil, storeErr(err)
 	}
 	g.logger.Info("login", "event", "login", "sub", s.Subject, "user", id.PreferredUsername)
-	return ticket, nil
+	return ticket, s, nil
 }
 
 // keptClaims drops the ID token's bookkeeping claims, keeping what headers,

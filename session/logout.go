@@ -47,9 +47,14 @@ func (m *Manager) endIndexed(ctx context.Context, key string) (int, error) {
 }
 
 // deleteID removes the record of session id (its other index entries expire
-// with it or are removed when found stale).
+// with it or are removed when found stale) and drops it from every
+// replica's session cache.
 func (m *Manager) deleteID(ctx context.Context, id string) error {
-	if err := m.store.Delete(ctx, sessionKey(id)); err != nil {
+	err := m.store.Delete(ctx, sessionKey(id))
+	if ierr := m.invalidate(ctx, id); err == nil && ierr != nil {
+		err = ierr
+	}
+	if err != nil {
 		return fmt.Errorf("session: delete: %w", err)
 	}
 	return nil

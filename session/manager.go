@@ -5,7 +5,6 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +30,13 @@ type Options struct {
 	Lifetime time.Duration
 	// IdleTimeout ends a session unused for this long (0: no idle timeout).
 	IdleTimeout time.Duration
+	// CacheMaxAge is how long a decoded session may be served from this
+	// replica's memory without reading the store (default
+	// DefaultCacheMaxAge, 5s; negative disables the cache). It bounds how
+	// long a missed invalidation can go unnoticed; see Run.
+	CacheMaxAge time.Duration
+	// CacheSize bounds the number of cached sessions (default DefaultCacheSize).
+	CacheSize int
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
@@ -46,6 +52,7 @@ type Manager struct {
 	lifetime   time.Duration
 	idle       time.Duration
 	now        func() time.Time
+	cache      *cache // nil when disabled
 }
 
 // NewManager returns a Manager for opts.
@@ -63,6 +70,7 @@ func NewManager(opts Options) (*Manager, error) {
 		lifetime:   opts.Lifetime,
 		idle:       opts.IdleTimeout,
 		now:        opts.Now,
+		cache:      newCache(opts.CacheMaxAge, opts.CacheSize),
 	}
 	if m.cookieName == "" {
 		m.cookieName = "gatehouse"
@@ -130,7 +138,7 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if ttl <= 0 {
 		return m.Delete(ctx, s)
 	}
-	plain, err := json.Marshal(s)
+	plain, err := encodeRecord(s)
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
 	}
@@ -138,7 +146,11 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if err != nil {
 		return err
 	}
-	if err := m.store.Set(ctx, sessionKey(s.ID), sealed, ttl); err != nil {
+	err = m.store.Set(ctx, sessionKey(s.ID), sealed, ttl)
+	if ierr := m.invalidate(ctx, s.ID); err == nil && ierr != nil {
+		err = ierr
+	}
+	if err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
 	return nil
@@ -158,12 +170,30 @@ func (m *Manager) ttl(s *Session) time.Duration {
 // Load returns the session named by ticket. It returns ErrNotFound when the
 // ticket is invalid or the session ended, and an error wrapping
 // ErrUnavailable when the store cannot be reached.
+//
+// While Run runs, a session read in the last CacheMaxAge is served from
+// memory (its lifetime and idle timeout are checked all the same). The
+// returned Session is the caller's to modify, except its Claims map, which
+// may be shared with other callers: replace it, never modify it in place.
 func (m *Manager) Load(ctx context.Context, ticket string) (*Session, error) {
+	now := m.now()
+	if s := m.cache.get(ticket, now); s != nil {
+		if !m.live(s, now) {
+			return nil, ErrNotFound
+		}
+		return s, nil
+	}
 	id, key, err := m.tickets.decode(ticket)
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	return m.load(ctx, id, key)
+	gen := m.cache.generation()
+	s, err := m.load(ctx, id, key)
+	if err != nil {
+		return nil, err
+	}
+	m.cache.put(ticket, s, gen, now)
+	return s, nil
 }
 
 func (m *Manager) load(ctx context.Context, id string, key []byte) (*Session, error) {
@@ -179,15 +209,19 @@ func (m *Manager) load(ctx context.Context, id string, key []byte) (*Session, er
 		return nil, ErrNotFound
 	}
 	s := &Session{}
-	if err := json.Unmarshal(plain, s); err != nil {
+	if err := decodeRecord(plain, s); err != nil {
 		return nil, ErrNotFound
 	}
 	s.ID, s.key = id, key
-	now := m.now()
-	if now.Unix() >= s.ExpiresAt || (m.idle > 0 && now.Sub(time.Unix(s.LastSeen, 0)) >= m.idle) {
+	if !m.live(s, m.now()) {
 		return nil, ErrNotFound
 	}
 	return s, nil
+}
+
+// live reports whether s is within its absolute lifetime and idle timeout.
+func (m *Manager) live(s *Session, now time.Time) bool {
+	return now.Unix() < s.ExpiresAt && (m.idle <= 0 || now.Sub(time.Unix(s.LastSeen, 0)) < m.idle)
 }
 
 // Touch records activity for the idle timeout. It writes only when the last
@@ -207,7 +241,11 @@ func (m *Manager) Touch(ctx context.Context, s *Session) error {
 
 // Delete ends s in the store.
 func (m *Manager) Delete(ctx context.Context, s *Session) error {
-	if err := m.store.Delete(ctx, sessionKey(s.ID)); err != nil {
+	err := m.store.Delete(ctx, sessionKey(s.ID))
+	if ierr := m.invalidate(ctx, s.ID); err == nil && ierr != nil {
+		err = ierr
+	}
+	if err != nil {
 		return fmt.Errorf("session: delete: %w", err)
 	}
 	if ix, ok := m.store.(Indexer); ok {
@@ -278,10 +316,18 @@ func (m *Manager) cookieOptions(maxAge int) *sessions.Options {
 	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
-// TicketFromRequest returns the session ticket r carries in the session cookie, or "".
+// TicketFromRequest returns the session ticket r carries, or "": the session
+// cookie, else an "Authorization: Bearer" ticket (the session token of apps
+// using the REST flow API). A bearer token that is not a valid ticket, such
+// as an access token issued by the AS, yields "" (no session, not an
+// error). The check is cheap: a JWT is refused by its '.' alone; anything
+// else of a ticket's shape costs one HMAC verification, no store access.
 func (m *Manager) TicketFromRequest(r *http.Request) string {
 	if c, err := r.Cookie(m.cookieName); err == nil && c.Value != "" {
 		return c.Value
+	}
+	if tok := bearerTicket(r); tok != "" && m.IsTicket(tok) {
+		return tok
 	}
 	return ""
 }

@@ -21,6 +21,10 @@ type Session struct {
 	IDToken      string `json:"it,omitempty"`
 	// AccessExpiry is when the access token expires, in Unix seconds (0: unknown).
 	AccessExpiry int64 `json:"ae,omitempty"`
+	// ClientID is the OAuth client the tokens were issued to when it is not
+	// the gateway's own (a REST flow API application's client); refresh and
+	// revocation use that client.
+	ClientID string `json:"cid,omitempty"`
 
 	// CreatedAt, ExpiresAt (absolute end) and LastSeen are Unix seconds.
 	CreatedAt int64 `json:"ca"`

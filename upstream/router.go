@@ -70,6 +70,7 @@ func New(opts Options) (*Router, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	buffers := NewBufferPool()
 	rt := &Router{}
 	for i := range opts.Routes {
 		route := opts.Routes[i]
@@ -91,9 +92,15 @@ func New(opts Options) (*Router, error) {
 					opts.Rewrite(pr, r)
 				}
 			},
-			Transport:     transport,
-			FlushInterval: -1, // stream responses (server-sent events, long polls)
-			ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			Transport:  transport,
+			BufferPool: buffers,
+			// FlushInterval stays 0: ReverseProxy itself flushes after every
+			// write the responses that stream (server-sent events, and any
+			// response of unknown length, such as a chunked long poll). -1
+			// would do so for every response, a fixed-length one included,
+			// at the cost of an extra write system call and a timer
+			// goroutine per request.
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 			ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 				if opts.ErrorHandler != nil {
 					opts.ErrorHandler(w, req, r, err)

@@ -47,7 +47,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	issuer := "http://" + asLn.Addr().String()
 	publicURL := "http://" + gwLn.Addr().String()
 
-	logger := newLogger(config.Server{LogLevel: *level}, stderr)
+	logger := newLogger(config.Server{LogLevel: *level}, stderr, nil)
 	clientSecret := randomToken()
 	as, err := devop.New(devop.Options{
 		Issuer:              issuer,
@@ -85,7 +85,7 @@ url = "http://%s"
 	if err != nil {
 		return fmt.Errorf("demo: configuration: %w", err)
 	}
-	gw, err := newGateway(ctx, cfg, logger.With("component", "gateway"))
+	gw, err := newGateway(ctx, cfg, logger.With("component", "gateway"), nil)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ url = "http://%s"
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(lns[i]) }()
 	}
-	go func() { errc <- serve(ctx, gwLn, gw, cfg.Server, logger) }()
+	go func() { errc <- serve(ctx, gwLn, nil, gw, cfg.Server, logger) }()
 
 	fmt.Fprintf(stdout, `
 Gatehouse demo is running.

@@ -216,7 +216,9 @@ url = "`+up.URL+`"`))
 	defer cancel()
 	var stderr lockedBuffer
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &stderr) }()
+	go func() {
+		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &stderr)
+	}()
 	waitReady(t, "http://"+gwAddr)
 
 	var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +19,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/session/memstore"
 	"github.com/gatehouse-dev/gatehouse/session/redisstore"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -30,9 +33,21 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Server, stderr)
+	var m *metrics.Metrics
+	if cfg.Server.MetricsListen != "" {
+		m = metrics.New()
+	}
+	logger := newLogger(cfg.Server, stderr, m)
 	redis.SetLogger(redisLogger{logger})
-	gw, err := newGateway(ctx, cfg, logger)
+	var tlsConf *tls.Config
+	if cfg.Server.TLSCertFile != "" {
+		cr, err := newCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, logger)
+		if err != nil {
+			return err
+		}
+		tlsConf = cr.tlsConfig()
+	}
+	gw, err := newGateway(ctx, cfg, logger, m)
 	if err != nil {
 		return err
 	}
@@ -41,18 +56,50 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
-	logger.Info("gatehouse listening", "version", version(), "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL)
-	return serve(ctx, ln, gw, cfg.Server, logger)
+	if m != nil {
+		stop, err := serveMetrics(cfg.Server.MetricsListen, m, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
+	logger.Info("gatehouse listening", "version", version(), "listen", ln.Addr().String(),
+		"public_url", cfg.Server.PublicURL, "tls", tlsConf != nil, "metrics", cfg.Server.MetricsListen)
+	return serve(ctx, ln, tlsConf, gw, cfg.Server, logger)
 }
 
-func newLogger(s config.Server, w io.Writer) *slog.Logger {
+// serveMetrics serves GET /metrics on its own listener.
+func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server.metrics_listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener stopped", "error", err)
+		}
+	}()
+	return func() { _ = srv.Close() }, nil
+}
+
+// newLogger builds the process's logger; with metrics, the audit events it
+// carries also move the counters.
+func newLogger(s config.Server, w io.Writer, m *metrics.Metrics) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(s.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if s.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if m != nil {
+		h = m.EventHandler(h)
+	}
+	return slog.New(h)
 }
 
 // redisLogger sends go-redis's internal messages (reconnects, failovers) to
@@ -77,19 +124,12 @@ func (g *gateway) close() {
 
 // store is what the gateway needs of a session store: both memstore and
 // redisstore provide all of it.
-type store interface {
-	session.Store
-	session.Indexer
-	session.Locker
-	session.Notifier
-	Ping(ctx context.Context) error
-	Close() error
-}
+type store = metrics.FullStore
 
 // newGateway converts the validated configuration into each package's
 // options and wires them. Provider discovery runs in the background, retried
 // until it succeeds, so the gateway starts (unready) during an AS outage.
-func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gateway, error) {
+func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*gateway, error) {
 	publicURL, err := url.Parse(strings.TrimSuffix(cfg.Server.PublicURL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("server.public_url: %w", err)
@@ -97,6 +137,15 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 	st, err := newStore(cfg.Session)
 	if err != nil {
 		return nil, err
+	}
+	asTransport := http.DefaultTransport.(*http.Transport).Clone()
+	asTransport.Proxy = http.ProxyFromEnvironment // calls to the AS may need an egress proxy
+	var asRT, upRT http.RoundTripper = asTransport, upstream.NewTransport()
+	var observer proxy.RequestObserver
+	if m != nil {
+		st = m.Store(st)
+		asRT, upRT = m.ASTransport(asRT), m.UpstreamTransport(upRT)
+		observer = m
 	}
 	gw := &gateway{closers: []func() error{st.Close}}
 	secret, err := cfg.CookieSecretBytes()
@@ -111,6 +160,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		Secure:      publicURL.Scheme == "https",
 		Lifetime:    cfg.Session.Lifetime.Duration,
 		IdleTimeout: cfg.Session.IdleTimeout.Duration,
+		CacheMaxAge: cacheMaxAge(cfg.Session.CacheMaxAge.Duration),
 	})
 	if err != nil {
 		gw.close()
@@ -123,7 +173,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		Scopes:          cfg.Provider.Scopes,
 		ExtraAuthParams: cfg.Provider.ExtraAuthParams,
 		UseUserinfo:     cfg.Provider.UseUserinfo,
-		HTTPClient:      &http.Client{Timeout: cfg.Provider.Timeout.Duration},
+		HTTPClient:      &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT},
 		Logger:          logger,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -153,7 +203,13 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		routes[i] = proxy.Route{
 			Name: name, Host: u.Host, PathPrefix: u.PathPrefix, Target: target, Auth: u.Auth,
 			PassAccessToken: u.PassAccessToken, PassAuthorization: u.PassAuthorization,
+			Rules: cfg.UpstreamRules(i),
 		}
+	}
+	bv, err := newBearerVerifier(cfg, lc, asRT)
+	if err != nil {
+		gw.close()
+		return nil, err
 	}
 	g, err := proxy.New(proxy.Options{
 		PublicURL:             publicURL,
@@ -169,7 +225,13 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		OutliveAccessToken:    cfg.Session.OutliveAccessToken,
 		EndSessionAtAS:        cfg.Provider.RPInitiatedLogout,
 		PostLogoutRedirectURI: cfg.Provider.PostLogoutRedirectURI,
+		REST:                  restOptions(cfg.RESTAPI),
 		StoreReady:            st.Ping,
+		DefaultRules:          cfg.DefaultRules(),
+		Bearer:                bv,
+		Transport:             upRT,
+		AccessLog:             cfg.Server.AccessLog,
+		Observer:              observer,
 		Logger:                logger,
 	})
 	if err != nil {
@@ -182,7 +244,21 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 			logger.Error("refresh notifications stopped", "error", err)
 		}
 	}()
+	go func() {
+		if err := sessions.Run(runCtx); err != nil {
+			logger.Error("session cache invalidations stopped; the cache is off", "error", err)
+		}
+	}()
 	return gw, nil
+}
+
+// cacheMaxAge converts session.cache_max_age, where 0 disables the cache,
+// to session.Options.CacheMaxAge, where 0 is the default.
+func cacheMaxAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -218,16 +294,23 @@ func newStore(s config.Session) (store, error) {
 // serve runs the HTTP server until ctx ends, then drains: /readyz turns
 // unready, the listener closes and in-flight requests get up to
 // shutdown_timeout to finish.
-func serve(ctx context.Context, ln net.Listener, gw *gateway, s config.Server, logger *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, tlsConf *tls.Config, gw *gateway, s config.Server, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: s.ReadHeaderTimeout.Duration,
 		IdleTimeout:       s.IdleTimeout.Duration,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConf,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			errc <- srv.ServeTLS(ln, "", "") // HTTP/2 is negotiated by ALPN
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -34,6 +34,23 @@ type OPConfig struct {
 	// scope claims (email, groups...) are available from the userinfo endpoint alone. The
 	// default, false, puts them in the ID token, as most OPs do.
 	ConformIDTokenClaims bool
+
+	// Resources are the resource servers (RFC 8707 resource indicators) the OP issues access
+	// tokens for. None (the default) keeps resource indicators off.
+	Resources []OPResource
+}
+
+// OPResource is a resource server at the OP: an access token requested with
+// resource=Indicator (at the authorization and token endpoints, or with client credentials)
+// is issued for the audience Indicator, as a JWT (RFC 9068, typ at+jwt, signed RS256 with the
+// key in the jwks_uri) or as an opaque token that the introspection endpoint answers for.
+type OPResource struct {
+	Indicator string // an absolute URI, such as https://api.example.test
+	Scope     string // the scopes of the resource server, space-separated (may be empty)
+	Opaque    bool   // opaque tokens instead of JWTs
+	// UserClaims puts the user's email, email_verified, preferred_username and groups in the
+	// access tokens (and introspection responses) of a user's grant.
+	UserClaims bool
 }
 
 // OPClient is a client registered at the OP (RFC 7591 metadata names in brackets).
@@ -314,12 +331,23 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 			"groups":             nonNil(u.Groups),
 		})
 	}
+	resources := make([]map[string]any, 0, len(cfg.Resources))
+	for _, r := range cfg.Resources {
+		format := "jwt"
+		if r.Opaque {
+			format = "opaque"
+		}
+		resources = append(resources, map[string]any{
+			"indicator": r.Indicator, "scope": r.Scope, "format": format, "userClaims": r.UserClaims,
+		})
+	}
 	m := map[string]any{
 		"port":                 port,
 		"issuer":               issuer,
 		"clients":              clients,
 		"users":                users,
 		"conformIdTokenClaims": cfg.ConformIDTokenClaims,
+		"resources":            resources,
 	}
 	for key, d := range map[string]time.Duration{
 		"accessTokenTTL":  cfg.AccessTokenTTL,

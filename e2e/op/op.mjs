@@ -5,7 +5,8 @@
 //
 // config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
 // "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
-// groups}], "conformIdTokenClaims"?}. e2e/harness writes it; see harness.OPConfig.
+// groups}], "conformIdTokenClaims"?, "resources"?: [{indicator, scope, format ("jwt" or
+// "opaque"), userClaims}]}. e2e/harness writes it; see harness.OPConfig.
 //
 // It prints "OP listening on <issuer>" once it accepts connections, and exits on SIGTERM,
 // SIGINT or when its standard input closes, so a parent that dies never leaves it running.
@@ -16,7 +17,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
@@ -63,13 +64,14 @@ async function findAccount(_ctx, sub) {
 function clientMetadata(c) {
   const m = {
     client_id: c.client_id,
-    redirect_uris: c.redirect_uris,
+    redirect_uris: c.redirect_uris ?? [],
     post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? (c.client_secret ? 'client_secret_basic' : 'none'),
     application_type: c.application_type ?? 'web',
     // refresh_token must be listed, or oidc-provider silently drops offline_access.
     grant_types: c.grant_types ?? ['authorization_code', 'refresh_token'],
-    response_types: c.response_types ?? ['code'],
+    response_types: c.response_types
+      ?? ((c.grant_types ?? ['authorization_code']).includes('authorization_code') ? ['code'] : []),
   };
   if (c.client_secret) m.client_secret = c.client_secret;
   if (c.backchannel_logout_uri) {
@@ -78,6 +80,24 @@ function clientMetadata(c) {
     m.backchannel_logout_session_required = true;
   }
   return m;
+}
+
+// Resource servers (RFC 8707 resource indicators), by indicator. An access token requested with
+// resource=INDICATOR is issued for that audience, as a JWT (RFC 9068) or an opaque token.
+const resources = new Map((cfg.resources ?? []).map((r) => [r.indicator, r]));
+
+// Resource servers that want the user's claims get them in the access token (and so in the
+// introspection response), as Keycloak, Entra ID and Auth0 can be configured to do.
+async function extraTokenClaims(_ctx, token) {
+  const indicator = token.resourceServer?.identifier();
+  if (!token.accountId || !resources.get(indicator)?.userClaims) return undefined;
+  const u = users.get(token.accountId);
+  return {
+    email: u?.email ?? `${token.accountId}@example.test`,
+    email_verified: u?.email_verified ?? true,
+    preferred_username: u?.preferred_username ?? token.accountId,
+    groups: u?.groups ?? [],
+  };
 }
 
 // A fresh signing key for each run: tests fetch it through the jwks_uri like any RP.
@@ -101,6 +121,7 @@ const provider = new Provider(cfg.issuer, {
   // With the default (true) an ID token from the token endpoint carries only sub and the
   // protocol claims, the scope claims going to userinfo alone. Most OPs put them in the ID token.
   conformIdTokenClaims: cfg.conformIdTokenClaims ?? false,
+  extraTokenClaims,
   pkce: { required: () => true }, // and oidc-provider 9 supports only S256
   // Refresh tokens are issued only when the grant has offline_access, and oidc-provider keeps
   // offline_access only when the authorization request has prompt=consent (and
@@ -123,12 +144,29 @@ const provider = new Provider(cfg.issuer, {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // For service clients (grant_types ["client_credentials"]); others are unaffected.
+    clientCredentials: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: false },
-    // Enabled by default; a request with a resource parameter would then fail with
-    // invalid_target, as no resource server is configured here.
-    resourceIndicators: { enabled: false },
+    // Without configured resource servers it stays off (oidc-provider enables it by default,
+    // and would then refuse every resource parameter with invalid_target). With them, a
+    // request without a resource parameter gets the usual opaque token for userinfo.
+    resourceIndicators: resources.size === 0 ? { enabled: false } : {
+      enabled: true,
+      // The token request may omit resource when the grant holds exactly one (RFC 8707 2.2).
+      useGrantedResource: () => true,
+      getResourceServerInfo(_ctx, indicator) {
+        const r = resources.get(indicator);
+        if (!r) throw new errors.InvalidTarget();
+        return {
+          scope: r.scope ?? '',
+          audience: indicator,
+          accessTokenFormat: r.format === 'opaque' ? 'opaque' : 'jwt',
+          ...(r.format === 'opaque' ? {} : { jwt: { sign: { alg: 'RS256' } } }),
+        };
+      },
+    },
   },
 });
 provider.proxy = false;

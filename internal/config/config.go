@@ -23,6 +23,12 @@ type Config struct {
 	Session   Session    `toml:"session"`
 	Headers   Headers    `toml:"headers"`
 	Upstreams []Upstream `toml:"upstream"`
+	// RESTAPI is the REST flow API for mobile and desktop apps.
+	RESTAPI RESTAPI `toml:"rest_api"`
+	// Authorization holds the default authorization rules of every upstream.
+	Authorization Authorization `toml:"authorization"`
+	// Bearer configures how access tokens of the AS are accepted.
+	Bearer Bearer `toml:"bearer"`
 }
 
 // Server configures the listening HTTP server and how Gatehouse presents
@@ -54,6 +60,15 @@ type Server struct {
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	// IdleTimeout is http.Server.IdleTimeout. Default 120s.
 	IdleTimeout Duration `toml:"idle_timeout"`
+	// AccessLog writes one log line per request. Default true.
+	AccessLog bool `toml:"access_log"`
+	// MetricsListen is the host:port of the Prometheus metrics listener
+	// (GET /metrics). Empty (the default) disables it.
+	MetricsListen string `toml:"metrics_listen"`
+	// TLSCertFile and TLSKeyFile make the gateway serve HTTPS (with HTTP/2)
+	// itself. Both or neither; the files are re-read when they change.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Provider configures the OpenID Provider (the authorization server) and
@@ -100,6 +115,50 @@ type Provider struct {
 	// PostLogoutRedirectURI is where the provider returns the browser after
 	// RP-initiated logout; it must be registered there. Default public_url + "/".
 	PostLogoutRedirectURI string `toml:"post_logout_redirect_uri"`
+
+	// The keys below are in grants.go: how the gateway authenticates to the
+	// AS, and ASes without discovery or without OpenID Connect.
+
+	// ClientAuth is how the gateway authenticates to the AS, for every call:
+	// "client_secret_basic", "client_secret_post", "private_key_jwt",
+	// "tls_client_auth" or "none" (a public client). Default "": the
+	// strongest method the AS advertises that the configured credentials
+	// allow.
+	ClientAuth string `toml:"client_auth"`
+	// PrivateKeyFile names a PEM private key (RSA of 2048 bits or more, or
+	// EC P-256) that signs private_key_jwt client assertions (RFC 7523).
+	PrivateKeyFile string `toml:"private_key_file"`
+	// PrivateKeyAlg is the assertions' algorithm: "RS256" or "PS256" for an
+	// RSA key (default RS256), "ES256" for an EC key. Default "".
+	PrivateKeyAlg string `toml:"private_key_alg"`
+	// PrivateKeyID is the assertions' kid. Default "": the key's RFC 7638
+	// JWK thumbprint.
+	PrivateKeyID string `toml:"private_key_id"`
+	// TLSClientCertFile and TLSClientKeyFile are the PEM certificate (chain)
+	// and key the gateway presents to the AS on every call
+	// (tls_client_auth, RFC 8705). Both or neither.
+	TLSClientCertFile string `toml:"tls_client_cert_file"`
+	TLSClientKeyFile  string `toml:"tls_client_key_file"`
+	// Type is "oidc" (default: OpenID Connect) or "oauth2": a plain OAuth
+	// 2.0 server without ID tokens, such as GitHub; the user's identity is
+	// then the userinfo endpoint's JSON object, identified by SubjectClaim.
+	Type string `toml:"type"`
+	// SubjectClaim names, for type "oauth2", the userinfo member that
+	// identifies the user (a string or an integer; a dotted path for a
+	// nested one). Default "sub".
+	SubjectClaim string `toml:"subject_claim"`
+	// Discovery fetches the AS's metadata (OpenID Connect Discovery; RFC
+	// 8414 for type "oauth2"). Default: true for type "oidc", false for
+	// "oauth2". Without it, Endpoints must name the endpoints.
+	Discovery *bool `toml:"discovery"`
+	// Endpoints replace single discovered endpoints, or name them all when
+	// Discovery is false.
+	Endpoints Endpoints `toml:"endpoints"`
+	// InsecureDisablePKCE sends no PKCE challenge (RFC 7636). It MUST NOT be
+	// set for an AS that accepts PKCE: without it an intercepted
+	// authorization code can be redeemed. For an AS that rejects the
+	// parameters only. Default false.
+	InsecureDisablePKCE bool `toml:"insecure_disable_pkce"`
 }
 
 // Session configures the login session: its store and its cookie.
@@ -127,6 +186,11 @@ type Session struct {
 	// RefreshBefore refreshes the access token when it expires within this
 	// duration. Default 60s.
 	RefreshBefore Duration `toml:"refresh_before"`
+	// CacheMaxAge is how long a replica serves a session it read recently
+	// from memory, without reading the store. Writes and logouts on any
+	// replica drop it at once; this bounds an invalidation that got lost.
+	// Default 5s; zero disables the cache; at most 1m.
+	CacheMaxAge Duration `toml:"cache_max_age"`
 	// OutliveAccessToken keeps a session that has no refresh token for its
 	// whole lifetime. By default (false) such a session ends when its access
 	// token expires, since nothing can renew it.
@@ -190,12 +254,62 @@ type Upstream struct {
 	// URL is the absolute http or https URL requests are proxied to, without
 	// query, fragment or user info. Required.
 	URL string `toml:"url"`
-	// Auth is "session" (default: a login session is required) or "public"
-	// (no login required).
+	// Auth is "session" (default: a login session is required), "public"
+	// (no login required), "bearer" (an access token of the AS is required,
+	// see [Bearer]; sessions are not accepted), "session_or_bearer"
+	// (either) or "password_grant" (legacy clients: HTTP Basic credentials,
+	// exchanged at the AS with the resource owner password grant, which RFC
+	// 9700 deprecates; see grants.go).
 	Auth string `toml:"auth"`
 	// PassAccessToken sends the access token in X-Forwarded-Access-Token.
 	PassAccessToken bool `toml:"pass_access_token"`
 	// PassAuthorization sends the access token as
 	// "Authorization: Bearer <token>" (RFC 6750 §2.1).
 	PassAuthorization bool `toml:"pass_authorization"`
+
+	// The authorization rules of the upstream. A key left out takes its
+	// value from [authorization]; every rule that is set must pass
+	// (otherwise 403). A list set to [] clears the default.
+
+	// AllowedEmails admits the users whose verified e-mail address is
+	// listed (ASCII case-insensitive). With AllowedEmailDomains, either
+	// admits.
+	AllowedEmails []string `toml:"allowed_emails"`
+	// AllowedEmailDomains admits the users whose verified e-mail address
+	// is in one of these domains, exactly (no subdomains). An address with
+	// several "@" is refused.
+	AllowedEmailDomains []string `toml:"allowed_email_domains"`
+	// AllowedGroups admits the members of any of these groups (the claim
+	// named by headers.groups).
+	AllowedGroups []string `toml:"allowed_groups"`
+	// RequiredClaims maps a claim (a dotted path for nested claims) to the
+	// value it must have, or an array of values any of which it may have;
+	// an array claim must contain one. "scope" is read as a space-separated
+	// list. Every listed claim must match.
+	RequiredClaims map[string]ClaimValues `toml:"required_claims"`
+	// Methods lists the request methods allowed (upper case). Default: all.
+	Methods []string `toml:"methods"`
+	// SkipAuth lists paths that need no authentication: "/path" exactly,
+	// or "/path/*" for everything under "/path/"; "METHOD /path" for one
+	// method only. Matched on the cleaned, once-decoded path, never the
+	// query.
+	SkipAuth []string `toml:"skip_auth"`
+	// InsecureAllowUnverifiedEmail: see [Authorization]. Default: the
+	// [authorization] value.
+	InsecureAllowUnverifiedEmail *bool `toml:"insecure_allow_unverified_email"`
+
+	// The keys below are in grants.go: which token the upstream gets.
+
+	// UpstreamToken is the token the gateway sends the upstream: "user"
+	// (default: the user's access token, as pass_access_token and
+	// pass_authorization say), "client_credentials" (the gateway's own
+	// token, in Authorization), "token_exchange" (the user's token exchanged
+	// for one for this upstream, RFC 8693, in Authorization) or "none".
+	UpstreamToken string `toml:"upstream_token"`
+	// TokenScopes, TokenResources (RFC 8707 resource indicators: absolute
+	// URIs) and TokenAudiences (RFC 8693 audience values) are requested
+	// for the client credentials, token exchange and password grants.
+	TokenScopes    []string `toml:"token_scopes"`
+	TokenResources []string `toml:"token_resources"`
+	TokenAudiences []string `toml:"token_audiences"`
 }

@@ -38,6 +38,7 @@ func defaults() *Config {
 			ShutdownTimeout:   Duration{15 * time.Second},
 			ReadHeaderTimeout: Duration{10 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
+			AccessLog:         true,
 		},
 		Provider: Provider{
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},
@@ -49,6 +50,7 @@ func defaults() *Config {
 			CookieName:    "gatehouse",
 			Lifetime:      Duration{12 * time.Hour},
 			RefreshBefore: Duration{60 * time.Second},
+			CacheMaxAge:   Duration{5 * time.Second},
 			Redis:         Redis{KeyPrefix: "gatehouse:"},
 		},
 		Headers: Headers{
@@ -57,6 +59,8 @@ func defaults() *Config {
 			PreferredUsername: "preferred_username",
 			Groups:            "groups",
 		},
+		RESTAPI: restAPIDefaults(),
+		Bearer:  bearerDefaults(),
 	}
 }
 
@@ -118,6 +122,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		resolveSecret(&c.Session.Redis.Password, c.Session.Redis.PasswordFile,
 			"session.redis.password", EnvRedisPassword, getenv),
 	)
+	errs = append(errs, c.RESTAPI.resolveSecrets()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

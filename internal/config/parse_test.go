@@ -30,6 +30,7 @@ func TestParseDefaults(t *testing.T) {
 			ShutdownTimeout:   dur(15 * time.Second),
 			ReadHeaderTimeout: dur(10 * time.Second),
 			IdleTimeout:       dur(120 * time.Second),
+			AccessLog:         true,
 		},
 		Provider: Provider{
 			Issuer:       "https://idp.example.com/realms/main",
@@ -43,6 +44,7 @@ func TestParseDefaults(t *testing.T) {
 			CookieName:    "gatehouse",
 			Lifetime:      dur(12 * time.Hour),
 			RefreshBefore: dur(60 * time.Second),
+			CacheMaxAge:   dur(5 * time.Second),
 			Redis:         Redis{KeyPrefix: "gatehouse:"},
 		},
 		Headers: Headers{User: "sub", Email: "email", PreferredUsername: "preferred_username", Groups: "groups"},
@@ -51,6 +53,8 @@ func TestParseDefaults(t *testing.T) {
 			URL:        "http://127.0.0.1:8080",
 			Auth:       "session",
 		}},
+		RESTAPI: RESTAPI{BasePath: "/auth/rest", FlowTTL: dur(10 * time.Minute), MaxAttempts: 5},
+		Bearer:  Bearer{IntrospectionCacheSize: 10000, IntrospectionCacheTTL: dur(time.Minute)},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse(minimal) (-want +got):\n%s", diff)

@@ -22,6 +22,7 @@ func (c Config) Redacted() Config {
 	c.Server.PublicURL = redactURL(c.Server.PublicURL)
 	c.Provider = c.Provider.redacted()
 	c.Session = c.Session.redacted()
+	c.RESTAPI = c.RESTAPI.redacted()
 	c.Upstreams = slices.Clone(c.Upstreams)
 	for i := range c.Upstreams {
 		c.Upstreams[i].URL = redactURL(c.Upstreams[i].URL)

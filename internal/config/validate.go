@@ -35,6 +35,10 @@ func (c *Config) Validate() error {
 	c.Session.validate(&p, c.Server.PublicURL)
 	c.Headers.validate(&p)
 	validateUpstreams(&p, c.Upstreams)
+	validateUpstreamTokens(&p, c.Upstreams)
+	c.RESTAPI.validate(&p, c.Provider.ClientID, c.Upstreams)
+	validateRules(&p, &c.Authorization, c.Upstreams)
+	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)
 	return errors.Join(p...)
 }
 
@@ -64,6 +68,16 @@ func (s *Server) validate(p *problems) {
 	checkPositive(p, "server.shutdown_timeout", s.ShutdownTimeout)
 	checkPositive(p, "server.read_header_timeout", s.ReadHeaderTimeout)
 	checkPositive(p, "server.idle_timeout", s.IdleTimeout)
+	if s.MetricsListen != "" {
+		if err := checkHostPort(s.MetricsListen); err != nil {
+			p.add("server.metrics_listen", "%v", err)
+		} else if s.MetricsListen == s.Listen {
+			p.add("server.metrics_listen", "must differ from server.listen")
+		}
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file go together: set both or neither")
+	}
 }
 
 // reservedAuthParams are the authorization request parameters Gatehouse sets
@@ -90,12 +104,14 @@ func (pr *Provider) validate(p *problems) {
 			p.add("provider.post_logout_redirect_uri", "%s", msg)
 		}
 	}
-	if pr.ClientSecret == "" {
+	if pr.ClientSecret == "" && pr.needsSecret() {
 		p.add("provider.client_secret", "required (or client_secret_file, or %s)", EnvClientSecret)
 	}
-	if len(pr.Scopes) > 0 && !slices.Contains(pr.Scopes, "openid") {
+	switch {
+	case pr.Type == ProviderOAuth2: // no OpenID Connect: any scopes, or none
+	case len(pr.Scopes) > 0 && !slices.Contains(pr.Scopes, "openid"):
 		p.add("provider.scopes", `must contain "openid"`)
-	} else if len(pr.Scopes) == 0 {
+	case len(pr.Scopes) == 0:
 		p.add("provider.scopes", `required; must contain "openid"`)
 	}
 	for i, sc := range pr.Scopes {
@@ -120,6 +136,7 @@ func (pr *Provider) validate(p *problems) {
 		}
 	}
 	checkResponseType(p, pr.ResponseType)
+	pr.validateGrants(p)
 }
 
 // checkResponseType accepts only the authorization code flow. The implicit
@@ -177,6 +194,9 @@ func (s *Session) validate(p *problems, publicURL string) {
 	}
 	if s.RefreshBefore.Duration < 0 {
 		p.add("session.refresh_before", "must not be negative")
+	}
+	if ma := s.CacheMaxAge.Duration; ma < 0 || ma > time.Minute {
+		p.add("session.cache_max_age", "%v is outside 0s (no cache) to 1m", ma)
 	}
 	s.Redis.validate(p, s.Store == StoreRedis)
 }
@@ -250,7 +270,7 @@ func (h *Headers) validate(p *problems) {
 	}
 }
 
-var upstreamAuth = []string{AuthSession, AuthPublic}
+var upstreamAuth = []string{AuthSession, AuthPublic, AuthBearer, AuthSessionOrBearer, AuthPasswordGrant}
 
 func validateUpstreams(p *problems, ups []Upstream) {
 	if len(ups) == 0 {

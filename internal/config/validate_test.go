@@ -198,6 +198,9 @@ func TestValidate(t *testing.T) {
 		{"idle_timeout valid", func(c *Config) { c.Session.IdleTimeout = dur(30 * time.Minute) }, nil},
 		{"refresh_before negative", func(c *Config) { c.Session.RefreshBefore = dur(-time.Second) },
 			[]string{"session.refresh_before: must not be negative"}},
+		{"cache_max_age zero disables", func(c *Config) { c.Session.CacheMaxAge = dur(0) }, nil},
+		{"cache_max_age too long", func(c *Config) { c.Session.CacheMaxAge = dur(2 * time.Minute) },
+			[]string{"session.cache_max_age: 2m0s is outside 0s (no cache) to 1m"}},
 
 		// session.redis
 		{"redis url", func(c *Config) {
@@ -313,7 +316,7 @@ func TestValidate(t *testing.T) {
 			)
 		}, []string{`upstream[1]: same host ("") and path_prefix ("/") as upstream[0]`}},
 		{"upstream auth", func(c *Config) { c.Upstreams[0].Auth = "none" },
-			[]string{`upstream[0].auth: "none" is not one of "session", "public"`}},
+			[]string{`upstream[0].auth: "none" is not one of "session", "public", "bearer", "session_or_bearer"`}},
 
 		{"every problem reported together", func(c *Config) {
 			c.Provider.Issuer = ""

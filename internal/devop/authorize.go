@@ -23,6 +23,7 @@ type authRequest struct {
 	state       string
 	nonce       string
 	challenge   string
+	method      string // "S256" or "plain"
 	scopes      []string
 	prompt      []string
 	loginHint   string
@@ -55,6 +56,7 @@ func (s *Server) parseAuthRequest(q url.Values) (*authRequest, *authError) {
 	if ru == "" || !slices.Contains(c.RedirectURIs, ru) {
 		return nil, &authError{code: "invalid_request", description: "The redirect_uri is missing or not registered for this client."}
 	}
+	pkceProblem := s.pkceProblem(q)
 	e := &authError{redirect: ru, code: "invalid_request"}
 	if len(q["state"]) == 1 {
 		e.state = q.Get("state")
@@ -78,12 +80,8 @@ func (s *Server) parseAuthRequest(q url.Values) (*authRequest, *authError) {
 		e.description = "Only response_mode=query is supported."
 	case !slices.Contains(strings.Fields(q.Get("scope")), "openid"):
 		e.code, e.description = "invalid_scope", "The scope must contain openid."
-	case q.Get("code_challenge") == "":
-		e.description = "PKCE is required: code_challenge is missing."
-	case q.Get("code_challenge_method") != "S256":
-		e.description = "PKCE code_challenge_method must be S256."
-	case !validChallenge(q.Get("code_challenge")):
-		e.description = "The code_challenge is not a base64url SHA-256 hash."
+	case pkceProblem != "":
+		e.description = pkceProblem
 	default:
 		e = nil
 	}
@@ -100,17 +98,54 @@ func (s *Server) parseAuthRequest(q url.Values) (*authRequest, *authError) {
 			raw.Set(p, q.Get(p))
 		}
 	}
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch s.opts.PKCE {
+	case "none":
+		challenge, method = "", ""
+	case "plain":
+		method = "plain"
+	}
 	return &authRequest{
 		client:      c,
 		redirectURI: ru,
 		state:       q.Get("state"),
 		nonce:       q.Get("nonce"),
-		challenge:   q.Get("code_challenge"),
+		challenge:   challenge,
+		method:      method,
 		scopes:      grantedScopes(q.Get("scope")),
 		prompt:      prompt,
 		loginHint:   q.Get("login_hint"),
 		raw:         raw,
 	}, nil
+}
+
+// pkceProblem returns what is wrong with the request's PKCE parameters
+// (RFC 7636 §4.3, §4.4.1) for the methods Options.PKCE supports, or "".
+func (s *Server) pkceProblem(q url.Values) string {
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch s.opts.PKCE {
+	case "none":
+		return ""
+	case "plain":
+		switch {
+		case challenge == "":
+			return "PKCE is required: code_challenge is missing."
+		case method != "" && method != "plain":
+			return "PKCE code_challenge_method must be plain."
+		case len(challenge) < 43 || len(challenge) > 128 || strings.Trim(challenge, base64URLChars+".~") != "":
+			return "The code_challenge is not a valid code verifier."
+		}
+		return ""
+	}
+	switch {
+	case challenge == "":
+		return "PKCE is required: code_challenge is missing."
+	case method != "S256":
+		return "PKCE code_challenge_method must be S256."
+	case !validChallenge(challenge):
+		return "The code_challenge is not a base64url SHA-256 hash."
+	}
+	return ""
 }
 
 // validChallenge reports whether c looks like an S256 code challenge: the
@@ -215,6 +250,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authReques
 		scopes:      req.scopes,
 		nonce:       req.nonce,
 		challenge:   req.challenge,
+		method:      req.method,
 		expires:     now.Add(codeTTL),
 		forget:      now.Add(codeMemory),
 	}

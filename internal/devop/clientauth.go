@@ -43,14 +43,15 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 }
 
 // parsePostForm reads a form-encoded body (only the body, never the URL
-// query) and rejects repeated parameters (RFC 6749 §3.2).
+// query) and rejects repeated parameters (RFC 6749 §3.2), except those that
+// may repeat: resource (RFC 8707 §2) and audience (RFC 8693 §2.1).
 func parsePostForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		return nil, invalidRequest("The request body is not a valid form.")
 	}
 	for k, v := range r.PostForm {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "resource" && k != "audience" {
 			return nil, invalidRequest("The " + k + " parameter is repeated.")
 		}
 	}
@@ -58,9 +59,17 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthEr
 }
 
 // authenticateClient authenticates the client with client_secret_basic,
-// client_secret_post or, for public clients, none (RFC 6749 §2.3.1). Secrets
-// are compared in constant time.
+// client_secret_post or, for public clients, none (RFC 6749 §2.3.1), with
+// private_key_jwt (assertion.go) or with tls_client_auth (mtls.go): each
+// client only with the method it is registered for. Secrets are compared in
+// constant time.
 func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, *oauthError) {
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		if _, _, basic := r.BasicAuth(); basic || form.Has("client_secret") {
+			return nil, invalidRequest("Use only one client authentication method.")
+		}
+		return s.authenticateAssertion(form)
+	}
 	var id, secret string
 	if user, pass, ok := r.BasicAuth(); ok {
 		if form.Has("client_secret") {
@@ -86,11 +95,19 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, 
 		_ = secretEqual(secret, "\x00unknown-client") // same work as for a known client
 		return nil, invalidClient("Client authentication failed.")
 	}
-	if c.Public {
+	switch c.authMethod() {
+	case "none":
 		if secret != "" {
 			return nil, invalidClient("A public client must not send a secret.")
 		}
 		return c, nil
+	case "private_key_jwt":
+		return nil, invalidClient("This client must authenticate with private_key_jwt.")
+	case "tls_client_auth":
+		if secret != "" {
+			return nil, invalidClient("This client must authenticate with its TLS certificate only.")
+		}
+		return s.authenticateTLS(r, c)
 	}
 	if !secretEqual(secret, c.Secret) {
 		return nil, invalidClient("Client authentication failed.")

@@ -1,6 +1,9 @@
 package devop
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // Supported protocol values, shared by discovery and the endpoints.
 var (
@@ -14,7 +17,7 @@ var (
 // discoveryDocument returns a fresh OpenID Provider Metadata document
 // (OpenID Connect Discovery 1.0 §3, RFC 8414).
 func (s *Server) discoveryDocument() map[string]any {
-	return map[string]any{
+	doc := map[string]any{
 		"issuer":                                         s.issuer,
 		"authorization_endpoint":                         s.endpoint("/authorize"),
 		"token_endpoint":                                 s.endpoint("/token"),
@@ -24,11 +27,8 @@ func (s *Server) discoveryDocument() map[string]any {
 		"end_session_endpoint":                           s.endpoint("/logout"),
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{"RS256"},
-		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
-		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"scopes_supported":                               append([]string(nil), supportedScopes...),
 		"claims_supported":                               append([]string(nil), supportedClaims...),
@@ -37,6 +37,45 @@ func (s *Server) discoveryDocument() map[string]any {
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 	}
+	grants, methods := s.supported()
+	doc["grant_types_supported"] = grants
+	doc["token_endpoint_auth_methods_supported"] = methods
+	doc["revocation_endpoint_auth_methods_supported"] = slices.Clone(methods)
+	if slices.Contains(methods, "private_key_jwt") {
+		doc["token_endpoint_auth_signing_alg_values_supported"] = slices.Clone(assertionAlgs)
+	}
+	switch s.opts.PKCE {
+	case "plain":
+		doc["code_challenge_methods_supported"] = []string{"plain"}
+	case "none":
+		delete(doc, "code_challenge_methods_supported")
+	}
+	return doc
+}
+
+// supported returns the grant types and client authentication methods the
+// server advertises: those of the basic flows, and the others that a
+// registered client uses.
+func (s *Server) supported() (grants, methods []string) {
+	grants = []string{"authorization_code", "refresh_token"}
+	methods = []string{"client_secret_basic", "client_secret_post", "none"}
+	for _, g := range []string{GrantClientCredentials, GrantPassword, GrantTokenExchange} {
+		for _, c := range s.clients {
+			if slices.Contains(c.GrantTypes, g) {
+				grants = append(grants, g)
+				break
+			}
+		}
+	}
+	for _, m := range []string{"private_key_jwt", "tls_client_auth"} {
+		for _, c := range s.clients {
+			if c.authMethod() == m {
+				methods = append(methods, m)
+				break
+			}
+		}
+	}
+	return grants, methods
 }
 
 // handleDiscovery serves the discovery document, after Hooks.Discovery.

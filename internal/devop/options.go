@@ -1,6 +1,7 @@
 package devop
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // User is an account that can log in at the development provider.
@@ -45,6 +48,47 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	// Public marks a public client (token_endpoint_auth_method "none").
 	Public bool
+	// GrantTypes are the grants the client may use besides
+	// authorization_code and refresh_token, which every client may use:
+	// GrantClientCredentials, GrantPassword, GrantTokenExchange. Others get
+	// unauthorized_client.
+	GrantTypes []string
+	// JWKS holds the public keys of a private_key_jwt client (RFC 7523,
+	// OpenID Connect Core 1.0 §9). Such a client has no secret and must
+	// authenticate with a signed assertion.
+	JWKS *jose.JSONWebKeySet
+	// TLSSubjectDN registers a tls_client_auth client (RFC 8705 §2.1) by its
+	// certificate's subject distinguished name, in the RFC 4514 form of
+	// crypto/x509's pkix.Name.String ("CN=gatehouse,O=Example"). The
+	// certificate must chain to Options.ClientCAs. Such a client has no
+	// secret.
+	TLSSubjectDN string
+	// TLSCertSHA256 registers a tls_client_auth client by the SHA-256 hash of
+	// its certificate (DER), hex-encoded: any certificate, self-signed too,
+	// with exactly that hash (like RFC 8705 §2.2 self-signed client
+	// authentication). Such a client has no secret.
+	TLSCertSHA256 string
+}
+
+// Grant types beyond authorization_code and refresh_token, for
+// Client.GrantTypes.
+const (
+	GrantClientCredentials = "client_credentials"                              // RFC 6749 §4.4
+	GrantPassword          = "password"                                        // RFC 6749 §4.3
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange" // RFC 8693
+)
+
+// authMethod returns the client's registered token_endpoint_auth_method.
+func (c *Client) authMethod() string {
+	switch {
+	case c.Public:
+		return "none"
+	case c.JWKS != nil:
+		return "private_key_jwt"
+	case c.TLSSubjectDN != "" || c.TLSCertSHA256 != "":
+		return "tls_client_auth"
+	}
+	return "client_secret_basic"
 }
 
 // Options configures a [Server]. The zero value of every optional field is
@@ -76,6 +120,15 @@ type Options struct {
 	// HideCredentialsHint removes the list of usernames and passwords that
 	// the login page shows by default.
 	HideCredentialsHint bool
+	// PKCE is what the server supports of RFC 7636: "" (the default) S256
+	// only, required; "plain" the plain method only, required (an old AS,
+	// for testing a client's fallback); "none" no PKCE at all: not
+	// advertised, and challenges are ignored.
+	PKCE string
+	// ClientCAs verifies the certificates of clients registered by
+	// TLSSubjectDN. Serve the handler over TLS with client certificates
+	// requested (tls.RequestClientCert) for tls_client_auth to work.
+	ClientCAs *x509.CertPool
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Logger receives operational logs (nil: discard). Tokens, codes,
@@ -132,13 +185,36 @@ func validate(opts *Options) error {
 			errs = append(errs, fmt.Errorf("%s.ID: duplicate %q", p, c.ID))
 		}
 		ids[c.ID] = true
-		if c.Public && c.Secret != "" {
+		kinds := 0
+		for _, set := range []bool{c.Public, c.Secret != "", c.JWKS != nil, c.TLSSubjectDN != "" || c.TLSCertSHA256 != ""} {
+			if set {
+				kinds++
+			}
+		}
+		switch {
+		case c.Public && c.Secret != "":
 			errs = append(errs, fmt.Errorf("%s.Secret: a public client must not have a secret", p))
+		case kinds == 0:
+			errs = append(errs, fmt.Errorf("%s.Secret: required for a confidential client (or JWKS, or TLSSubjectDN/TLSCertSHA256)", p))
+		case kinds > 1:
+			errs = append(errs, fmt.Errorf("%s: register one way to authenticate: Public, Secret, JWKS or a TLS certificate", p))
 		}
-		if !c.Public && c.Secret == "" {
-			errs = append(errs, fmt.Errorf("%s.Secret: required for a confidential client", p))
+		if c.JWKS != nil {
+			for j, k := range c.JWKS.Keys {
+				if !k.Valid() || !k.IsPublic() {
+					errs = append(errs, fmt.Errorf("%s.JWKS.Keys[%d]: not a valid public key", p, j))
+				}
+			}
 		}
-		if len(c.RedirectURIs) == 0 {
+		if c.TLSSubjectDN != "" && opts.ClientCAs == nil {
+			errs = append(errs, fmt.Errorf("%s.TLSSubjectDN: needs Options.ClientCAs to verify the certificate chain", p))
+		}
+		for j, g := range c.GrantTypes {
+			if g != GrantClientCredentials && g != GrantPassword && g != GrantTokenExchange {
+				errs = append(errs, fmt.Errorf("%s.GrantTypes[%d]: %q is not supported", p, j, g))
+			}
+		}
+		if len(c.RedirectURIs) == 0 && len(c.GrantTypes) == 0 {
 			errs = append(errs, fmt.Errorf("%s.RedirectURIs: at least one is required", p))
 		}
 		for j, r := range c.RedirectURIs {
@@ -162,6 +238,9 @@ func validate(opts *Options) error {
 			errs = append(errs, fmt.Errorf("%s.Username: duplicate %q", p, u.Username))
 		}
 		names[u.Username] = true
+	}
+	if opts.PKCE != "" && opts.PKCE != "plain" && opts.PKCE != "none" {
+		errs = append(errs, fmt.Errorf("PKCE: %q is not one of \"\", \"plain\", \"none\"", opts.PKCE))
 	}
 	if opts.AutoApproveUser != "" && !names[opts.AutoApproveUser] {
 		errs = append(errs, fmt.Errorf("AutoApproveUser: %q is not one of Users", opts.AutoApproveUser))
@@ -204,6 +283,10 @@ func DemoUsers() []User {
 func cloneClient(c Client) Client {
 	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
 	c.PostLogoutRedirectURIs = append([]string(nil), c.PostLogoutRedirectURIs...)
+	c.GrantTypes = append([]string(nil), c.GrantTypes...)
+	if c.JWKS != nil {
+		c.JWKS = &jose.JSONWebKeySet{Keys: append([]jose.JSONWebKey(nil), c.JWKS.Keys...)}
+	}
 	return c
 }
 

@@ -3,9 +3,13 @@
 // `make demo` and by the gateway's tests.
 //
 // It implements the authorization code flow with mandatory PKCE (RFC 7636,
-// S256 only), the refresh token grant with optional rotation and reuse
-// detection, client authentication with client_secret_basic,
-// client_secret_post or none (RFC 6749 §2.3), OpenID Connect discovery,
+// S256 only, or for testing plain only or none), the refresh token grant
+// with optional rotation and reuse detection, per client the client
+// credentials, resource owner password and token exchange (RFC 8693) grants
+// with RFC 8707 resource indicators, client authentication with
+// client_secret_basic, client_secret_post, none (RFC 6749 §2.3),
+// private_key_jwt (RFC 7523) or tls_client_auth (RFC 8705), OpenID Connect
+// discovery,
 // a JWKS endpoint, UserInfo, token revocation (RFC 7009), the authorization
 // response "iss" parameter (RFC 9207) and RP-initiated logout.
 //
@@ -88,6 +92,15 @@ type Stats struct {
 	Logouts int64
 	// UserinfoRequests counts successful UserInfo responses.
 	UserinfoRequests int64
+	// ClientCredentialsGrants counts tokens issued by the client
+	// credentials grant.
+	ClientCredentialsGrants int64
+	// PasswordGrants counts successful password grants;
+	// PasswordGrantFailures those refused for a wrong user name or password.
+	PasswordGrants        int64
+	PasswordGrantFailures int64
+	// TokenExchanges counts tokens issued by token exchange (RFC 8693).
+	TokenExchanges int64
 }
 
 // Server is the development OpenID Provider. It is an [http.Handler] and is
@@ -111,11 +124,13 @@ type Server struct {
 	grants    map[string]*grant        // by grant id
 	access    map[string]*accessToken  // by tokenKey(token)
 	refresh   map[string]*refreshToken // by tokenKey(token)
+	jtis      map[string]time.Time     // client assertion IDs seen, until they expire (assertion.go)
 	lastSweep time.Time
 
 	stats struct {
 		codesIssued, codeExchanges, codeReplays, refreshes, refreshReuse,
 		revocations, logins, logouts, userinfo atomic.Int64
+		clientCredentials, passwordGrants, passwordFailures, tokenExchanges atomic.Int64
 	}
 }
 
@@ -229,6 +244,10 @@ func (s *Server) Stats() Stats {
 		Logins:                   s.stats.logins.Load(),
 		Logouts:                  s.stats.logouts.Load(),
 		UserinfoRequests:         s.stats.userinfo.Load(),
+		ClientCredentialsGrants:  s.stats.clientCredentials.Load(),
+		PasswordGrants:           s.stats.passwordGrants.Load(),
+		PasswordGrantFailures:    s.stats.passwordFailures.Load(),
+		TokenExchanges:           s.stats.tokenExchanges.Load(),
 	}
 }
 

@@ -20,7 +20,8 @@ type authCode struct {
 	redirectURI string
 	scopes      []string
 	nonce       string
-	challenge   string // S256 code_challenge
+	challenge   string // code_challenge ("" when Options.PKCE is "none")
+	method      string // code_challenge_method: "S256" or "plain"
 	expires     time.Time
 	forget      time.Time // when the code is dropped from memory
 	used        bool
@@ -36,13 +37,20 @@ type grant struct {
 	scopes   []string
 	access   map[string]struct{} // token keys
 	refresh  map[string]struct{} // token keys, including rotated-out ones
+	// grantType is how the family began: "authorization_code" (the zero
+	// value), or a grant of grants.go.
+	grantType string
+	// clientOnly marks a client credentials grant: no user; login.user is
+	// a stand-in whose Subject is the client ID.
+	clientOnly bool
 }
 
 // accessToken is an issued opaque access token.
 type accessToken struct {
-	grantID string
-	scopes  []string
-	expires time.Time
+	grantID  string
+	scopes   []string
+	expires  time.Time
+	audience []string // RFC 8707 resources and RFC 8693 audiences it is for
 }
 
 // refreshToken is an issued refresh token.
@@ -69,10 +77,16 @@ func (s *Server) newGrantLocked(l login, clientID string, scopes []string) *gran
 // mintAccessLocked issues an access token for g with the given scopes.
 // s.mu must be held.
 func (s *Server) mintAccessLocked(g *grant, scopes []string, now time.Time) (string, time.Time) {
+	return s.mintAccessForLocked(g, scopes, nil, now)
+}
+
+// mintAccessForLocked issues an access token for g with the given scopes
+// and audience. s.mu must be held.
+func (s *Server) mintAccessForLocked(g *grant, scopes, audience []string, now time.Time) (string, time.Time) {
 	tok := randomToken()
 	k := tokenKey(tok)
 	exp := now.Add(s.opts.AccessTokenTTL)
-	s.access[k] = &accessToken{grantID: g.id, scopes: scopes, expires: exp}
+	s.access[k] = &accessToken{grantID: g.id, scopes: scopes, expires: exp, audience: audience}
 	g.access[k] = struct{}{}
 	return tok, exp
 }

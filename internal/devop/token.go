@@ -19,10 +19,13 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	Scope        string `json:"scope"`
+	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // handleToken is the token endpoint. It supports the authorization_code
-// grant with PKCE and the refresh_token grant.
+// grant with PKCE, the refresh_token grant, and the grants of grants.go for
+// the clients registered for them.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, oerr := parsePostForm(w, r)
 	if oerr != nil {
@@ -41,10 +44,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, oerr = s.exchangeCode(c, form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"))
 	case "refresh_token":
 		resp, oerr = s.refreshGrant(c, form.Get("refresh_token"), form.Get("scope"), form.Has("scope"))
+	case GrantClientCredentials:
+		resp, oerr = s.clientCredentialsGrant(c, form)
+	case GrantPassword:
+		resp, oerr = s.passwordGrant(c, form)
+	case GrantTokenExchange:
+		resp, oerr = s.tokenExchangeGrant(c, form)
 	case "":
 		oerr = invalidRequest("The grant_type parameter is missing.")
 	default:
-		oerr = &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Only authorization_code and refresh_token are supported."}
+		oerr = &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Supported: authorization_code, refresh_token, client_credentials, password and token exchange."}
 	}
 	if oerr != nil {
 		s.log.Info("devop: token request rejected", "client_id", c.ID, "grant_type", form.Get("grant_type"), "error", oerr.code, "description", oerr.description)
@@ -88,9 +97,9 @@ func (s *Server) exchangeCode(c *Client, code, redirectURI, verifier string) (*t
 		oerr = invalidGrant("The authorization code is invalid or expired.")
 	case redirectURI != ac.redirectURI:
 		oerr = invalidGrant("The redirect_uri does not match the authorization request.")
-	case verifier == "":
+	case ac.challenge != "" && verifier == "":
 		oerr = invalidGrant("PKCE code_verifier is missing.")
-	case !verifyPKCE(verifier, ac.challenge):
+	case ac.challenge != "" && !verifyPKCE(verifier, ac.challenge, ac.method):
 		oerr = invalidGrant("PKCE verification failed.")
 	}
 	if oerr != nil {
@@ -194,11 +203,14 @@ func (s *Server) tokenResponse(at, rt, idt string, scopes []string) *tokenRespon
 	}
 }
 
-// verifyPKCE checks an RFC 7636 code_verifier against an S256 challenge in
-// constant time.
-func verifyPKCE(verifier, challenge string) bool {
+// verifyPKCE checks an RFC 7636 code_verifier against an S256 or plain
+// challenge in constant time.
+func verifyPKCE(verifier, challenge, method string) bool {
 	if len(verifier) < 43 || len(verifier) > 128 || strings.Trim(verifier, base64URLChars+".~") != "" {
 		return false
+	}
+	if method == "plain" {
+		return subtle.ConstantTimeCompare([]byte(verifier), []byte(challenge)) == 1
 	}
 	h := sha256.Sum256([]byte(verifier))
 	got := base64.RawURLEncoding.EncodeToString(h[:])

@@ -20,6 +20,11 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid or expired.")
 		return
 	}
+	if g.clientOnly {
+		s.log.Info("devop: userinfo with a client credentials token")
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token has no user.")
+		return
+	}
 	claims := userClaims(g.user, at.scopes)
 	if h := s.opts.Hooks.Userinfo; h != nil {
 		h(claims)

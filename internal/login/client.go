@@ -9,10 +9,8 @@ package login
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +28,7 @@ type Options struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
-	// Scopes requested; must include "openid".
+	// Scopes requested; must include "openid" unless PlainOAuth2.
 	Scopes []string
 	// ExtraAuthParams are added to every authorization request.
 	ExtraAuthParams map[string]string
@@ -43,6 +41,25 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+
+	// ClientAuth is how the gateway authenticates to the AS (clientauth.go).
+	ClientAuth ClientAuth
+	// Endpoints replace single discovered endpoints (discovery.go).
+	Endpoints Endpoints
+	// SkipDiscovery: the AS publishes no metadata; Endpoints are all there is.
+	SkipDiscovery bool
+	// PlainOAuth2: the AS speaks OAuth 2.0 without OpenID Connect. There is
+	// no ID token (and no nonce): the user's identity is the userinfo
+	// endpoint's JSON object, whose SubjectClaim member identifies the user.
+	PlainOAuth2 bool
+	// SubjectClaim names, with PlainOAuth2, the userinfo member (a dotted
+	// path for a nested one) that identifies the user: a string or a number.
+	// Default "sub".
+	SubjectClaim string
+	// InsecureDisablePKCE sends no PKCE challenge, for an AS that rejects
+	// one. It MUST NOT be set for any AS that accepts PKCE: without it, an
+	// intercepted authorization code can be redeemed (RFC 9700 §2.1.1).
+	InsecureDisablePKCE bool
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.
@@ -51,9 +68,12 @@ type Client struct {
 	logger *slog.Logger
 	now    func() time.Time
 	md     atomic.Pointer[metadata]
+	// parent, for a Client from ForClient, is the Client whose discovered
+	// metadata this one derives its own from (see derive.go).
+	parent *Client
 }
 
-// metadata is what discovery yields.
+// metadata is what discovery yields (see loadMetadata).
 type metadata struct {
 	provider   *oidc.Provider
 	verifier   *oidc.IDTokenVerifier
@@ -62,16 +82,15 @@ type metadata struct {
 	endSession string
 	revocation string
 	algs       []string
-}
 
-// discoveryDoc holds the discovery fields go-oidc does not expose.
-type discoveryDoc struct {
-	IssParamSupported  bool     `json:"authorization_response_iss_parameter_supported"`
-	EndSession         string   `json:"end_session_endpoint"`
-	Revocation         string   `json:"revocation_endpoint"`
-	AuthMethods        []string `json:"token_endpoint_auth_methods_supported"`
-	CodeChallenge      []string `json:"code_challenge_methods_supported"`
-	IDTokenSigningAlgs []string `json:"id_token_signing_alg_values_supported"`
+	tokenURL      string
+	userinfo      string // the mTLS alias when the client authenticates with a certificate
+	introspection string
+	authMethods   []string          // token_endpoint_auth_methods_supported
+	mtlsAliases   map[string]string // RFC 8705 §5
+	pkce          string            // PKCES256, PKCEPlain, or "" (InsecureDisablePKCE)
+	plainOAuth2   bool
+	doc           []byte // the metadata document, configured endpoints included
 }
 
 // New returns a Client. It does no I/O: call Discover or Run.
@@ -107,56 +126,19 @@ var asymmetricAlgs = []string{
 	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA,
 }
 
-// Discover loads the provider metadata once.
+// Discover loads the provider metadata once: the discovery document
+// (unless SkipDiscovery) with the configured endpoints laid over it, and the
+// choices it implies (PKCE method, client authentication, ID token
+// algorithms; see discovery.go).
 func (c *Client) Discover(ctx context.Context) error {
-	p, err := oidc.NewProvider(c.ctx(ctx), c.opts.Issuer)
+	md, err := c.loadMetadata(ctx)
 	if err != nil {
-		return fmt.Errorf("login: discovery: %w", err)
+		return err
 	}
-	var doc discoveryDoc
-	if err := p.Claims(&doc); err != nil {
-		return fmt.Errorf("login: discovery: %w", err)
-	}
-	if len(doc.CodeChallenge) > 0 && !slices.Contains(doc.CodeChallenge, "S256") {
-		return fmt.Errorf("login: discovery: the AS does not support PKCE S256 (code_challenge_methods_supported=%v)", doc.CodeChallenge)
-	}
-	algs := []string{oidc.RS256} // OpenID Connect Discovery 1.0 §3: RS256 when not advertised
-	if len(doc.IDTokenSigningAlgs) > 0 {
-		algs = nil
-		for _, a := range doc.IDTokenSigningAlgs {
-			if slices.Contains(asymmetricAlgs, a) {
-				algs = append(algs, a)
-			}
-		}
-		if len(algs) == 0 {
-			return fmt.Errorf("login: discovery: no acceptable ID token signing algorithm in %v (asymmetric algorithms only)", doc.IDTokenSigningAlgs)
-		}
-	}
-	endpoint := p.Endpoint()
-	endpoint.AuthStyle = oauth2.AuthStyleInHeader // client_secret_basic: the default of RFC 6749 §2.3.1
-	if len(doc.AuthMethods) > 0 && !slices.Contains(doc.AuthMethods, "client_secret_basic") && slices.Contains(doc.AuthMethods, "client_secret_post") {
-		endpoint.AuthStyle = oauth2.AuthStyleInParams
-	}
-	md := &metadata{
-		provider: p,
-		verifier: p.Verifier(&oidc.Config{
-			ClientID:             c.opts.ClientID,
-			SupportedSigningAlgs: algs,
-			Now:                  c.now,
-		}),
-		oauth: oauth2.Config{
-			ClientID:     c.opts.ClientID,
-			ClientSecret: c.opts.ClientSecret,
-			Endpoint:     endpoint,
-			Scopes:       c.opts.Scopes,
-		},
-		issParam:   doc.IssParamSupported,
-		endSession: doc.EndSession,
-		revocation: doc.Revocation,
-		algs:       algs,
-	}
+	method, _ := c.authMethod(md) // checked by loadMetadata
 	c.md.Store(md)
-	c.logger.Info("provider metadata loaded", "issuer", c.opts.Issuer, "id_token_algs", algs, "iss_parameter", doc.IssParamSupported)
+	c.logger.Info("provider metadata loaded", "issuer", c.opts.Issuer, "id_token_algs", md.algs, "iss_parameter", md.issParam,
+		"client_auth", method, "pkce", md.pkce, "oauth2_only", md.plainOAuth2)
 	return nil
 }
 
@@ -185,6 +167,9 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) metadata() (*metadata, error) {
 	md := c.md.Load()
 	if md == nil {
+		if c.parent != nil {
+			return c.derivedMetadata()
+		}
 		return nil, ErrNotReady
 	}
 	return md, nil
@@ -192,7 +177,7 @@ func (c *Client) metadata() (*metadata, error) {
 
 // EndSessionEndpoint returns the AS's RP-initiated logout endpoint, or "".
 func (c *Client) EndSessionEndpoint() string {
-	if md := c.md.Load(); md != nil {
+	if md, err := c.metadata(); err == nil {
 		return md.endSession
 	}
 	return ""

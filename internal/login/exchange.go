@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -72,13 +73,18 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 	if err != nil {
 		return nil, err
 	}
-	conf := md.oauth
-	conf.RedirectURL = redirectURI
-	tok, err := conf.Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return nil, tokenError(err)
+	params := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+	if verifier != "" {
+		params.Set("code_verifier", verifier)
 	}
-	raw, _ := tok.Extra("id_token").(string)
+	tok, err := c.tokenRequest(ctx, md, params)
+	if err != nil {
+		return nil, err
+	}
+	if md.plainOAuth2 {
+		return c.oauth2Identity(ctx, md, tok)
+	}
+	raw := tok.IDToken
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrIDToken)
 	}
@@ -90,11 +96,11 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 		return nil, fmt.Errorf("%w: nonce mismatch", ErrIDToken)
 	}
 	if c.opts.UseUserinfo {
-		if err := c.mergeUserinfo(ctx, md, tok, res); err != nil {
+		if err := c.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
 			return nil, err
 		}
 	}
-	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, c.expiry(tok)
+	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, tok.Expiry
 	return res, nil
 }
 
@@ -140,11 +146,11 @@ func (c *Client) verify(ctx context.Context, md *metadata, raw, accessToken stri
 	return &Result{IDToken: raw, Issuer: idt.Issuer, Subject: idt.Subject, SID: sid, Claims: claims}, nil
 }
 
-func (c *Client) mergeUserinfo(ctx context.Context, md *metadata, tok *oauth2.Token, res *Result) error {
+func (c *Client) mergeUserinfo(ctx context.Context, md *metadata, accessToken string, res *Result) error {
 	if md.provider.UserInfoEndpoint() == "" {
 		return fmt.Errorf("%w: the AS has no userinfo endpoint", ErrUserinfo)
 	}
-	ui, err := md.provider.UserInfo(c.ctx(ctx), oauth2.StaticTokenSource(tok))
+	ui, err := md.provider.UserInfo(c.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUserinfo, err)
 	}
@@ -175,15 +181,6 @@ func tokenError(err error) error {
 	return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 }
 
-// expiry returns the access token's expiry from expires_in on this client's
-// clock (x/oauth2 computes Token.Expiry with the wall clock).
-func (c *Client) expiry(tok *oauth2.Token) time.Time {
-	if tok.ExpiresIn > 0 {
-		return c.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
-	}
-	return tok.Expiry
-}
-
 // Refresh uses refreshToken (RFC 6749 §6). A returned ID token must keep the
 // session's issuer and subject and this client as audience (OpenID Connect
 // Core §12.2); when the AS rotates no refresh token, the old one is kept.
@@ -192,16 +189,15 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject stri
 	if err != nil {
 		return nil, err
 	}
-	ts := md.oauth.TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken, Expiry: time.Unix(1, 0)})
-	tok, err := ts.Token()
+	tok, err := c.tokenRequest(ctx, md, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, err
 	}
-	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: c.expiry(tok), Issuer: issuer, Subject: subject}
+	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Issuer: issuer, Subject: subject}
 	if res.RefreshToken == "" {
 		res.RefreshToken = refreshToken
 	}
-	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+	if raw := tok.IDToken; raw != "" {
 		v, err := c.verify(ctx, md, raw, tok.AccessToken)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // EndSessionURL returns the RP-initiated logout URL (OpenID Connect
@@ -35,7 +34,7 @@ func (c *Client) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string)
 	return u.String()
 }
 
-// Revoke revokes token at the AS (RFC 7009) with the client's credentials.
+// Revoke revokes token at the AS (RFC 7009) with the client's authentication.
 // It is a no-op when the AS has no revocation endpoint.
 func (c *Client) Revoke(ctx context.Context, token, typeHint string) error {
 	md, err := c.metadata()
@@ -49,13 +48,13 @@ func (c *Client) Revoke(ctx context.Context, token, typeHint string) error {
 	if typeHint != "" {
 		form.Set("token_type_hint", typeHint)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, md.revocation, strings.NewReader(form.Encode()))
+	method, err := c.authMethod(md)
 	if err != nil {
 		return fmt.Errorf("login: revoke: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.opts.ClientID), url.QueryEscape(c.opts.ClientSecret))
-	resp, err := c.opts.HTTPClient.Do(req)
+	// The client authenticates as at the token endpoint (clientauth.go); a
+	// public client names itself in the body (RFC 7009 §2.1).
+	resp, err := c.postForm(ctx, md, md.endpointFor("revocation_endpoint", md.revocation, method), form)
 	if err != nil {
 		return fmt.Errorf("login: revoke: %w", err)
 	}

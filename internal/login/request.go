@@ -16,7 +16,7 @@ import (
 type Request struct {
 	State       string
 	Nonce       string
-	Verifier    string // PKCE code_verifier (RFC 7636 §4.1)
+	Verifier    string // PKCE code_verifier (RFC 7636 §4.1); "" without PKCE
 	RedirectURI string
 	// URL is the full authorization request URL at the AS.
 	URL string
@@ -27,7 +27,9 @@ type Request struct {
 }
 
 // NewRequest creates an authorization request with a fresh state and nonce
-// (256 bits each from crypto/rand) and a PKCE S256 challenge. The prompt is
+// (256 bits each from crypto/rand) and a PKCE S256 challenge (plain for an
+// AS that supports only that; none with InsecureDisablePKCE, when Verifier
+// is empty). A plain OAuth 2.0 request carries no nonce. The prompt is
 // "consent" when offline_access is requested (OpenID Connect Core §11: many
 // ASes issue refresh tokens only then), unless extra parameters set one.
 func (c *Client) NewRequest(redirectURI string) (*Request, error) {
@@ -46,7 +48,18 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 	verifier := oauth2.GenerateVerifier()
 	conf := md.oauth
 	conf.RedirectURL = redirectURI
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)}
+	var opts []oauth2.AuthCodeOption
+	switch md.pkce {
+	case PKCES256:
+		opts = append(opts, oauth2.S256ChallengeOption(verifier))
+	case PKCEPlain: // only for an AS that supports nothing else (discovery.go)
+		opts = append(opts, oauth2.SetAuthURLParam("code_challenge", verifier), oauth2.SetAuthURLParam("code_challenge_method", PKCEPlain))
+	default: // InsecureDisablePKCE
+		verifier = ""
+	}
+	if !md.plainOAuth2 { // a plain OAuth 2.0 server issues no ID token to carry it
+		opts = append(opts, oidc.Nonce(nonce))
+	}
 	_, hasPrompt := c.opts.ExtraAuthParams["prompt"]
 	if !hasPrompt && slices.Contains(c.opts.Scopes, oidc.ScopeOfflineAccess) {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "consent"))

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+)
+
+// newBearerVerifier returns the verifier of the AS's access tokens, or nil
+// when no upstream accepts bearer tokens. It learns the AS's keys and
+// introspection endpoint from lc's discovery, once it has succeeded.
+func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTripper) (*bearer.Verifier, error) {
+	if !cfg.AcceptsBearerTokens() {
+		return nil, nil
+	}
+	v, err := bearer.New(bearer.Options{
+		Metadata: func() (bearer.Metadata, error) {
+			md, err := lc.ResourceMetadata()
+			if err != nil {
+				return bearer.Metadata{}, err
+			}
+			return bearer.Metadata{
+				Issuer: md.Issuer, JWKSURI: md.JWKSURI, IntrospectionEndpoint: md.IntrospectionEndpoint,
+				IntrospectionAuthMethods: md.IntrospectionAuthMethods, SigningAlgs: md.SigningAlgs,
+			}, nil
+		},
+		Issuer:        cfg.Bearer.Issuer,
+		Audiences:     cfg.Bearer.Audiences,
+		Algorithms:    cfg.Bearer.Algorithms,
+		Introspection: cfg.Bearer.Introspection,
+		ClientID:      cfg.Provider.ClientID,
+		ClientSecret:  cfg.Provider.ClientSecret,
+		HTTPClient:    &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: rt},
+		CacheSize:     cfg.Bearer.IntrospectionCacheSize,
+		CacheTTL:      cfg.Bearer.IntrospectionCacheTTL.Duration,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bearer: %w", err)
+	}
+	return v, nil
+}

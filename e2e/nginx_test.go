@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/e2e/harness"
+)
+
+// nginxServer is the server block of docs/integrations.md's nginx set-up:
+// the application at /, protected by auth_request; the gateway's own
+// endpoints at /oauth2/. Keep the two in step.
+const nginxServer = `
+    # The gateway's endpoints: login, callback, sign-out, userinfo.
+    location /oauth2/ {
+      proxy_pass http://127.0.0.1:%[1]d;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+
+    # The subrequest: the original method, URI and host in the headers the
+    # gateway trusts from this proxy (server.trusted_proxies). nginx sets
+    # them, replacing any a client sent.
+    location = /_gatehouse/auth {
+      internal;
+      proxy_pass http://127.0.0.1:%[1]d/oauth2/auth?redirect=false;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Forwarded-Method $request_method;
+      proxy_set_header X-Forwarded-Uri $request_uri;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+
+    location / {
+      auth_request /_gatehouse/auth;
+      # 401: the gateway's Location starts a login that returns here.
+      auth_request_set $gatehouse_login $upstream_http_location;
+      error_page 401 =302 $gatehouse_login;
+
+      auth_request_set $gatehouse_user $upstream_http_x_auth_request_user;
+      auth_request_set $gatehouse_email $upstream_http_x_auth_request_email;
+      auth_request_set $gatehouse_username $upstream_http_x_auth_request_preferred_username;
+      auth_request_set $gatehouse_groups $upstream_http_x_auth_request_groups;
+      # Set from the gateway's answer, replacing whatever the client sent
+      # (an empty value removes the header).
+      proxy_set_header X-Forwarded-User $gatehouse_user;
+      proxy_set_header X-Forwarded-Email $gatehouse_email;
+      proxy_set_header X-Forwarded-Preferred-Username $gatehouse_username;
+      proxy_set_header X-Forwarded-Groups $gatehouse_groups;
+      proxy_set_header X-Forwarded-Access-Token "";
+      proxy_set_header X-Auth-Request-User "";
+      proxy_set_header X-Auth-Request-Email "";
+      proxy_set_header X-Auth-Request-Preferred-Username "";
+      proxy_set_header X-Auth-Request-Groups "";
+      proxy_set_header X-Auth-Request-Access-Token "";
+      proxy_pass %[2]s;
+    }
+`
+
+var bob = harness.OPUser{Sub: "bob-sub", Email: "bob@example.com", Name: "Bob Example", PreferredUsername: "bob", Groups: []string{"staff"}}
+
+// TestE2ENginx puts nginx in front of the application, with auth_request
+// to the gateway: a browser logs in through nginx, the application sees
+// the identity headers nginx copied from the gateway's answer, a client's
+// spoofed identity headers never reach it, and the gateway's rules and path
+// checks apply to the original request.
+func TestE2ENginx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	harness.Require(t, "node", "chromium")
+	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
+	public := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
+	op := harness.StartOP(t, harness.OPConfig{
+		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
+		Users:   []harness.OPUser{alice, bob},
+	})
+	app := startUpstream(t)
+	// The gateway does not proxy here: its upstreams only select rules (the
+	// URL is the application's, never contacted through the gateway).
+	startGateway(t, gwConfig{
+		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
+		UpstreamURL: app.URL,
+		ServerExtra: `trusted_proxies = ["127.0.0.1"]`,
+		Extra: fmt.Sprintf(`skip_auth = ["/public/*"]
+
+[[upstream]]
+name = "admin"
+path_prefix = "/admin"
+url = %q
+allowed_groups = ["admins"]
+`, app.URL),
+	})
+	ngx := harness.StartNginx(t, nginxPort, "", fmt.Sprintf(nginxServer, gwPort, app.URL))
+	if ngx.URL != public {
+		t.Fatalf("nginx at %s, want %s", ngx.URL, public)
+	}
+
+	// Plain HTTP clients first: no session.
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(t *testing.T, path string, hdr ...string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, public+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	t.Run("UnauthenticatedGoesToLogin", func(t *testing.T) {
+		n := app.count()
+		resp := get(t, "/reports/q3?view=full&tab=2", "Accept", "text/html")
+		want := public + "/oauth2/start?rd=" + url.QueryEscape(public+"/reports/q3?view=full&tab=2")
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("%d %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if app.count() != n {
+			t.Errorf("the application was reached without a session")
+		}
+	})
+	t.Run("SkipAuthPath", func(t *testing.T) {
+		n := app.count()
+		resp := get(t, "/public/logo.png", "X-Forwarded-User", "mallory")
+		if resp.StatusCode != http.StatusOK || app.count() != n+1 {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+		if h := app.last(t); h.Get("X-Forwarded-User") != "" {
+			t.Errorf("a skip_auth request reached the application with X-Forwarded-User %q", h.Get("X-Forwarded-User"))
+		}
+	})
+	for _, tc := range []struct{ name, path string }{
+		{"SemicolonDotDot", "/public/..;/admin/x"},
+		{"EncodedDotDot", "/public/%2e%2e/admin/x"},
+		{"SpoofedForwardedUri", "/admin/x"}, // with X-Forwarded-Uri: /public/x, which nginx replaces
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := app.count()
+			resp := get(t, tc.path, "X-Forwarded-Uri", "/public/x", "X-Forwarded-Method", "GET")
+			if resp.StatusCode == http.StatusOK || app.count() != n {
+				t.Errorf("GET %s: %d; the application was reached: %v", tc.path, resp.StatusCode, app.count() != n)
+			}
+		})
+	}
+
+	// A browser logs in through nginx, sending spoofed identity headers.
+	b := harness.StartBrowser(t)
+	tab := b.NewTab(t)
+	screenshotOnFailure(t, tab, "nginx-final")
+	tab.SetExtraHeaders(t, map[string]string{
+		"X-Forwarded-User": "mallory", "X-Forwarded-Email": "mallory@evil.example",
+		"X-Auth-Request-User": "mallory", "X-Forwarded-Groups": "root", "X_Forwarded_Groups": "root",
+	})
+	deep := public + "/reports/q3?view=full&tab=2"
+	tab.Navigate(t, deep)
+	tab.OPLogin(t, "alice", "any-password")
+	tab.WaitURLPrefix(t, deep)
+	if got := tab.URL(t); got != deep {
+		t.Errorf("landed on %q, want the deep link %q", got, deep)
+	}
+	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/q3?view=full&tab=2") {
+		t.Errorf("page text %q", text)
+	}
+	h := app.last(t)
+	for k, v := range map[string]string{
+		"X-Forwarded-User": "alice-sub", "X-Forwarded-Email": "alice@example.com",
+		"X-Forwarded-Groups": "admins,staff", "X-Forwarded-Preferred-Username": "alice",
+	} {
+		if h.Get(k) != v {
+			t.Errorf("application %s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+	assertNoSpoofedValues(t, h)
+
+	tab.Navigate(t, public+"/admin/panel")
+	if h := app.last(t); h.Get("X-Test-Request-URI") != "/admin/panel" || h.Get("X-Forwarded-User") != "alice-sub" {
+		t.Errorf("alice at /admin/panel: the application saw %q as %q", h.Get("X-Test-Request-URI"), h.Get("X-Forwarded-User"))
+	}
+
+	// Bob, not in admins, is refused /admin by the gateway's rule (nginx answers 403).
+	bobTab := b.NewIsolatedTab(t)
+	screenshotOnFailure(t, bobTab, "nginx-bob")
+	bobTab.Navigate(t, public+"/home")
+	bobTab.OPLogin(t, "bob", "x")
+	bobTab.WaitURLPrefix(t, public+"/home")
+	n := app.count()
+	bobTab.Navigate(t, public+"/admin/panel")
+	if text := bobTab.Text(t); !strings.Contains(text, "403") {
+		t.Errorf("bob at /admin/panel sees %q, want nginx's 403 page", text)
+	}
+	if app.count() != n {
+		t.Errorf("the application was reached by bob at /admin")
+	}
+}
+
+// assertNoSpoofedValues fails if a value a client injected reached the application.
+func assertNoSpoofedValues(t *testing.T, h http.Header) {
+	t.Helper()
+	for k, vs := range h {
+		for _, v := range vs {
+			if strings.Contains(v, "mallory") || v == "root" {
+				t.Errorf("a spoofed header reached the application: %s: %s", k, v)
+			}
+		}
+	}
+	for _, k := range []string{"X-Auth-Request-User", "X_forwarded_groups"} {
+		if _, ok := h[k]; ok {
+			t.Errorf("the application received %s", k)
+		}
+	}
+}

@@ -1,0 +1,9 @@
+// Package deploytest holds only tests: they render the deployment manifests
+// under deploy/ (both kustomizations with sigs.k8s.io/kustomize, the Helm
+// chart with Helm's own engine), decode every object strictly into the
+// k8s.io/api types, and check the result against what the gatehouse binary
+// serves and accepts: the probe paths and port, the command line of the
+// container image, and the configuration file, which must load with
+// internal/config and pass its validation with the secrets the manifests map
+// into the environment. deploy/ itself holds no Go code.
+package deploytest

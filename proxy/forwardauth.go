@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+)
+
+// forwardAuthPath is the forward-auth endpoint. Under it, the path that
+// follows is the original request's (Envoy's ext_authz path_prefix).
+const forwardAuthPath = "/oauth2/auth"
+
+// original is the request a front proxy asks about in a forward-auth
+// request.
+type original struct {
+	gr gateRequest
+	// uri is the original request URI (path and query), "" when unknown.
+	uri string
+	// url is the absolute original URL, for the return-to of a login.
+	url string
+	// envoy is set for Envoy's ext_authz, which wants 200 to allow.
+	envoy bool
+	// redirect is set when the front proxy passes the answer on to the
+	// browser (Traefik, Envoy), so a login redirect can work; nginx's
+	// auth_request cannot (it accepts only 2xx, 401 and 403).
+	redirect bool
+}
+
+// handleAuth answers a front proxy's forward-auth request: nginx
+// auth_request (GET /oauth2/auth?redirect=false), Traefik ForwardAuth
+// (/oauth2/auth) and Envoy ext_authz (/oauth2/auth + the original path).
+// The gate decides about the original request exactly as when proxying
+// (route, skip_auth, session with refresh or bearer token, rules):
+//
+//   - allowed: 202 (200 for Envoy) with the identity headers, both the
+//     X-Forwarded-* and the X-Auth-Request-* names, for the proxy to copy
+//     onto the request it forwards;
+//   - no valid credentials: a browser navigation through Traefik or Envoy
+//     is sent to the AS (302); any other request gets 401;
+//   - denied by a rule: 403 (and an audit log line).
+//
+// The original method, host and URI come from X-Forwarded-Method,
+// X-Forwarded-Host and X-Forwarded-Uri only when the request comes from a
+// trusted proxy (server.trusted_proxies); otherwise they are ignored, and
+// without an original path neither a route nor skip_auth applies: the
+// default policy does.
+func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
+	o, err := g.originalRequest(r)
+	if err != nil {
+		g.fail(w, r, errInvalidPath)
+		return
+	}
+	ov := o.view(r)
+	v, err := g.decide(r, o.gr)
+	if err != nil {
+		g.refuseForwardAuth(w, r, ov, o, v, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if fwd := v.fwd; fwd != nil {
+		fwd.id.SetHeaders(h)
+		fwd.id.SetAuthRequestHeaders(h)
+		if v.pol.PassAccessToken && fwd.accessToken != "" {
+			h.Set(identity.HeaderAccessToken, fwd.accessToken)
+			h.Set(identity.HeaderAuthRequestAccessToken, fwd.accessToken)
+		}
+		if v.pol.PassAuthorization && fwd.accessToken != "" {
+			h.Set("Authorization", "Bearer "+fwd.accessToken)
+		}
+	}
+	if o.envoy {
+		w.WriteHeader(http.StatusOK) // ext_authz allows on 200 only
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// refuseForwardAuth answers a forward-auth request the gate refused. ov is
+// the original request's view (method, host, URL), for content negotiation.
+func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, o original, v *verdict, err error) {
+	var d *denial
+	switch {
+	case errors.As(err, &d):
+		g.fail(w, ov, forbidden(d))
+	case isUnauthenticated(err):
+		switch {
+		case v != nil && v.pol.Auth == AuthBearer:
+			g.fail(w, ov, errNoToken)
+		case o.redirect && o.url != "" && wantsHTML(ov):
+			if err := g.startLogin(w, ov, o.url); err != nil {
+				g.failErr(w, ov, err)
+			}
+		case wantsHTML(ov): // nginx: its error_page 401 sends the browser to Location
+			w.Header().Set("Location", g.loginURL(o.url))
+			g.fail(w, ov, errUnauthorized)
+		default:
+			w.Header().Set("Location", g.loginURL(o.url))
+			g.unauthenticated(w, ov)
+		}
+	default:
+		g.failErr(w, ov, g.credentialErr(err))
+	}
+}
+
+// loginURL returns the absolute URL that starts a login returning to
+// returnTo (validated by /oauth2/start), for the Location header of a 401:
+// nginx's "auth_request_set $login $upstream_http_location; error_page 401
+// =302 $login;" redirects there, with the return URL properly escaped.
+func (g *Gateway) loginURL(returnTo string) string {
+	u := g.opts.PublicURL.JoinPath("/oauth2/start")
+	if returnTo != "" {
+		u.RawQuery = url.Values{"rd": {returnTo}}.Encode()
+	}
+	return u.String()
+}
+
+// originalRequest reads what a forward-auth request says about the
+// original request. An X-Forwarded-Uri that does not parse, or a malformed
+// X-Forwarded-Method, is an error.
+func (g *Gateway) originalRequest(r *http.Request) (original, error) {
+	o := original{gr: gateRequest{method: r.Method, host: r.Host, forwardAuth: true}}
+	trusted := g.trusted(r)
+	proto := g.opts.PublicURL.Scheme
+	if trusted {
+		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			proto = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && validHost(h) {
+			o.gr.host = h
+		}
+	}
+	xfu, xfm := r.Header.Get("X-Forwarded-Uri"), r.Header.Get("X-Forwarded-Method")
+	if strings.HasPrefix(r.URL.Path, forwardAuthPath+"/") {
+		// Envoy: the request line is the original's, behind the prefix.
+		o.envoy, o.redirect = true, true
+		o.gr.path = strings.TrimPrefix(r.URL.EscapedPath(), forwardAuthPath)
+		o.uri = o.gr.path
+		if r.URL.RawQuery != "" {
+			o.uri += "?" + r.URL.RawQuery
+		}
+	} else if trusted && xfu != "" {
+		u, err := url.ParseRequestURI(xfu)
+		if err != nil {
+			return o, err
+		}
+		o.gr.path = u.EscapedPath()
+		if o.gr.path == "" {
+			o.gr.path = "/"
+		}
+		o.uri = u.RequestURI()
+		o.redirect = xfm != "" && r.URL.Query().Get("redirect") != "false"
+	} else if !trusted && (xfu != "" || xfm != "") {
+		g.access.warnUntrusted.Do(func() {
+			g.logger.Warn("a forward-auth request carries X-Forwarded-Uri or X-Forwarded-Method from a peer not in server.trusted_proxies; they are ignored and only the default rules apply",
+				"event", "untrusted_forwarded_headers", "peer", r.RemoteAddr)
+		})
+	}
+	if trusted && xfm != "" && !o.envoy {
+		if !isMethodToken(xfm) {
+			return o, errInvalidPath
+		}
+		o.gr.method = xfm
+	}
+	if o.uri != "" {
+		o.url = proto + "://" + o.gr.host + o.uri
+	}
+	return o, nil
+}
+
+// view returns r as the original request: its method, host and URL, with
+// r's headers (cookies, Accept, Authorization come from the client).
+func (o original) view(r *http.Request) *http.Request {
+	v := r.WithContext(r.Context())
+	v.Method, v.Host = o.gr.method, o.gr.host
+	if o.uri != "" {
+		if u, err := url.ParseRequestURI(o.uri); err == nil {
+			v.URL = u
+		}
+	}
+	return v
+}
+
+// firstValue returns the first element of a comma-separated header value.
+func firstValue(s string) string {
+	s, _, _ = strings.Cut(s, ",")
+	return strings.TrimSpace(s)
+}
+
+// validHost reports whether h looks like host[:port]: letters, digits and
+// ".-:[]_" only.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:[]_", c) >= 0) {
+			return false
+		}
+	}
+	return h != ""
+}
+
+// isMethodToken reports whether m is an HTTP method token (RFC 9110 §9.1).
+func isMethodToken(m string) bool {
+	if m == "" || len(m) > 32 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,196 @@
+package proxy
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+)
+
+// authorizationResponseBody is what the app posts: the whole URL its
+// redirect URI received, or the parameters of the response (RFC 6749
+// §4.1.2 and §4.1.2.1, RFC 9207).
+type authorizationResponseBody struct {
+	URL              string `json:"url"`
+	Code             string `json:"code"`
+	State            string `json:"state"`
+	Iss              string `json:"iss"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+// authorizationResponse is the parsed response.
+type authorizationResponse struct {
+	code, state, iss, asError string
+	url                       *url.URL // nil when posted as parameters
+}
+
+func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResponse, error) {
+	if b.URL == "" {
+		if b.Code == "" && b.Error == "" {
+			return nil, restInvalidRequest.with("Send the URL the redirect URI received (url), or its code, state and iss, or its error and state.")
+		}
+		if b.Code != "" && b.Error != "" {
+			return nil, restInvalidRequest.with("An authorization response has either a code or an error, not both.")
+		}
+		return &authorizationResponse{code: b.Code, state: b.State, iss: b.Iss, asError: b.Error}, nil
+	}
+	if b.Code != "" || b.State != "" || b.Iss != "" || b.Error != "" || b.ErrorDescription != "" || b.ErrorURI != "" {
+		return nil, restInvalidRequest.with("Send either url or the response parameters, not both.")
+	}
+	u, err := url.Parse(b.URL)
+	if err != nil || !u.IsAbs() {
+		return nil, restInvalidRequest.with("The url is not an absolute URI.")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, restInvalidRequest.with("The url's query cannot be parsed.")
+	}
+	for _, p := range []string{"code", "state", "iss", "error"} {
+		if len(q[p]) > 1 { // RFC 6749 §3.1: parameters must not be repeated
+			return nil, restInvalidRequest.with("The url repeats the parameter " + p + ".")
+		}
+	}
+	r := &authorizationResponse{code: q.Get("code"), state: q.Get("state"), iss: q.Get("iss"), asError: q.Get("error"), url: u}
+	switch {
+	case r.code == "" && r.asError == "":
+		return nil, restInvalidRequest.with("The url carries neither a code nor an error.")
+	case r.code != "" && r.asError != "":
+		return nil, restInvalidRequest.with("An authorization response has either a code or an error, not both.")
+	}
+	return r, nil
+}
+
+// handleRESTAuthorizationResponse finishes the flow's login:
+// POST {base}/public/authentication/oauth2-client/authorization-response/.
+// The checks are the browser callback's, in its order: AS error, state
+// (constant time, bound to this flow, single use), issuer (RFC 9207), code
+// exchange with the PKCE verifier and the flow's redirect URI, ID token,
+// nonce; then a new session, whose ticket the app receives as its token.
+func (g *Gateway) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http.Request) {
+	if app, err := g.restAuthorizationResponse(w, r); err != nil {
+		g.restFail(w, r, app, err)
+	}
+}
+
+func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Request) (*restApp, error) {
+	ctx := r.Context()
+	handle, err := g.restFlowHandle(r)
+	if err != nil {
+		return nil, err
+	}
+	// The step holds the flow exclusively: the same response posted twice at
+	// once, to one replica or two, is processed once; the other finds no flow.
+	f, err := g.takeFlow(ctx, handle)
+	if err != nil {
+		return nil, err
+	}
+	app := g.rest.apps[f.App]
+	if app == nil { // the configuration changed under the flow: it ends
+		return nil, restFlowExpired
+	}
+	fid := flowID(handle)
+	failed := func(reason string) {
+		g.logger.Info("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name)
+	}
+	if err := g.countAttempt(handle, f); err != nil {
+		return app, err
+	}
+	completed := false
+	defer func() { // any failure puts the flow back, with the attempt counted
+		if !completed {
+			g.putBack(context.WithoutCancel(ctx), handle, f)
+		}
+	}()
+	var body authorizationResponseBody
+	if err := restDecode(w, r, &body); err != nil {
+		return app, err
+	}
+	resp, err := parseAuthorizationResponse(body)
+	if err != nil {
+		return app, err
+	}
+	if f.State == "" {
+		failed("request_spent")
+		return app, restStepMismatch.withNext(stepOAuth2Client,
+			"This flow's authorization request was already answered. Request a new one (oauth2-client/authorization-request).")
+	}
+	if resp.url != nil && !responseAt(resp.url, f.RedirectURI) {
+		failed("redirect_uri_mismatch")
+		return app, restRedirectMismatch
+	}
+	if resp.state == "" || subtle.ConstantTimeCompare([]byte(resp.state), []byte(f.State)) != 1 {
+		failed("state_mismatch")
+		return app, restStateMismatch
+	}
+	// The state matched: the authorization request is spent whatever comes
+	// next; a failure leaves the flow waiting for a new request.
+	req := *f
+	*f = f.spent()
+
+	if resp.asError != "" {
+		code := sanitizeCode(resp.asError)
+		g.logger.Info("login refused by the authorization server", "event", "login_failed", "kind", "rest", "reason", "as_error", "as_error", code, "flow_id", fid, "app", app.name)
+		if code == "temporarily_unavailable" || code == "server_error" {
+			return app, restProviderDown.withNext(stepOAuth2Client, "The authorization server could not process the login. Request a new authorization in a moment.")
+		}
+		return app, restDenied
+	}
+	if err := app.login.CheckIssuer(resp.iss); err != nil {
+		if errors.Is(err, login.ErrNotReady) {
+			return app, restProviderDown
+		}
+		g.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", "issuer_mismatch", "flow_id", fid, "app", app.name)
+		return app, restIssuerMismatch
+	}
+	res, err := app.login.Exchange(ctx, resp.code, req.Verifier, req.RedirectURI, req.Nonce)
+	if err != nil {
+		return app, g.restExchangeError(err, fid, app)
+	}
+	if err := g.loginAllowed(res.Claims); err != nil { // the authorization rules, as at the callback
+		failed("forbidden")
+		if errors.Is(err, errLoginForbidden) {
+			return app, restForbidden
+		}
+		return app, err
+	}
+	ticket, s, err := g.createSessionFor(r, res, app.clientID)
+	if err != nil {
+		switch {
+		case errors.Is(err, errIDToken): // no usable identity in the claims
+			return app, restIDTokenInvalid
+		case errors.Is(err, errStoreDown):
+			return app, restStoreDown
+		}
+		return app, err
+	}
+	completed = true // the flow ends here: its handle stops working
+	g.logger.Info("rest flow completed", "event", "rest_flow_complete", "flow_id", fid, "app", app.name, "sub", s.Subject)
+	w.Header().Set("Access-Token", ticket)
+	http.SetCookie(w, g.opts.Sessions.Cookie(ticket))
+	g.clearFlowCookie(w, r)
+	g.restOK(w, "", sessionRef(s), sessionAttributes(s))
+	return app, nil
+}
+
+// restExchangeError maps a code exchange failure and logs it.
+func (g *Gateway) restExchangeError(err error, fid string, app *restApp) error {
+	reason, re := "token_endpoint", restExchangeFailed
+	switch {
+	case errors.Is(err, login.ErrNotReady):
+		reason, re = "provider_not_ready", restProviderDown
+	case errors.Is(err, login.ErrInvalidGrant):
+		reason = "invalid_grant"
+		re = restExchangeFailed.with("The authorization server did not accept the authorization code (expired or already used). Request a new authorization.")
+	case errors.Is(err, login.ErrIDToken):
+		reason, re = "id_token_invalid", restIDTokenInvalid
+	case errors.Is(err, login.ErrUserinfo):
+		reason, re = "userinfo_invalid", restUserinfoInvalid
+	}
+	g.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name, "error", err)
+	return re
+}
