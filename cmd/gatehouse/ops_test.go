@@ -225,3 +225,72 @@ func TestServeTLSWithHTTP2AndCertReload(t *testing.T) {
 		t.Errorf("after rotation the server presents serial %d, want 2\n%s", got, logs.String())
 	}
 }
+
+// TestStartsUnreadyDuringASOutage: the gateway starts while the AS is down,
+// reports not ready, and becomes ready by itself once the AS answers.
+func TestStartsUnreadyDuringASOutage(t *testing.T) {
+	gwAddr, asAddr := freeAddr(t), freeAddr(t)
+	p := writeFile(t, serveConfig(gwAddr, "http://"+asAddr, "http://127.0.0.1:2", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(done)
+		runErr = run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+
+	status := func(path string) int {
+		resp, err := http.Get("http://" + gwAddr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(10 * time.Second); status("/healthz") != http.StatusOK; time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-done:
+			t.Fatalf("gatehouse exited at start-up: %v", runErr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway did not start while the AS was down")
+		}
+	}
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the AS outage: %d, want 503", got)
+	}
+	// The AS comes up.
+	ln, err := net.Listen("tcp", asAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := devop.New(devop.Options{Issuer: "http://" + asAddr,
+		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789", RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: as, ReadHeaderTimeout: time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	waitReadyWithin(t, "http://"+gwAddr, 15*time.Second)
+}
+
+func waitReadyWithin(t *testing.T, base string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready within %s", base, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
