@@ -131,6 +131,9 @@ func TestHelmRefuses(t *testing.T) {
 		{"listen set", nil, mergeValues(secret, map[string]any{
 			"config": map[string]any{"server": map[string]any{"listen": "127.0.0.1:4180"}},
 		}), "config.server.listen: set containerPort instead"},
+		{"metrics_listen set", nil, mergeValues(secret, map[string]any{
+			"config": map[string]any{"server": map[string]any{"metrics_listen": ":9100"}},
+		}), "config.server.metrics_listen: set metrics.enabled and metrics.port instead"},
 		{"unknown mode", nil, mergeValues(secret, map[string]any{"mode": "daemonset"}), `mode: "daemonset"`},
 		{"sidecar without image", []string{"values-sidecar.yaml"}, mergeValues(secret, map[string]any{
 			"sidecar": map[string]any{"app": map[string]any{"image": ""}},
