@@ -170,6 +170,9 @@ func (g *Gateway) authenticate(r *http.Request, v *verdict) (*forward, map[strin
 	if mode == AuthSession {
 		return g.sessionIdentity(g.currentSession(r))
 	}
+	if mode == AuthPasswordGrant { // password.go
+		return g.passwordIdentity(r, v.pol)
+	}
 	tok, err := bearerCredential(r)
 	if err != nil {
 		return nil, nil, err
