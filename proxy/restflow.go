@@ -388,13 +388,9 @@ func (g *Gateway) restReissue(w http.ResponseWriter, r *http.Request) (*restApp,
 	if err != nil {
 		return nil, err
 	}
-	f, err := g.takeFlow(ctx, handle)
+	f, app, err := g.takeFlow(ctx, handle)
 	if err != nil {
 		return nil, err
-	}
-	app := g.rest.apps[f.App]
-	if app == nil { // the configuration changed under the flow: it ends
-		return nil, restFlowExpired
 	}
 	if err := g.countAttempt(handle, f); err != nil {
 		return app, err

@@ -80,19 +80,24 @@ func publicID(label, secret string) string {
 // (putBack) or completes it. A concurrent step on the same flow finds no
 // flow, so an authorization request is answered at most once and a taken
 // flow is never resurrected by a late write. A flow past its end counts as
-// gone even if the store still holds it.
-func (g *Gateway) takeFlow(ctx context.Context, handle string) (*restFlow, error) {
+// gone even if the store still holds it, and so does a flow whose
+// application is no longer configured.
+func (g *Gateway) takeFlow(ctx context.Context, handle string) (*restFlow, *restApp, error) {
 	var f restFlow
 	if err := g.opts.Sessions.TakeFlow(ctx, flowSecret(handle), &f); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			return nil, restFlowExpired
+			return nil, nil, restFlowExpired
 		}
-		return nil, restStoreErr(err)
+		return nil, nil, restStoreErr(err)
 	}
 	if g.now().Unix() >= f.ExpiresAt {
-		return nil, restFlowExpired
+		return nil, nil, restFlowExpired
 	}
-	return &f, nil
+	app := g.rest.apps[f.App]
+	if app == nil {
+		return nil, nil, restFlowExpired
+	}
+	return &f, app, nil
 }
 
 // saveFlow writes f for the rest of its lifetime.

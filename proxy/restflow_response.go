@@ -85,13 +85,9 @@ func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Reque
 	}
 	// The step holds the flow exclusively: the same response posted twice at
 	// once, to one replica or two, is processed once; the other finds no flow.
-	f, err := g.takeFlow(ctx, handle)
+	f, app, err := g.takeFlow(ctx, handle)
 	if err != nil {
 		return nil, err
-	}
-	app := g.rest.apps[f.App]
-	if app == nil { // the configuration changed under the flow: it ends
-		return nil, restFlowExpired
 	}
 	fid := flowID(handle)
 	failed := func(reason string) {
