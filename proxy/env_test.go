@@ -48,6 +48,7 @@ type envOptions struct {
 	defaultRules authz.Rules       // rules of unmatched forward-auth requests
 	trusted      []netip.Prefix    // trusted proxies
 	logger       *slog.Logger      // the gateway's logger (default: discard)
+	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -148,7 +149,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Now:                 o.now,
 		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
-			RedirectURIs: []string{e.gwURL + "/oauth2/callback"},
+			RedirectURIs: []string{e.gwURL + "/oauth2/callback"}, GrantTypes: o.grantTypes,
 		}}, o.clients...),
 		Hooks: o.hooks,
 		Users: o.users,

@@ -36,6 +36,9 @@ const (
 	// AuthSessionOrBearer accepts a session (cookie, or session ticket as
 	// bearer token) or an access token of the AS.
 	AuthSessionOrBearer = "session_or_bearer"
+	// AuthPasswordGrant requires HTTP Basic credentials, exchanged at the AS
+	// with the resource owner password grant (password.go).
+	AuthPasswordGrant = "password_grant"
 )
 
 // Route is an upstream and the policy the gate applies to it.
@@ -44,8 +47,8 @@ type Route struct {
 	Host       string
 	PathPrefix string
 	Target     *url.URL
-	// Auth is AuthSession (default), AuthPublic, AuthBearer or
-	// AuthSessionOrBearer.
+	// Auth is AuthSession (default), AuthPublic, AuthBearer,
+	// AuthSessionOrBearer or AuthPasswordGrant.
 	Auth string
 	// Rules are the route's authorization rules (effective: any global
 	// default already merged in).
@@ -56,8 +59,16 @@ type Route struct {
 	PassAuthorization bool
 	// PreserveHost forwards the client's Host header.
 	PreserveHost bool
+	// UpstreamToken is the token the upstream receives (grants.go):
+	// UpstreamTokenUser (or ""), UpstreamTokenClientCredentials,
+	// UpstreamTokenExchange or UpstreamTokenNone.
+	UpstreamToken string
+	// TokenParams are requested with UpstreamToken's grant and, for
+	// AuthPasswordGrant, with the password grant.
+	TokenParams login.TokenParams
 
 	policy *authz.Policy // Rules, compiled by New
+	tokens routeTokens   // UpstreamToken's and AuthPasswordGrant's token sources, built by New
 }
 
 // Options configures a Gateway.
@@ -174,7 +185,7 @@ func New(opts Options) (*Gateway, error) {
 	router, err := upstream.New(upstream.Options{
 		Routes:       routes,
 		Rewrite:      g.rewrite,
-		Transport:    opts.Transport,
+		Transport:    grantTransport(opts.Transport),
 		ErrorHandler: g.upstreamError,
 		Logger:       g.logger,
 	})
@@ -186,6 +197,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	if err := g.initAccess(); err != nil {
+		return nil, err
+	}
+	if err := g.initGrants(); err != nil {
 		return nil, err
 	}
 	g.handler = g.routes()
@@ -236,6 +250,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 		}
 	}
 	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
+	g.setUpstreamToken(pr, route.Data.(*Route), fwd) // grants.go
 	if fwd == nil {
 		return
 	}

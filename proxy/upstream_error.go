@@ -15,7 +15,10 @@ var (
 
 // upstreamError answers when an upstream cannot be reached.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, route *upstream.Route, err error) {
+	var te *upstreamTokenError
 	switch {
+	case errors.As(err, &te) && !errors.Is(err, context.Canceled): // grants.go
+		g.upstreamTokenFailed(w, r, route, te)
 	case errors.Is(err, context.Canceled):
 		w.WriteHeader(499)
 	case errors.Is(err, context.DeadlineExceeded):

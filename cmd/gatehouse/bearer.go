@@ -33,6 +33,7 @@ func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTrippe
 		Introspection: cfg.Bearer.Introspection,
 		ClientID:      cfg.Provider.ClientID,
 		ClientSecret:  cfg.Provider.ClientSecret,
+		PostForm:      lc.PostForm, // the gateway's client authentication, whatever its method
 		HTTPClient:    &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: rt},
 		CacheSize:     cfg.Bearer.IntrospectionCacheSize,
 		CacheTTL:      cfg.Bearer.IntrospectionCacheTTL.Duration,

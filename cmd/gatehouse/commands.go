@@ -71,8 +71,12 @@ func printProblems(w io.Writer, err error) {
 }
 
 func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := loadConfig("check-config", args, getenv, stderr); err != nil {
+	cfg, err := loadConfig("check-config", args, getenv, stderr)
+	if err != nil {
 		return err
+	}
+	for _, w := range cfg.GrantWarnings() { // valid, but worth a second look (docs/grants.md)
+		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	return nil

@@ -166,16 +166,19 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		gw.close()
 		return nil, err
 	}
-	lc := login.New(login.Options{
-		Issuer:          cfg.Provider.Issuer,
-		ClientID:        cfg.Provider.ClientID,
-		ClientSecret:    cfg.Provider.ClientSecret,
-		Scopes:          cfg.Provider.Scopes,
-		ExtraAuthParams: cfg.Provider.ExtraAuthParams,
-		UseUserinfo:     cfg.Provider.UseUserinfo,
-		HTTPClient:      &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT},
-		Logger:          logger,
-	})
+	lo, err := providerLogin(cfg.Provider, asTransport, logger) // clientauth.go
+	if err != nil {
+		gw.close()
+		return nil, err
+	}
+	for _, w := range cfg.GrantWarnings() {
+		logger.Warn(w, "event", "config_warning")
+	}
+	lo.Issuer, lo.ClientID, lo.ClientSecret = cfg.Provider.Issuer, cfg.Provider.ClientID, cfg.Provider.ClientSecret
+	lo.Scopes, lo.ExtraAuthParams, lo.UseUserinfo = cfg.Provider.Scopes, cfg.Provider.ExtraAuthParams, cfg.Provider.UseUserinfo
+	lo.HTTPClient = &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT}
+	lo.Logger = logger
+	lc := login.New(lo)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	gw.closers = append(gw.closers, func() error { cancel(); return nil })
 	go func() { _ = lc.Run(runCtx) }()
@@ -205,6 +208,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 			PassAccessToken: u.PassAccessToken, PassAuthorization: u.PassAuthorization,
 			Rules: cfg.UpstreamRules(i),
 		}
+		routeToken(u, &routes[i]) // clientauth.go
 	}
 	bv, err := newBearerVerifier(cfg, lc, asRT)
 	if err != nil {

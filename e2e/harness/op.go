@@ -38,6 +38,12 @@ type OPConfig struct {
 	// Resources are the resource servers (RFC 8707 resource indicators) the OP issues access
 	// tokens for. None (the default) keeps resource indicators off.
 	Resources []OPResource
+
+	// TokenExchange registers the token exchange grant (RFC 8693, which oidc-provider does
+	// not implement itself): a user's access token of the OP is exchanged for an access token
+	// for exactly one of Resources, named by resource or audience, for clients whose
+	// GrantTypes list urn:ietf:params:oauth:grant-type:token-exchange.
+	TokenExchange bool
 }
 
 // OPResource is a resource server at the OP: an access token requested with
@@ -77,6 +83,10 @@ type OPClient struct {
 
 	// GrantTypes defaults to authorization_code and refresh_token.
 	GrantTypes []string
+
+	// JWKS holds the public keys of a client with AuthMethod "private_key_jwt" [jwks]: a
+	// JSON Web Key Set, encoded as is (a jose.JSONWebKeySet, say).
+	JWKS any
 }
 
 // OPUser is an account at the OP. The OP's login form accepts any password; the login name
@@ -318,6 +328,9 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		if c.GrantTypes != nil {
 			m["grant_types"] = c.GrantTypes
 		}
+		if c.JWKS != nil {
+			m["jwks"] = c.JWKS
+		}
 		clients = append(clients, m)
 	}
 	users := make([]map[string]any, 0, len(cfg.Users))
@@ -348,6 +361,7 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		"users":                users,
 		"conformIdTokenClaims": cfg.ConformIDTokenClaims,
 		"resources":            resources,
+		"tokenExchange":        cfg.TokenExchange,
 	}
 	for key, d := range map[string]time.Duration{
 		"accessTokenTTL":  cfg.AccessTokenTTL,

@@ -6,7 +6,7 @@
 // config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
 // "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
 // groups}], "conformIdTokenClaims"?, "resources"?: [{indicator, scope, format ("jwt" or
-// "opaque"), userClaims}]}. e2e/harness writes it; see harness.OPConfig.
+// "opaque"), userClaims}], "tokenExchange"?}. e2e/harness writes it; see harness.OPConfig.
 //
 // It prints "OP listening on <issuer>" once it accepts connections, and exits on SIGTERM,
 // SIGINT or when its standard input closes, so a parent that dies never leaves it running.
@@ -74,6 +74,8 @@ function clientMetadata(c) {
       ?? ((c.grant_types ?? ['authorization_code']).includes('authorization_code') ? ['code'] : []),
   };
   if (c.client_secret) m.client_secret = c.client_secret;
+  // The public keys of a private_key_jwt client (RFC 7523).
+  if (c.jwks) m.jwks = c.jwks;
   if (c.backchannel_logout_uri) {
     m.backchannel_logout_uri = c.backchannel_logout_uri;
     // Puts sid in ID tokens and logout tokens, as most real OPs do.
@@ -170,6 +172,67 @@ const provider = new Provider(cfg.issuer, {
   },
 });
 provider.proxy = false;
+
+// Token exchange (RFC 8693), which oidc-provider leaves to the deployment, on when
+// cfg.tokenExchange is set: a user's access token of this OP (subject_token) is exchanged for an
+// access token for one configured resource server (named by resource or audience), for the
+// same user and grant, issued to the requesting client with the requested scopes that the
+// subject token and the resource server both have.
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+async function tokenExchange(ctx) {
+  const { params, client } = ctx.oidc;
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('only access tokens can be exchanged');
+  }
+  if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('only access tokens are issued');
+  }
+  if (params.actor_token) throw new errors.InvalidRequest('delegation is not supported');
+  const subject = await provider.AccessToken.find(params.subject_token);
+  if (!subject || !subject.accountId) {
+    throw new errors.InvalidRequest('subject_token is invalid, expired, or not a user\'s token');
+  }
+  const targets = [params.resource, params.audience].flat().filter(Boolean);
+  if (targets.length !== 1 || !resources.has(targets[0])) {
+    throw new errors.InvalidTarget('name exactly one configured resource server');
+  }
+  const r = resources.get(targets[0]);
+  const held = new Set((subject.scope ?? '').split(' '));
+  const offered = new Set((r.scope ?? '').split(' '));
+  const requested = params.scope ? params.scope.split(' ') : [...held];
+  const token = new provider.AccessToken({
+    accountId: subject.accountId,
+    client,
+    grantId: subject.grantId,
+    gty: subject.gty,
+    sessionUid: subject.sessionUid,
+    sid: subject.sid,
+    scope: requested.filter((s) => held.has(s) && offered.has(s)).join(' ') || undefined,
+  });
+  token.resourceServer = new provider.ResourceServer(r.indicator, {
+    scope: r.scope ?? '',
+    audience: r.indicator,
+    accessTokenFormat: r.format === 'opaque' ? 'opaque' : 'jwt',
+    ...(r.format === 'opaque' ? {} : { jwt: { sign: { alg: 'RS256' } } }),
+  });
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    ...(token.scope ? { scope: token.scope } : {}),
+  };
+}
+
+if (cfg.tokenExchange) {
+  provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange, [
+    'subject_token', 'subject_token_type', 'requested_token_type', 'actor_token', 'actor_token_type',
+    'audience', 'resource', 'scope',
+  ], ['audience', 'resource']);
+}
 
 // devInteractions finishes the login step with accountId = the login typed in the form.
 // Map it to the user's sub before oidc-provider stores it in the session.

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +87,11 @@ type Options struct {
 	// ClientID and ClientSecret authenticate the gateway at the
 	// introspection endpoint.
 	ClientID, ClientSecret string
+	// PostForm, when set, makes the introspection calls instead, with the
+	// gateway's client authentication whatever its method
+	// (login.Client.PostForm: private_key_jwt and tls_client_auth too);
+	// ClientSecret is then unused.
+	PostForm func(ctx context.Context, endpoint string, form url.Values) (*http.Response, error)
 	// HTTPClient makes the calls to the AS (default: 10s timeout).
 	HTTPClient *http.Client
 	// CacheSize bounds the number of cached introspection answers (default
@@ -147,7 +153,7 @@ func New(opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("bearer: algorithm %q is not accepted (asymmetric algorithms only)", a)
 		}
 	}
-	if opts.Introspection && (opts.ClientID == "" || opts.ClientSecret == "") {
+	if opts.Introspection && opts.PostForm == nil && (opts.ClientID == "" || opts.ClientSecret == "") {
 		return nil, errors.New("bearer: introspection needs the client ID and secret")
 	}
 	if opts.HTTPClient == nil {

@@ -55,25 +55,35 @@ func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Toke
 	}
 }
 
-// callIntrospection asks the AS about raw. It returns a nil Token for a
-// token that is not active or not acceptable here (an answer to cache), and
-// an error when the AS could not give an answer.
-func (v *Verifier) callIntrospection(ctx context.Context, st *state, raw string) (*Token, error) {
-	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
+// postIntrospection posts form to the introspection endpoint with the
+// gateway's client authentication: Options.PostForm's when set, else
+// client_secret_basic or client_secret_post.
+func (v *Verifier) postIntrospection(ctx context.Context, st *state, form url.Values) (*http.Response, error) {
+	if v.opts.PostForm != nil {
+		return v.opts.PostForm(ctx, st.introspection, form)
+	}
 	if st.postAuth {
 		form.Set("client_id", v.opts.ClientID)
 		form.Set("client_secret", v.opts.ClientSecret)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.introspection, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIntrospection, err)
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if !st.postAuth { // client_secret_basic: RFC 6749 §2.3.1 form-encodes both parts
 		req.SetBasicAuth(url.QueryEscape(v.opts.ClientID), url.QueryEscape(v.opts.ClientSecret))
 	}
-	resp, err := v.opts.HTTPClient.Do(req)
+	return v.opts.HTTPClient.Do(req)
+}
+
+// callIntrospection asks the AS about raw. It returns a nil Token for a
+// token that is not active or not acceptable here (an answer to cache), and
+// an error when the AS could not give an answer.
+func (v *Verifier) callIntrospection(ctx context.Context, st *state, raw string) (*Token, error) {
+	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
+	resp, err := v.postIntrospection(ctx, st, form)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrIntrospection, err)
 	}

@@ -316,7 +316,7 @@ func TestValidate(t *testing.T) {
 			)
 		}, []string{`upstream[1]: same host ("") and path_prefix ("/") as upstream[0]`}},
 		{"upstream auth", func(c *Config) { c.Upstreams[0].Auth = "none" },
-			[]string{`upstream[0].auth: "none" is not one of "session", "public", "bearer", "session_or_bearer"`}},
+			[]string{`upstream[0].auth: "none" is not one of "session", "public", "bearer", "session_or_bearer", "password_grant"`}},
 
 		{"every problem reported together", func(c *Config) {
 			c.Provider.Issuer = ""

@@ -248,7 +248,11 @@ func TestPrivateKeyJWT(t *testing.T) {
 		{name: "wrong assertion type", reqs: []req{{key: ecKey, alg: jose.ES256, form: func(f url.Values) { f.Set("client_assertion_type", "urn:example") }}}, wantStatus: 401},
 		{name: "assertion and Basic", reqs: []req{{key: ecKey, alg: jose.ES256, basic: true}}, wantStatus: 400},
 		{name: "client_id of another client", reqs: []req{{key: ecKey, alg: jose.ES256, form: func(f url.Values) { f.Set("client_id", svcID) }}}, wantStatus: 400},
-		{name: "secret instead", reqs: []req{{form: func(f url.Values) { f.Del("client_assertion"); f.Del("client_assertion_type"); f.Set("client_secret", "x") }}}, wantStatus: 401},
+		{name: "secret instead", reqs: []req{{form: func(f url.Values) {
+			f.Del("client_assertion")
+			f.Del("client_assertion_type")
+			f.Set("client_secret", "x")
+		}}}, wantStatus: 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,13 @@
 // discovery, the authorization request (state, nonce, PKCE S256; RFC 6749
 // §4.1, RFC 7636, OpenID Connect Core 1.0 §3.1), the authorization response's
 // issuer check (RFC 9207), the code exchange, full ID token verification,
-// refresh and the logout endpoints. It builds on golang.org/x/oauth2 and
-// github.com/coreos/go-oidc/v3.
+// refresh and the logout endpoints. It also makes the gateway's other calls
+// to the AS: the client credentials, token exchange (RFC 8693) and password
+// grants (grants.go), all with one client authentication method
+// (clientauth.go: client secret, private_key_jwt per RFC 7523, or
+// tls_client_auth per RFC 8705), and serves plain OAuth 2.0 servers and
+// servers without discovery (discovery.go, identity.go). It builds on
+// golang.org/x/oauth2 and github.com/coreos/go-oidc/v3.
 package login
 
 import (

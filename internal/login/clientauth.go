@@ -245,13 +245,24 @@ func (md *metadata) endpointFor(name, plain, method string) string {
 }
 
 // PostForm posts form to endpoint, an endpoint of the AS, with the client's
-// authentication (see ClientAuth) and Accept: application/json. The caller
-// closes the response body. It is for the calls the Client does not make
-// itself, such as token introspection (RFC 7662).
+// authentication (see ClientAuth) and Accept: application/json; with a
+// client certificate, to the endpoint's mtls_endpoint_aliases entry if it
+// has one. The caller closes the response body. It is for the calls the
+// Client does not make itself, such as token introspection (RFC 7662).
 func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values) (*http.Response, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
+	}
+	if method, err := c.authMethod(md); err == nil && method == AuthTLSClientAuth && len(md.mtlsAliases) > 0 {
+		var doc map[string]any
+		_ = md.claims(&doc)
+		for name, alias := range md.mtlsAliases {
+			if plain, _ := doc[name].(string); plain == endpoint && alias != "" {
+				endpoint = alias
+				break
+			}
+		}
 	}
 	return c.postForm(ctx, md, endpoint, form)
 }

@@ -255,6 +255,15 @@ func TestClientAuthMethods(t *testing.T) {
 			if _, err := c.Refresh(t.Context(), ref.RefreshToken, res.Issuer, res.Subject); !errors.Is(err, login.ErrInvalidGrant) {
 				t.Fatalf("Refresh after Revoke: %v, want ErrInvalidGrant", err)
 			}
+			// PostForm, for introspection and the like, authenticates the same way.
+			resp, err := c.PostForm(t.Context(), e.issuer+"/revoke", url.Values{"token": {"unknown"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("PostForm: status %d", resp.StatusCode)
+			}
 			if tt.clientID == "public" {
 				return
 			}
@@ -394,7 +403,7 @@ func TestMTLSEndpointAliases(t *testing.T) {
 	// that requests client certificates, serving the same AS.
 	var aliasURL string
 	e := startAS(t, asOptions{clients: clients, hooks: devop.Hooks{Discovery: func(doc map[string]any) {
-		doc["mtls_endpoint_aliases"] = map[string]any{"token_endpoint": aliasURL + "/token"}
+		doc["mtls_endpoint_aliases"] = map[string]any{"token_endpoint": aliasURL + "/token", "revocation_endpoint": aliasURL + "/revoke"}
 	}}})
 	alias := httptest.NewUnstartedServer(e.as)
 	alias.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
@@ -403,8 +412,17 @@ func TestMTLSEndpointAliases(t *testing.T) {
 	aliasURL = alias.URL
 
 	c := e.newClient(t, login.Options{ClientID: "mtls", ClientAuth: login.ClientAuth{TLSClientCertificate: true}, HTTPClient: withCert(alias.Client(), cert)})
-	if _, err := c.ClientCredentials(t.Context(), login.TokenParams{}); err != nil {
+	tok, err := c.ClientCredentials(t.Context(), login.TokenParams{})
+	if err != nil {
 		t.Fatalf("ClientCredentials: %v", err)
+	}
+	resp, err := c.PostForm(t.Context(), e.issuer+"/revoke", url.Values{"token": {tok.AccessToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || e.as.Stats().Revocations != 1 {
+		t.Errorf("PostForm to the plain revocation endpoint: status %d, %d revocations; want the alias used", resp.StatusCode, e.as.Stats().Revocations)
 	}
 }
 

@@ -1,0 +1,56 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/grants"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+)
+
+// basicChallenge asks for HTTP Basic credentials (RFC 7617).
+const basicChallenge = `Basic realm="gatehouse", charset="UTF-8"`
+
+// The answers of a route with AuthPasswordGrant. None says whether the user
+// name exists.
+var (
+	errBasicRequired = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required",
+		Detail: "This resource requires a user name and password (HTTP Basic).", Challenge: basicChallenge}
+	errBasicRejected = &pageError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Title: "Sign-in failed",
+		Detail: "The user name or password is wrong.", Challenge: basicChallenge}
+	errBasicRateLimited = &pageError{Status: http.StatusTooManyRequests, Code: "too_many_failed_logins", Title: "Too many failed sign-ins",
+		Detail: "Too many wrong passwords were given for this user name. Please try again later."}
+)
+
+// passwordIdentity authenticates a request to a route with
+// AuthPasswordGrant: its HTTP Basic credentials go to the AS with the
+// resource owner password grant (RFC 6749 §4.3; see grants.Password for the
+// cache and the rate limit), and the identity is what the AS vouches for.
+// The password is never logged, stored, or forwarded to the upstream.
+func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[string]any, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user == "" || len(r.Header.Values("Authorization")) != 1 {
+		return nil, nil, errBasicRequired
+	}
+	res, err := pol.tokens.password.Login(r.Context(), user, pass)
+	switch {
+	case err == nil:
+	case errors.Is(err, grants.ErrRateLimited):
+		g.logger.Warn("password grant refused", "event", "login_failed", "reason", "rate_limited", "route", pol.Name, "user", user)
+		return nil, nil, errBasicRateLimited
+	case errors.Is(err, grants.ErrInvalidCredentials):
+		g.logger.Info("password grant refused", "event", "login_failed", "reason", "invalid_credentials", "route", pol.Name, "user", user)
+		return nil, nil, errBasicRejected
+	case errors.Is(err, login.ErrNotReady):
+		return nil, nil, fmt.Errorf("%w: %w", errProviderDown, err)
+	default:
+		return nil, nil, fmt.Errorf("%w: password grant: %w", errProviderFailed, err)
+	}
+	id, err := identity.FromClaims(res.Claims, g.opts.Claims)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: password grant: %w", errProviderFailed, err)
+	}
+	return &forward{id: id, accessToken: res.AccessToken}, res.Claims, nil
+}
