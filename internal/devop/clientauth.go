@@ -63,6 +63,23 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthEr
 // private_key_jwt (assertion.go) or with tls_client_auth (mtls.go): each
 // client only with the method it is registered for. Secrets are compared in
 // constant time.
+// clientRequest reads a client's POST form and authenticates the client,
+// answering the error itself; ok is false when it did.
+func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request, endpoint string) (url.Values, *Client, bool) {
+	form, oerr := parsePostForm(w, r)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return nil, nil, false
+	}
+	c, oerr := s.authenticateClient(r, form)
+	if oerr != nil {
+		s.log.Info("devop: client authentication failed", "endpoint", endpoint, "error", oerr.code)
+		writeOAuthError(w, oerr)
+		return nil, nil, false
+	}
+	return form, c, true
+}
+
 func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, *oauthError) {
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
 		if _, _, basic := r.BasicAuth(); basic || form.Has("client_secret") {

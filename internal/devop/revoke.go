@@ -8,15 +8,8 @@ import "net/http"
 // token. Unknown tokens, and tokens of other clients, are answered with 200
 // and left alone.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, oerr := parsePostForm(w, r)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	c, oerr := s.authenticateClient(r, form)
-	if oerr != nil {
-		s.log.Info("devop: client authentication failed", "endpoint", "revoke", "error", oerr.code)
-		writeOAuthError(w, oerr)
+	form, c, ok := s.clientRequest(w, r, "revoke")
+	if !ok {
 		return
 	}
 	tok := form.Get("token")

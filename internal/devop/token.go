@@ -27,18 +27,12 @@ type tokenResponse struct {
 // grant with PKCE, the refresh_token grant, and the grants of grants.go for
 // the clients registered for them.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	form, oerr := parsePostForm(w, r)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	c, oerr := s.authenticateClient(r, form)
-	if oerr != nil {
-		s.log.Info("devop: client authentication failed", "endpoint", "token", "error", oerr.code)
-		writeOAuthError(w, oerr)
+	form, c, ok := s.clientRequest(w, r, "token")
+	if !ok {
 		return
 	}
 	var resp *tokenResponse
+	var oerr *oauthError
 	switch gt := form.Get("grant_type"); gt {
 	case "authorization_code":
 		resp, oerr = s.exchangeCode(c, form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"))
