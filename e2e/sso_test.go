@@ -219,7 +219,11 @@ func TestE2EConsentDenied(t *testing.T) {
 	tab := w.browser.NewTab(t)
 	screenshotOnFailure(t, tab, "denied-final")
 	tab.Navigate(t, gw.URL+"/wanted")
-	tab.OPDeny(t)
+	tab.OPSignIn(t, "alice", "x")
+	if page := strings.ToLower(tab.Text(t)); !strings.Contains(page, "authorize") && !strings.Contains(page, "consent") {
+		t.Fatalf("after signing in the OP shows no consent page: %q", page)
+	}
+	tab.OPDeny(t) // at the consent page
 	tab.WaitURLPrefix(t, gw.URL+"/oauth2/callback")
 	if text := tab.Text(t); !contains(text, "Access was denied", "access_denied") {
 		t.Errorf("error page: %q", text)

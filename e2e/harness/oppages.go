@@ -32,6 +32,16 @@ const (
 // It returns once the page after the OP (the redirect_uri's, usually) has loaded.
 func (tab *Tab) OPLogin(t testing.TB, login, password string) {
 	t.Helper()
+	tab.OPSignIn(t, login, password)
+	if tab.currentOPPrompt(t) == "consent" {
+		tab.OPConsent(t)
+	}
+}
+
+// OPSignIn signs in on the OP's login page like OPLogin but leaves the consent page, if the
+// OP shows one, unanswered (for OPDeny).
+func (tab *Tab) OPSignIn(t testing.TB, login, password string) {
+	t.Helper()
 	if prompt := tab.opPrompt(t, "OP login"); prompt != "login" {
 		tab.fail(t, "OP login: the OP shows its %s page, not its login page", prompt)
 	}
@@ -39,9 +49,6 @@ func (tab *Tab) OPLogin(t testing.TB, login, password string) {
 	tab.Fill(t, opPasswordField, password)
 	tab.clickAndWaitNewDocument(t, "OP login: sign in", opLoginSubmit)
 	tab.failOnOPError(t, "OP login")
-	if tab.currentOPPrompt(t) == "consent" {
-		tab.OPConsent(t)
-	}
 }
 
 // OPConsent accepts the OP's consent page ("Continue"), which the tab must show or be on its
