@@ -177,11 +177,10 @@ func (c *cache) setEnabled(on bool) {
 // invalidate drops session id from this replica's cache and announces it to
 // the others. Every path that changes or deletes a session record in the
 // store calls it after the store write, whether or not the write succeeded
-// (a timed-out write may still have happened).
+// (a timed-out write may still have happened). It announces even when this
+// replica's cache is off: other replicas (or this one's next version, during
+// a rollout) may have theirs on.
 func (m *Manager) invalidate(ctx context.Context, id string) error {
-	if m.cache == nil {
-		return nil
-	}
 	m.cache.drop(id)
 	n, ok := m.store.(Notifier)
 	if !ok {

@@ -6,7 +6,8 @@
 // its own process so that /proc gives each one's CPU time and peak RSS: a
 // fast upstream (this program again, with -serve-upstream), the bare proxy,
 // a redis-server, and gateways with the memory store and with the Redis
-// store, each with and without the local session cache. The development
+// store, each with and without the local session cache (and one without
+// its access log). The development
 // authorization server (internal/devop, approving every login at once) runs
 // in this process. wrk is the load generator.
 //
@@ -18,5 +19,8 @@
 // It needs Linux (/proc), wrk and redis-server (Debian packages wrk and
 // redis-server), and must run from the repository root:
 //
-//	go run ./bench/run [-rounds 5] [-duration 4s] [-conns 50] [-sessions 10000] [-out docs/performance.md]
+//	go run ./bench/run [-rounds 8] [-duration 2s] [-conns 50] [-sessions 10000] [-out docs/performance.md]
+//
+// With -hold it starts everything, prints each target's URL, process ID and
+// session cookie, and waits: attach perf or send your own load.
 package main

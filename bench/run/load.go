@@ -30,20 +30,20 @@ type loadResult struct {
 	requests       int64
 	seconds        float64
 	p50, p99, p999 time.Duration
-	errors         int64 // non-2xx responses and socket errors
+	errors         int64   // non-2xx responses and socket errors
+	wrkCPU         float64 // CPU seconds wrk itself used
 }
 
 func (r loadResult) rps() float64 { return float64(r.requests) / r.seconds }
 
-// loadgen runs wrk: a closed loop of conns connections on one thread, each
+// loadgen runs wrk: a closed loop of connections on one thread, each
 // sending the next request as soon as the previous answer arrived.
 type loadgen struct {
 	wrk    string
 	script string
-	conns  int
 }
 
-func newLoadgen(dir string, conns int) (*loadgen, error) {
+func newLoadgen(dir string) (*loadgen, error) {
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
 		return nil, fmt.Errorf("wrk not found: install the Debian package wrk (apt-get install wrk), or run make bench as root")
@@ -52,13 +52,14 @@ func newLoadgen(dir string, conns int) (*loadgen, error) {
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		return nil, err
 	}
-	return &loadgen{wrk: bin, script: script, conns: conns}, nil
+	return &loadgen{wrk: bin, script: script}, nil
 }
 
-// run sends GET url with the session cookie for d (whole seconds: wrk's unit).
-func (l *loadgen) run(ctx context.Context, url, cookie string, d time.Duration) (loadResult, error) {
+// run sends GET url with the session cookie on conns connections for d
+// (whole seconds: wrk's unit).
+func (l *loadgen) run(ctx context.Context, url, cookie string, conns int, d time.Duration) (loadResult, error) {
 	args := []string{
-		"-t1", "-c" + strconv.Itoa(l.conns), "-d" + strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s",
+		"-t1", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s",
 		"--timeout", "5s", "-s", l.script,
 		"-H", "Accept: application/json",
 	}
@@ -66,10 +67,12 @@ func (l *loadgen) run(ctx context.Context, url, cookie string, d time.Duration) 
 		args = append(args, "-H", "Cookie: "+cookie)
 	}
 	args = append(args, url)
-	out, err := exec.CommandContext(ctx, l.wrk, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, l.wrk, args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
+	wrkCPU := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	for line := range strings.Lines(string(out)) {
 		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "GATEHOUSE-BENCH ")
 		if !ok {
@@ -91,6 +94,7 @@ func (l *loadgen) run(ctx context.Context, url, cookie string, d time.Duration) 
 			p99:      time.Duration(v["p99"]) * time.Microsecond,
 			p999:     time.Duration(v["p999"]) * time.Microsecond,
 			errors:   v["status_errors"] + v["socket_errors"],
+			wrkCPU:   wrkCPU,
 		}
 		if r.requests == 0 || r.seconds == 0 {
 			return loadResult{}, fmt.Errorf("wrk sent no request:\n%s", out)

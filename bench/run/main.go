@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,11 +43,14 @@ type options struct {
 	duration     time.Duration
 	warmup       time.Duration
 	conns        int
+	singleRounds int
+	singleFor    time.Duration
 	sessions     int
 	workers      int
 	loginRounds  int
 	loginFor     time.Duration
 	out          string
+	serverTOML   string
 	commandLine  string
 	cookieSecret string
 	clientSecret string
@@ -58,7 +63,8 @@ type target struct {
 	proc      *proc
 	redis     bool // the gateway uses Redis: count its CPU and commands too
 	cookie    *http.Cookie
-	samples   []sample
+	samples   []sample // under load: options.conns connections
+	single    []sample // one connection: latency without queueing
 	peakRSS   float64
 }
 
@@ -68,6 +74,7 @@ type sample struct {
 	load     loadResult
 	cpu10k   float64 // CPU seconds of the target's process per 10,000 requests
 	redis10k float64 // the same for redis-server
+	total10k float64 // the same for everything serving the request: wrk, upstream, proxy, redis-server
 	redisCmd float64 // Redis commands per request
 }
 
@@ -91,15 +98,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var o options
 	serveUp := fs.String("serve-upstream", "", "internal: serve the benchmark upstream on this address")
-	fs.IntVar(&o.rounds, "rounds", 5, "measurement rounds; each measures every target once")
-	fs.DurationVar(&o.duration, "duration", 4*time.Second, "load duration per target and round")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded load per target before the rounds")
+	fs.IntVar(&o.rounds, "rounds", 8, "measurement rounds; each measures every target once, in an order of its own")
+	fs.DurationVar(&o.duration, "duration", 2*time.Second, "load duration per target and round")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load per target before the rounds")
 	fs.IntVar(&o.conns, "conns", 50, "concurrent connections of the load generator")
+	fs.IntVar(&o.singleRounds, "single-rounds", 3, "rounds of the one-connection latency measurement")
+	fs.DurationVar(&o.singleFor, "single-duration", 2*time.Second, "duration of one one-connection measurement")
 	fs.IntVar(&o.sessions, "sessions", 10_000, "distinct sessions for the memory check (0: skip)")
 	fs.IntVar(&o.workers, "login-workers", 8, "concurrent logins")
 	fs.IntVar(&o.loginRounds, "login-rounds", 3, "rounds of the login measurement")
 	fs.DurationVar(&o.loginFor, "login-duration", 2*time.Second, "duration of one login measurement")
 	fs.StringVar(&o.out, "out", "docs/performance.md", "report file (\"\" to only print)")
+	fs.StringVar(&o.serverTOML, "server-toml", "", "extra keys for the gateways' [server] table, e.g. 'access_log = false'")
 	hold := fs.Bool("hold", false, "start everything, print the targets and session cookies, and wait for Ctrl-C (to profile by hand)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -122,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer b.close()
 	started := time.Now()
 	rep := &report{opts: o, machine: describeMachine(), loadBefore: loadAverage()}
-	if b.load, err = newLoadgen(dir, o.conns); err != nil {
+	if b.load, err = newLoadgen(dir); err != nil {
 		return err
 	}
 	b.logf("building gatehouse and bareproxy")
@@ -154,13 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.targets = targets
 	gwMem, gwRedis := targets[1], targets[3]
-	if rep.logins, err = b.measureLogins(ctx, []*target{gwMem, gwRedis}); err != nil {
-		return err
-	}
-	if rep.size, err = b.sessionSize(ctx, rep.logins[1].cookies, "gh-cache:"); err != nil {
-		return err
-	}
-	if o.sessions > 0 {
+	if o.sessions > 0 { // before the login measurement, so that the gateways hold only these sessions
 		for _, t := range []*target{gwRedis, gwMem} {
 			m, err := b.manySessions(ctx, t, o.sessions)
 			if err != nil {
@@ -168,6 +172,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			rep.manySessions = append(rep.manySessions, m)
 		}
+	}
+	if rep.logins, err = b.measureLogins(ctx, []*target{gwMem, gwRedis}); err != nil {
+		return err
+	}
+	if rep.size, err = b.sessionSize(ctx, rep.logins[1].cookies, "gh-cache:"); err != nil {
+		return err
 	}
 	rep.loadAfter = loadAverage()
 	rep.elapsed = time.Since(started)
@@ -223,7 +233,17 @@ func addrOf(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa
 // start starts the upstream, the bare proxy, redis-server, the development
 // AS and the gateways, logs in once at each gateway and returns the targets.
 func (b *bench) start(ctx context.Context) ([]*target, error) {
-	ports := make([]int, 8)
+	gateways := []struct {
+		key, name, store, prefix, cache, server string
+	}{
+		{"memory", "gateway, memory store", "memory", "", "5s", ""},
+		{"memory-nocache", "gateway, memory store, no cache", "memory", "", "0s", ""},
+		{"redis", "gateway, Redis store", "redis", "gh-cache:", "5s", ""},
+		{"redis-nocache", "gateway, Redis store, no cache", "redis", "gh-nocache:", "0s", ""},
+		// What the access log (server.access_log, on by default) costs.
+		{"memory-nolog", "gateway, memory store, no access log", "memory", "", "5s", "access_log = false"},
+	}
+	ports := make([]int, 4+len(gateways))
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
@@ -247,14 +267,6 @@ func (b *bench) start(ctx context.Context) ([]*target, error) {
 		return nil, err
 	}
 
-	gateways := []struct {
-		key, name, store, prefix, cache string
-	}{
-		{"memory", "gateway, memory store", "memory", "", "5s"},
-		{"memory-nocache", "gateway, memory store, no cache", "memory", "", "0s"},
-		{"redis", "gateway, Redis store", "redis", "gh-cache:", "5s"},
-		{"redis-nocache", "gateway, Redis store, no cache", "redis", "gh-nocache:", "0s"},
-	}
 	issuer := "http://" + asAddr
 	var clients []devop.Client
 	for i, g := range gateways {
@@ -273,6 +285,7 @@ func (b *bench) start(ctx context.Context) ([]*target, error) {
 		cfg := fmt.Sprintf(`[server]
 listen = %q
 public_url = "http://%s"
+%s
 
 [provider]
 issuer = %q
@@ -287,7 +300,7 @@ cache_max_age = %q
 name = "bench"
 path_prefix = "/"
 url = "http://%s"
-`, listen, listen, issuer, g.key, g.store, g.cache, upAddr)
+`, listen, listen, g.server+"\n"+b.opts.serverTOML, issuer, g.key, g.store, g.cache, upAddr)
 		if g.store == "redis" {
 			cfg += fmt.Sprintf("\n[session.redis]\nurl = \"redis://%s/0\"\nkey_prefix = %q\n", redisAddr, g.prefix)
 		}
@@ -403,8 +416,8 @@ func (b *bench) check(ctx context.Context, t *target) error {
 	return nil
 }
 
-// measureRequests loads every target in turn, round after round, rotating
-// the order each round.
+// measureRequests loads every target in turn, round after round, in a
+// different order each round (see shuffled).
 func (b *bench) measureRequests(ctx context.Context, targets []*target) error {
 	cookie := func(t *target) string {
 		if t.cookie == nil {
@@ -415,21 +428,31 @@ func (b *bench) measureRequests(ctx context.Context, targets []*target) error {
 	if b.opts.warmup > 0 {
 		b.logf("warming up %d targets", len(targets))
 		for _, t := range targets {
-			if _, err := b.load.run(ctx, t.url+"/", cookie(t), b.opts.warmup); err != nil {
+			if _, err := b.load.run(ctx, t.url+"/", cookie(t), b.opts.conns, b.opts.warmup); err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
 		}
 	}
 	for round := range b.opts.rounds {
-		b.logf("round %d of %d (load average %s)", round+1, b.opts.rounds, loadAverage())
-		for i := range targets {
-			t := targets[(i+round)%len(targets)]
-			s, err := b.measureOnce(ctx, t, cookie(t))
+		b.logf("round %d of %d, %d connections (load average %s)", round+1, b.opts.rounds, b.opts.conns, loadAverage())
+		for _, t := range shuffled(targets, round) {
+			s, err := b.measureOnce(ctx, t, cookie(t), b.opts.conns, b.opts.duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
 			s.round = round
 			t.samples = append(t.samples, s)
+		}
+	}
+	for round := range b.opts.singleRounds {
+		b.logf("round %d of %d, 1 connection", round+1, b.opts.singleRounds)
+		for _, t := range shuffled(targets, 1000+round) {
+			s, err := b.measureOnce(ctx, t, cookie(t), 1, b.opts.singleFor)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			s.round = round
+			t.single = append(t.single, s)
 		}
 	}
 	for _, t := range targets {
@@ -441,17 +464,27 @@ func (b *bench) measureRequests(ctx context.Context, targets []*target) error {
 	return nil
 }
 
-func (b *bench) measureOnce(ctx context.Context, t *target, cookie string) (sample, error) {
+// shuffled returns the targets in an order of its own for each round, the
+// same on every run of the benchmark, so that no target always follows the
+// same other one.
+func shuffled(targets []*target, round int) []*target {
+	out := slices.Clone(targets)
+	rand.New(rand.NewPCG(uint64(round), 0x6761746568)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+func (b *bench) measureOnce(ctx context.Context, t *target, cookie string, conns int, d time.Duration) (sample, error) {
 	cpu0, err := t.proc.cpuSeconds()
 	if err != nil {
 		return sample{}, err
 	}
+	up0, _ := b.up.cpuSeconds()
 	rcpu0, _ := b.redis.cpuSeconds()
 	cmds0, err := b.redisCommands(ctx)
 	if err != nil {
 		return sample{}, err
 	}
-	res, err := b.load.run(ctx, t.url+"/", cookie, b.opts.duration)
+	res, err := b.load.run(ctx, t.url+"/", cookie, conns, d)
 	if err != nil {
 		return sample{}, err
 	}
@@ -462,6 +495,7 @@ func (b *bench) measureOnce(ctx context.Context, t *target, cookie string) (samp
 	if err != nil {
 		return sample{}, err
 	}
+	up1, _ := b.up.cpuSeconds()
 	rcpu1, _ := b.redis.cpuSeconds()
 	cmds1, err := b.redisCommands(ctx)
 	if err != nil {
@@ -473,6 +507,7 @@ func (b *bench) measureOnce(ctx context.Context, t *target, cookie string) (samp
 		s.redis10k = (rcpu1 - rcpu0) * per10k
 		s.redisCmd = float64(cmds1-cmds0) / float64(res.requests)
 	}
+	s.total10k = s.cpu10k + s.redis10k + (up1-up0+res.wrkCPU)*per10k
 	return s, nil
 }
 

@@ -149,20 +149,20 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func medianOf(t *target, f func(sample) float64) float64 {
-	v := make([]float64, len(t.samples))
-	for i, s := range t.samples {
+func medianOf(samples []sample, f func(sample) float64) float64 {
+	v := make([]float64, len(samples))
+	for i, s := range samples {
 		v[i] = f(s)
 	}
 	return median(v)
 }
 
-// pairedMedian is the median over rounds of g(t's sample, bare's sample) of
-// the same round.
-func pairedMedian(t, bare *target, g func(s, b sample) float64) float64 {
+// pairedMedian is the median over rounds of g(sample, bare's sample of the
+// same round).
+func pairedMedian(samples, bare []sample, g func(s, b sample) float64) float64 {
 	var v []float64
-	for _, s := range t.samples {
-		for _, b := range bare.samples {
+	for _, s := range samples {
+		for _, b := range bare {
 			if b.round == s.round {
 				v = append(v, g(s, b))
 			}
@@ -170,6 +170,23 @@ func pairedMedian(t, bare *target, g func(s, b sample) float64) float64 {
 	}
 	return median(v)
 }
+
+func rpsRatio(s, b sample) float64 { return s.load.rps() / b.load.rps() }
+func addedP99(s, b sample) float64 { return float64(s.load.p99 - b.load.p99) }
+func addedP50(s, b sample) float64 { return float64(s.load.p50 - b.load.p50) }
+func rps(s sample) float64         { return s.load.rps() }
+func p50(s sample) float64         { return float64(s.load.p50) }
+func p99(s sample) float64         { return float64(s.load.p99) }
+func p999(s sample) float64        { return float64(s.load.p999) }
+func cpu10k(s sample) float64      { return s.cpu10k }
+func redis10k(s sample) float64    { return s.redis10k }
+func redisPerReq(s sample) float64 { return s.redisCmd }
+func requests(s sample) float64    { return float64(s.load.requests) }
+
+// cpuRatio estimates req/s ÷ bare on CPUs given to the benchmark alone: the
+// bare proxy's total CPU per request (wrk, upstream, proxy) over the
+// target's (the same, plus redis-server).
+func cpuRatio(s, b sample) float64 { return b.total10k / s.total10k }
 
 func ms(d float64) string { return fmt.Sprintf("%.2f ms", d/float64(time.Millisecond)) }
 
@@ -180,32 +197,56 @@ func (r *report) markdown() string {
 	p("Measured %s with `make bench` (`%s`) in %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), o.commandLine, r.elapsed.Round(time.Second))
 	p("- Machine: %s.\n", r.machine)
 	p("- Load average (1, 5, 15 min) before: %s; after: %s. The machine is shared: absolute numbers are noisy, the ratios much less so.\n", r.loadBefore, r.loadAfter)
-	p("- Load: wrk, 1 thread, %d connections, `GET /` with the session cookie; %d rounds of %s per target, the order rotated every round; medians over the rounds. Ratios and added latencies are taken within each round, then the median.\n\n", o.conns, o.rounds, o.duration)
+	p("- Load: wrk, 1 thread, %d connections, `GET /` with the session cookie; %d rounds of %s per target, in a shuffled order that differs from round to round; medians over the rounds. Ratios and added latencies are taken within each round, then the median.\n\n", o.conns, o.rounds, o.duration)
 
 	bare := r.targets[0]
-	p("#### Authenticated requests\n\n")
-	p("| target | req/s | ÷ bare | p50 | p99 | p99.9 | p99 − bare | CPU s / 10k req | Redis CPU s / 10k req | Redis commands / req | peak RSS |\n")
-	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("#### Authenticated requests under load\n\n")
+	p("| target | req/s | ÷ bare | ÷ bare, CPU-normalized | p50 | p99 | p99.9 | p99 − bare | CPU s / 10k req | Redis CPU s / 10k req | Redis commands / req | peak RSS |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, t := range r.targets {
-		ratio := pairedMedian(t, bare, func(s, b sample) float64 { return s.load.rps() / b.load.rps() })
-		added := pairedMedian(t, bare, func(s, b sample) float64 { return float64(s.load.p99 - b.load.p99) })
-		redisCPU, redisCmd := "–", "–"
+		redisCPU, redisCmd, added := "–", "–", "–"
 		if t.redis {
-			redisCPU = fmt.Sprintf("%.3f", medianOf(t, func(s sample) float64 { return s.redis10k }))
-			redisCmd = fmt.Sprintf("%.3f", medianOf(t, func(s sample) float64 { return s.redisCmd }))
+			redisCPU = fmt.Sprintf("%.3f", medianOf(t.samples, redis10k))
+			redisCmd = fmt.Sprintf("%.3f", medianOf(t.samples, redisPerReq))
 		}
-		addedS := "–"
 		if t != bare {
-			addedS = ms(added)
+			added = ms(pairedMedian(t.samples, bare.samples, addedP99))
 		}
-		p("| %s | %.0f | %.2f | %s | %s | %s | %s | %.3f | %s | %s | %.1f MB |\n", t.name,
-			medianOf(t, func(s sample) float64 { return s.load.rps() }), ratio,
-			ms(medianOf(t, func(s sample) float64 { return float64(s.load.p50) })),
-			ms(medianOf(t, func(s sample) float64 { return float64(s.load.p99) })),
-			ms(medianOf(t, func(s sample) float64 { return float64(s.load.p999) })),
-			addedS, medianOf(t, func(s sample) float64 { return s.cpu10k }), redisCPU, redisCmd, t.peakRSS)
+		p("| %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %.3f | %s | %s | %.1f MB |\n", t.name,
+			medianOf(t.samples, rps), pairedMedian(t.samples, bare.samples, rpsRatio), pairedMedian(t.samples, bare.samples, cpuRatio),
+			ms(medianOf(t.samples, p50)), ms(medianOf(t.samples, p99)), ms(medianOf(t.samples, p999)),
+			added, medianOf(t.samples, cpu10k), redisCPU, redisCmd, t.peakRSS)
 	}
-	p("\nCPU is user + system time from /proc/PID/stat of the proxy's own process (for the Redis rows, redis-server's separately); peak RSS is VmHWM after the rounds. The upstream and wrk run on the same 2 CPUs.\n\n")
+	p("\nPer round, req/s ÷ bare:")
+	for _, t := range r.targets[1:] {
+		p(" %s", t.key)
+		for _, s := range t.samples {
+			for _, b := range bare.samples {
+				if b.round == s.round {
+					p(" %.2f", rpsRatio(s, b))
+				}
+			}
+		}
+		p(";")
+	}
+	p("\n\nThe machine is shared, so req/s also depends on how much CPU other work leaves to the benchmark from one second to the next. The CPU-normalized ratio does not: it divides the CPU time that wrk, the upstream and the bare proxy spend per request by the same for the target (redis-server included), which is the req/s ratio one would see on CPUs given to the benchmark alone.")
+	p("\n\nCPU is user + system time from /proc/PID/stat of the proxy's own process (for the Redis rows, redis-server's separately); peak RSS is VmHWM after all request measurements. wrk, the upstream and the proxy share the CPUs, so under load the latencies are mostly queueing: with %d connections kept busy, mean latency is %d ÷ req/s.", o.conns, o.conns)
+	p(" Redis commands exclude connection set-up and PINGs; the requests wrk abandons when a run ends (up to %d) reach Redis but are not counted as requests.\n\n", o.conns)
+
+	if len(bare.single) > 0 {
+		p("#### Latency without queueing\n\n")
+		p("One connection (one request at a time), %d rounds of %s, medians:\n\n", o.singleRounds, o.singleFor)
+		p("| target | req/s | p50 | p99 | p99.9 | p50 − bare | p99 − bare | CPU s / 10k req |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, t := range r.targets {
+			a50, a99 := "–", "–"
+			if t != bare {
+				a50, a99 = ms(pairedMedian(t.single, bare.single, addedP50)), ms(pairedMedian(t.single, bare.single, addedP99))
+			}
+			p("| %s | %.0f | %s | %s | %s | %s | %s | %.3f |\n", t.name, medianOf(t.single, rps),
+				ms(medianOf(t.single, p50)), ms(medianOf(t.single, p99)), ms(medianOf(t.single, p999)), a50, a99, medianOf(t.single, cpu10k))
+		}
+		p("\n")
+	}
 
 	p("#### Logins\n\n")
 	p("Complete logins (`/oauth2/start` → development AS, approving at once → `/oauth2/callback` → session), %d concurrent, %d rounds of %s, alternating the gateways:\n\n", o.workers, o.loginRounds, o.loginFor)
@@ -223,13 +264,13 @@ func (r *report) markdown() string {
 	}
 	if len(r.manySessions) > 0 {
 		p("#### Memory with many sessions\n\n")
-		p("%d more logins at each gateway (%d concurrent), then one request with each new session; RSS of the gateway's process (VmRSS, VmHWM):\n\n", r.manySessions[0].sessions, o.workers)
+		p("After the request measurements (each gateway then holds one session), %d logins at each gateway (%d concurrent), then one request with each new session; RSS of the gateway's process (VmRSS, VmHWM):\n\n", r.manySessions[0].sessions, o.workers)
 		p("| gateway | logins/s | RSS before | RSS after | peak RSS |\n|---|--:|--:|--:|--:|\n")
 		for _, m := range r.manySessions {
 			p("| %s | %.0f | %.1f MB | %.1f MB | %.1f MB |\n", m.name, m.loginsPerSecond, m.rssBefore, m.rssAfter, m.peak)
 		}
 		if r.size != nil {
-			p("\nThe memory store holds the sealed sessions in the gateway's heap: at %.0f B each, the %d sessions of this check alone are %.1f MB, plus those of the earlier login measurements.\n", r.size.stored, r.manySessions[0].sessions, r.size.stored*float64(r.manySessions[0].sessions)/(1<<20))
+			p("\nThe memory store keeps the sealed sessions in the gateway's heap: at %.0f B each, %d sessions are %.1f MB of live data before any overhead, which the garbage collector's default target (GOGC=100) lets the heap grow to about twice.\n", r.size.stored, r.manySessions[0].sessions, r.size.stored*float64(r.manySessions[0].sessions)/(1<<20))
 		}
 		p("\n")
 	}
@@ -249,28 +290,26 @@ func (r *report) markdown() string {
 		}
 		return "**no**"
 	}
-	rpsRatio := func(t *target) float64 {
-		return pairedMedian(t, bare, func(s, b sample) float64 { return s.load.rps() / b.load.rps() })
-	}
 	for _, g := range []struct {
 		key  string
 		goal float64
 	}{{"memory", goalMemoryRatio}, {"redis", goalRedisRatio}, {"redis-nocache", goalRedisRatio}} {
 		if t := find(g.key); t != nil {
-			v := rpsRatio(t)
-			p("| %s: req/s ≥ %.0f%% of the bare proxy | %.0f%% | %s |\n", t.name, g.goal*100, v*100, met(v >= g.goal))
+			v := pairedMedian(t.samples, bare.samples, rpsRatio)
+			p("| %s: req/s ≥ %.0f%% of the bare proxy (%d connections) | %.0f%% | %s |\n", t.name, g.goal*100, o.conns, v*100, met(v >= g.goal))
 		}
 	}
 	for _, t := range r.targets[1:] {
-		added := time.Duration(pairedMedian(t, bare, func(s, b sample) float64 { return float64(s.load.p99 - b.load.p99) }))
-		p("| %s: p99 − bare p99 < 1 ms | %s | %s |\n", t.name, ms(float64(added)), met(added < goalAddedP99))
+		added := time.Duration(pairedMedian(t.samples, bare.samples, addedP99))
+		p("| %s: p99 − bare p99 < 1 ms (%d connections) | %s | %s |\n", t.name, o.conns, ms(float64(added)), met(added < goalAddedP99))
 	}
 	if t := find("redis-nocache"); t != nil {
-		v := medianOf(t, func(s sample) float64 { return s.redisCmd })
-		p("| %s: ≤ 1 Redis round trip per request | %.3f | %s |\n", t.name, v, met(v <= goalRedisCmdNoHit+0.001))
+		// The requests in flight when wrk stops reach Redis uncounted.
+		v, slack := medianOf(t.samples, redisPerReq), float64(o.conns)/medianOf(t.samples, requests)
+		p("| %s: ≤ 1 Redis round trip per request | %.3f | %s |\n", t.name, v, met(v <= 1+slack))
 	}
 	if t := find("redis"); t != nil {
-		v := medianOf(t, func(s sample) float64 { return s.redisCmd })
+		v := medianOf(t.samples, redisPerReq)
 		p("| %s: no Redis round trip for a recently seen session | %.4f | %s |\n", t.name, v, met(v < 0.01))
 	}
 	if s := r.size; s != nil {
