@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,8 @@ func noteUser(ctx context.Context, sub string) {
 		ri.sub = sub
 	}
 }
+
+func newIDPrefix() string { return rand.Text()[:12] + "-" }
 
 // statusWriter remembers the status code. Unwrap lets
 // http.ResponseController reach Flush and Hijack (streaming, websockets).
@@ -53,12 +56,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // requestID returns the request's ID: the client's X-Request-Id when the
-// client is a trusted proxy and the value is a short token, else a new one.
+// client is a trusted proxy and the value is a short token, else a new one:
+// a random per-process prefix and a counter, unique across replicas and
+// restarts without a random draw per request.
 func (g *Gateway) requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && g.trusted(r) && isToken(id) {
 		return id
 	}
-	return rand.Text()
+	return g.idPrefix + strconv.FormatUint(g.idSeq.Add(1), 36)
 }
 
 func isToken(s string) bool {

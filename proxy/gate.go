@@ -322,19 +322,38 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 // stripOwnCookies removes the gateway's cookies from a request to an
 // upstream: the session ticket is a credential the application never needs.
 func (g *Gateway) stripOwnCookies(r *http.Request) {
-	raw := r.Header.Get("Cookie")
-	name := g.opts.Sessions.CookieName()
-	if raw == "" || (!strings.Contains(raw, name) && !strings.Contains(raw, g.bindingName)) {
+	vals := r.Header["Cookie"] // HTTP/2 clients may send several Cookie lines
+	if len(vals) == 0 {
 		return
 	}
-	var kept []string
-	for _, c := range r.Cookies() {
-		if c.Name != name && c.Name != g.bindingName {
-			kept = append(kept, c.Name+"="+c.Value)
+	name := g.opts.Sessions.CookieName()
+	found := false
+	for _, v := range vals {
+		if strings.Contains(v, name) || strings.Contains(v, g.bindingName) {
+			found = true
+			break
 		}
 	}
-	r.Header.Del("Cookie")
-	if len(kept) > 0 {
-		r.Header.Set("Cookie", strings.Join(kept, "; "))
+	if !found {
+		return
 	}
+	var b strings.Builder
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ";") {
+			p := strings.TrimSpace(part)
+			n, _, _ := strings.Cut(p, "=")
+			if p == "" || n == name || n == g.bindingName {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p)
+		}
+	}
+	if b.Len() == 0 {
+		r.Header.Del("Cookie")
+		return
+	}
+	r.Header["Cookie"] = []string{b.String()}
 }

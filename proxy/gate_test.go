@@ -184,3 +184,30 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("readyz while draining: %d", resp.StatusCode)
 	}
 }
+
+// TestOwnCookiesNeverReachUpstream: the session ticket and the login binding
+// cookie are removed from every Cookie line (HTTP/2 clients send several);
+// the application's own cookies pass.
+func TestOwnCookiesNeverReachUpstream(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.browser()
+	e.loginAs(c, "/", "alice")
+	own := e.sessionCookie(c) // gatehouse=...; gatehouse_csrf=...
+	req, _ := http.NewRequest(http.MethodGet, e.gwURL+"/app", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Add("Cookie", "app=1")
+	req.Header.Add("Cookie", own)
+	req.Header.Add("Cookie", "theme=dark; other=2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := strings.Join(e.upstream.last().Header.Values("Cookie"), " | ")
+	if got != "app=1; theme=dark; other=2" {
+		t.Errorf("upstream Cookie = %q, want only the application's cookies", got)
+	}
+}

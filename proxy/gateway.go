@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -137,6 +138,8 @@ type Gateway struct {
 	handler     http.Handler
 	refreshes   singleflight.Group
 	waiters     waiters
+	idPrefix    string
+	idSeq       atomic.Uint64
 	draining    chan struct{}
 	rest        *restAPI // nil when the REST flow API is disabled
 	access      accessControl
@@ -161,6 +164,7 @@ func New(opts Options) (*Gateway, error) {
 		secure:      opts.PublicURL.Scheme == "https",
 		bindingName: "gatehouse_csrf",
 		draining:    make(chan struct{}),
+		idPrefix:    newIDPrefix(),
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
