@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
@@ -16,27 +15,34 @@ type RequestObserver interface {
 	ObserveRequest(route, method string, code int, d time.Duration)
 }
 
-// requestInfo is what the access log learns while a request is served: the
-// gateway fills it in once the user is known. It is the only per-request
-// value written after the request starts, and only by the gateway itself.
-type requestInfo struct{ sub string }
-
-type requestInfoKey struct{}
-
-// noteUser records the user for the access log line.
-func noteUser(ctx context.Context, sub string) {
-	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
-		ri.sub = sub
+// noteRequest records, for the access log line and metrics, the upstream
+// route the gate chose (when the request is proxied: forward-auth requests
+// keep their own route name) and the user it authenticated. It writes to
+// the response writer the gateway itself wrapped (see observe); any other
+// writer is left alone.
+func noteRequest(w http.ResponseWriter, v *verdict, proxied bool) {
+	sw, ok := w.(*statusWriter)
+	if !ok || v == nil {
+		return
+	}
+	if proxied && v.route != nil {
+		sw.route = v.route.Name
+	}
+	if v.fwd != nil {
+		sw.sub = v.fwd.id.Subject
 	}
 }
 
 func newIDPrefix() string { return rand.Text()[:12] + "-" }
 
-// statusWriter remembers the status code. Unwrap lets
+// statusWriter remembers the status code, and what the gate noted about the
+// request, for the access log and metrics. Unwrap lets
 // http.ResponseController reach Flush and Hijack (streaming, websockets).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	route  string // set by the gate; "" for the gateway's own endpoints
+	sub    string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -109,14 +115,16 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Hand
 		next.ServeHTTP(w, r)
 		return
 	}
-	ri := &requestInfo{}
 	sw := &statusWriter{ResponseWriter: w}
-	next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
+	next.ServeHTTP(sw, r)
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
 	d := time.Since(start)
-	route := g.routeName(r)
+	route := sw.route
+	if route == "" {
+		route = g.routeName(r)
+	}
 	if g.opts.Observer != nil {
 		g.opts.Observer.ObserveRequest(route, r.Method, sw.status, d)
 	}
@@ -124,6 +132,6 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Hand
 		g.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("route", route), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Duration("duration", d), slog.String("sub", ri.sub))
+			slog.Duration("duration", d), slog.String("sub", sw.sub))
 	}
 }

@@ -55,6 +55,7 @@ func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	ov := o.view(r)
 	v, err := g.decide(r, o.gr)
+	noteRequest(w, v, false)
 	if err != nil {
 		g.refuseForwardAuth(w, r, ov, o, v, err)
 		return

@@ -92,6 +92,7 @@ func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
 // handleGate decides whether a request may pass to its upstream.
 func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 	v, err := g.decide(r, gateRequest{method: r.Method, host: r.Host, path: r.URL.EscapedPath()})
+	noteRequest(w, v, true)
 	if err != nil {
 		g.refuse(w, r, v, err)
 		return
@@ -149,7 +150,6 @@ func (g *Gateway) decide(r *http.Request, gr gateRequest) (*verdict, error) {
 		return v, &denial{rule: d.Rule, bearer: v.bearer}
 	}
 	v.fwd = fwd
-	noteUser(r.Context(), fwd.id.Subject)
 	return v, nil
 }
 

@@ -259,7 +259,6 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 		return
 	}
 	fwd.id.SetHeaders(pr.Out.Header)
-	noteUser(pr.In.Context(), fwd.id.Subject)
 	pol := route.Data.(*Route)
 	if pol.PassAccessToken && fwd.accessToken != "" {
 		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
