@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/internal/storetest"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
@@ -166,36 +167,7 @@ func TestTakeSingleUse(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	s := newStore(t, Options{URL: srv.URL, PoolSize: 50})
-	ctx := t.Context()
-	const takers = 50
-	for round := range 10 {
-		key := fmt.Sprint("flow-", round)
-		if err := s.Set(ctx, key, []byte("state"), time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		var wins, misses atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range takers {
-			wg.Go(func() {
-				<-start
-				_, err := s.Take(ctx, key)
-				switch {
-				case err == nil:
-					wins.Add(1)
-				case errors.Is(err, session.ErrNotFound):
-					misses.Add(1)
-				default:
-					t.Errorf("Take: %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if wins.Load() != 1 || misses.Load() != takers-1 {
-			t.Fatalf("round %d: %d wins, %d misses; want 1 and %d", round, wins.Load(), misses.Load(), takers-1)
-		}
-	}
+	storetest.TakeSingleUse(t, s, 10)
 }
 
 func TestLock(t *testing.T) {
