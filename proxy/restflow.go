@@ -384,11 +384,7 @@ func (g *Gateway) handleRESTAuthorizationRequest(w http.ResponseWriter, r *http.
 
 func (g *Gateway) restReissue(w http.ResponseWriter, r *http.Request) (*restApp, error) {
 	ctx := r.Context()
-	handle, err := g.restFlowHandle(r)
-	if err != nil {
-		return nil, err
-	}
-	f, app, err := g.takeFlow(ctx, handle)
+	handle, f, app, err := g.takeFlow(r)
 	if err != nil {
 		return nil, err
 	}

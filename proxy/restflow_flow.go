@@ -75,29 +75,34 @@ func publicID(label, secret string) string {
 	return base64.RawURLEncoding.EncodeToString(h[:12])
 }
 
-// takeFlow takes the flow named by handle out of the store: each step of a
+// takeFlow takes the flow whose handle r carries (see restFlowHandle) out of
+// the store and returns the handle with it: each step of a
 // flow holds it exclusively, on whichever replica, until it puts it back
 // (putBack) or completes it. A concurrent step on the same flow finds no
 // flow, so an authorization request is answered at most once and a taken
 // flow is never resurrected by a late write. A flow past its end counts as
 // gone even if the store still holds it, and so does a flow whose
 // application is no longer configured.
-func (g *Gateway) takeFlow(ctx context.Context, handle string) (*restFlow, *restApp, error) {
+func (g *Gateway) takeFlow(r *http.Request) (string, *restFlow, *restApp, error) {
+	handle, err := g.restFlowHandle(r)
+	if err != nil {
+		return "", nil, nil, err
+	}
 	var f restFlow
-	if err := g.opts.Sessions.TakeFlow(ctx, flowSecret(handle), &f); err != nil {
+	if err := g.opts.Sessions.TakeFlow(r.Context(), flowSecret(handle), &f); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			return nil, nil, restFlowExpired
+			return "", nil, nil, restFlowExpired
 		}
-		return nil, nil, restStoreErr(err)
+		return "", nil, nil, restStoreErr(err)
 	}
 	if g.now().Unix() >= f.ExpiresAt {
-		return nil, nil, restFlowExpired
+		return "", nil, nil, restFlowExpired
 	}
 	app := g.rest.apps[f.App]
 	if app == nil {
-		return nil, nil, restFlowExpired
+		return "", nil, nil, restFlowExpired
 	}
-	return &f, app, nil
+	return handle, &f, app, nil
 }
 
 // saveFlow writes f for the rest of its lifetime.

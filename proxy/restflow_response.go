@@ -79,13 +79,9 @@ func (g *Gateway) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http
 
 func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Request) (*restApp, error) {
 	ctx := r.Context()
-	handle, err := g.restFlowHandle(r)
-	if err != nil {
-		return nil, err
-	}
 	// The step holds the flow exclusively: the same response posted twice at
 	// once, to one replica or two, is processed once; the other finds no flow.
-	f, app, err := g.takeFlow(ctx, handle)
+	handle, f, app, err := g.takeFlow(r)
 	if err != nil {
 		return nil, err
 	}
