@@ -65,65 +65,37 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("config.example.toml: %v\n%s", err, errOut)
 		}
 	})
-	t.Run("EveryProblemNamed", func(t *testing.T) {
-		p := writeFile(t, `
+	// A bad file is refused, and stderr names what is wrong: a syntax-level
+	// problem (a bad duration, an unknown table) first, then, once the file
+	// decodes, every invalid value by its key path.
+	const base = `
 [server]
 public_url = "http://app.example.com"
 [provider]
 issuer = "ftp://as.example.com"
 client_id = "x"
-[session]
-store = "memory"
-lifetime = "soon"
-[sesion]
-[[upstream]]
-url = "not a url"
-`)
-		_, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", p)
-		if err == nil {
-			t.Fatal("a bad config was accepted")
-		}
-		// Syntax-level problems are reported first; fix the duration and try again.
-		if !strings.Contains(errOut, "lifetime") {
-			t.Errorf("the bad duration is not named:\n%s", errOut)
-		}
-		p = writeFile(t, `
-[server]
-public_url = "http://app.example.com"
-[provider]
-issuer = "ftp://as.example.com"
-client_id = "x"
-[session]
-store = "memory"
-[sesion]
-[[upstream]]
-url = "not a url"
-`)
-		_, errOut, err = runCmd(t, t.Context(), nil, "check-config", "-config", p)
-		if err == nil {
-			t.Fatal("a bad config was accepted")
-		}
-		for _, want := range []string{"sesion"} {
-			if !strings.Contains(errOut, want) {
-				t.Errorf("stderr does not name %q:\n%s", want, errOut)
+`
+	for _, tc := range []struct {
+		name, extra string
+		named       []string
+	}{
+		{"BadDuration", "[session]\nstore = \"memory\"\nlifetime = \"soon\"\n[sesion]\n", []string{"lifetime"}},
+		{"UnknownTable", "[session]\nstore = \"memory\"\n[sesion]\n", []string{"sesion"}},
+		{"EveryInvalidValue", "", []string{"server.public_url", "provider.issuer", "provider.client_secret", "session.cookie_secret", "upstream[0].url"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, base+tc.extra+"[[upstream]]\nurl = \"not a url\"\n")
+			_, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", p)
+			if err == nil {
+				t.Fatal("a bad config was accepted")
 			}
-		}
-		p = writeFile(t, `
-[server]
-public_url = "http://app.example.com"
-[provider]
-issuer = "ftp://as.example.com"
-client_id = "x"
-[[upstream]]
-url = "not a url"
-`)
-		_, errOut, _ = runCmd(t, t.Context(), nil, "check-config", "-config", p)
-		for _, want := range []string{"server.public_url", "provider.issuer", "provider.client_secret", "session.cookie_secret", "upstream[0].url"} {
-			if !strings.Contains(errOut, want) {
-				t.Errorf("stderr does not name %q:\n%s", want, errOut)
+			for _, want := range tc.named {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr does not name %q:\n%s", want, errOut)
+				}
 			}
-		}
-	})
+		})
+	}
 	t.Run("SecretsNeverPrinted", func(t *testing.T) {
 		p := writeFile(t, `
 [server]
