@@ -88,9 +88,9 @@ func (a *nativeApp) do(method, url, bearer string, body any) (*http.Response, *a
 
 func TestE2ERestNativeAppLogin(t *testing.T) {
 	const ttl = 4 * time.Second
-	w := newWorld(t, ttl, harness.OPClient{
+	w := newWorld(t, worldOptions{accessTTL: ttl, extra: []harness.OPClient{{
 		ID: mobileClientID, AuthMethod: "none", ApplicationType: "native", RedirectURIs: []string{mobileRedirect},
-	})
+	}}})
 	gw := w.gateway(t, gwConfig{Extra: `
 [rest_api]
 enabled = true

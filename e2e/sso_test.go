@@ -29,7 +29,16 @@ type world struct {
 
 // newWorld starts the OP (its client registered for a gateway at gwPort,
 // and the extra clients), the upstream and the browser.
-func newWorld(t *testing.T, accessTTL time.Duration, extra ...harness.OPClient) *world {
+// worldOptions varies a scenario's OP.
+type worldOptions struct {
+	accessTTL time.Duration // 0: the OP's default
+	// backchannel registers the gateway's back-channel logout URI at the OP.
+	backchannel bool
+	// extra are more clients registered at the OP (native apps).
+	extra []harness.OPClient
+}
+
+func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -37,14 +46,18 @@ func newWorld(t *testing.T, accessTTL time.Duration, extra ...harness.OPClient) 
 	harness.Require(t, "node", "chromium")
 	w := &world{gwPort: harness.FreePort(t)}
 	w.gwPublic = fmt.Sprintf("http://127.0.0.1:%d", w.gwPort)
+	gwClient := harness.OPClient{
+		ID: gwClientID, Secret: gwClientSecret,
+		RedirectURIs:           []string{w.gwPublic + "/oauth2/callback"},
+		PostLogoutRedirectURIs: []string{w.gwPublic + "/"},
+	}
+	if o.backchannel {
+		gwClient.BackchannelLogoutURI = w.gwPublic + "/oauth2/backchannel_logout"
+	}
 	w.op = harness.StartOP(t, harness.OPConfig{
-		AccessTokenTTL: accessTTL,
-		Clients: append([]harness.OPClient{{
-			ID: gwClientID, Secret: gwClientSecret,
-			RedirectURIs:           []string{w.gwPublic + "/oauth2/callback"},
-			PostLogoutRedirectURIs: []string{w.gwPublic + "/"},
-		}}, extra...),
-		Users: []harness.OPUser{alice},
+		AccessTokenTTL: o.accessTTL,
+		Clients:        append([]harness.OPClient{gwClient}, o.extra...),
+		Users:          []harness.OPUser{alice},
 	})
 	w.up = startUpstream(t)
 	w.browser = harness.StartBrowser(t)
@@ -60,6 +73,18 @@ func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
 	return startGateway(t, c)
 }
 
+// loggedInTab opens a tab at url (on a gateway), logs in at the OP as alice
+// and waits to land back on url.
+func (w *world) loggedInTab(t *testing.T, url, name string) *harness.Tab {
+	t.Helper()
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, name)
+	tab.Navigate(t, url)
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, url)
+	return tab
+}
+
 // screenshotOnFailure saves the tab's page when the test fails and prints where.
 func screenshotOnFailure(t *testing.T, tab *harness.Tab, name string) {
 	t.Cleanup(func() {
@@ -70,7 +95,7 @@ func screenshotOnFailure(t *testing.T, tab *harness.Tab, name string) {
 }
 
 func TestE2EDeepLinkLogin(t *testing.T) {
-	w := newWorld(t, 0)
+	w := newWorld(t, worldOptions{})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.browser.NewTab(t)
 	screenshotOnFailure(t, tab, "deep-link-final")
@@ -106,18 +131,14 @@ func TestE2EDeepLinkLogin(t *testing.T) {
 }
 
 func TestE2ETwoReplicasShareRedis(t *testing.T) {
-	w := newWorld(t, 0)
+	w := newWorld(t, worldOptions{})
 	redistest.Require(t)
 	rds := redistest.Start(t)
 	// Both replicas serve the same public URL (as behind a load balancer);
 	// cookies are per host, not per port, so the browser carries the session to both.
 	a := w.gateway(t, gwConfig{Store: "redis", RedisURL: rds.URL})
 	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "redis", RedisURL: rds.URL})
-	tab := w.browser.NewTab(t)
-	screenshotOnFailure(t, tab, "replicas-final")
-	tab.Navigate(t, a.URL+"/via-a")
-	tab.OPLogin(t, "alice", "x")
-	tab.WaitURLPrefix(t, a.URL+"/via-a")
+	tab := w.loggedInTab(t, a.URL+"/via-a", "replicas-final")
 
 	tab.Navigate(t, b.URL+"/via-b")
 	if got := tab.URL(t); got != b.URL+"/via-b" {
@@ -138,7 +159,7 @@ func TestE2ETwoReplicasShareRedis(t *testing.T) {
 }
 
 func TestE2EParallelTabs(t *testing.T) {
-	w := newWorld(t, 0)
+	w := newWorld(t, worldOptions{})
 	gw := w.gateway(t, gwConfig{})
 	one, two := w.browser.NewTab(t), w.browser.NewTab(t)
 	screenshotOnFailure(t, one, "tab-one")
@@ -162,13 +183,9 @@ func TestE2EParallelTabs(t *testing.T) {
 
 func TestE2ETransparentRefresh(t *testing.T) {
 	const ttl = 3 * time.Second
-	w := newWorld(t, ttl)
+	w := newWorld(t, worldOptions{accessTTL: ttl})
 	gw := w.gateway(t, gwConfig{})
-	tab := w.browser.NewTab(t)
-	screenshotOnFailure(t, tab, "refresh-final")
-	tab.Navigate(t, gw.URL+"/start")
-	tab.OPLogin(t, "alice", "x")
-	tab.WaitURLPrefix(t, gw.URL+"/start")
+	tab := w.loggedInTab(t, gw.URL+"/start", "refresh-final")
 	before := w.op.Events(t)["grant.refresh_token"]
 	// Two expiries in a row: the second refresh only works if the rotated
 	// refresh token from the first was stored (the OP rejects reuse).
@@ -189,13 +206,9 @@ func TestE2ETransparentRefresh(t *testing.T) {
 }
 
 func TestE2ELogout(t *testing.T) {
-	w := newWorld(t, 0)
+	w := newWorld(t, worldOptions{})
 	gw := w.gateway(t, gwConfig{})
-	tab := w.browser.NewTab(t)
-	screenshotOnFailure(t, tab, "logout-final")
-	tab.Navigate(t, gw.URL+"/")
-	tab.OPLogin(t, "alice", "x")
-	tab.WaitURLPrefix(t, gw.URL+"/")
+	tab := w.loggedInTab(t, gw.URL+"/", "logout-final")
 	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
 	if text := tab.Text(t); !strings.Contains(text, "signed out") {
 		t.Errorf("sign-out page: %q", text)
@@ -214,7 +227,7 @@ func TestE2ELogout(t *testing.T) {
 }
 
 func TestE2EConsentDenied(t *testing.T) {
-	w := newWorld(t, 0)
+	w := newWorld(t, worldOptions{})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.browser.NewTab(t)
 	screenshotOnFailure(t, tab, "denied-final")
