@@ -240,26 +240,25 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	identity.StripHeaders(pr.Out.Header)
 	g.stripOwnCookies(pr.Out)
 	g.stripRESTCredentials(pr.Out)
-	if g.trusted(pr.In) {
-		if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
-			pr.Out.Header["X-Forwarded-For"] = xff
-		}
+	trusted := g.trusted(pr.In)
+	if xff := pr.In.Header["X-Forwarded-For"]; trusted && len(xff) > 0 {
+		pr.Out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
-	if g.trusted(pr.In) {
+	if trusted {
 		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
 			if v := pr.In.Header.Get(h); v != "" {
 				pr.Out.Header.Set(h, v)
 			}
 		}
 	}
+	pol := route.Data.(*Route)
 	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
-	g.setUpstreamToken(pr, route.Data.(*Route), fwd) // grants.go
+	g.setUpstreamToken(pr, pol, fwd) // grants.go
 	if fwd == nil {
 		return
 	}
 	fwd.id.SetHeaders(pr.Out.Header)
-	pol := route.Data.(*Route)
 	if pol.PassAccessToken && fwd.accessToken != "" {
 		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
 	}
