@@ -2,11 +2,12 @@ package proxy
 
 import (
 	"crypto/rand"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 )
 
 // RequestObserver records every served request (metrics). route is a
@@ -111,7 +112,7 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Hand
 	id := g.requestID(r)
 	r.Header.Set("X-Request-Id", id) // passed on to the upstream
 	w.Header().Set("X-Request-Id", id)
-	if !g.opts.AccessLog && g.opts.Observer == nil {
+	if g.opts.AccessLog == nil && g.opts.Observer == nil {
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -128,10 +129,8 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Hand
 	if g.opts.Observer != nil {
 		g.opts.Observer.ObserveRequest(route, r.Method, sw.status, d)
 	}
-	if g.opts.AccessLog {
-		g.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", id), slog.String("route", route), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Duration("duration", d), slog.String("sub", sw.sub))
+	if g.opts.AccessLog != nil {
+		g.opts.AccessLog.Log(accesslog.Entry{Time: start.Add(d), RequestID: id, Route: route, Method: r.Method,
+			Path: r.URL.Path, Status: sw.status, Duration: d, Sub: sw.sub})
 	}
 }

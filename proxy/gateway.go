@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -104,8 +105,9 @@ type Options struct {
 	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
 	PostLogoutRedirectURI string
 	// AccessLog writes one line per request (request ID, route, method, path,
-	// status, duration, user); never a query string, cookie or token.
-	AccessLog bool
+	// status, duration, user); never a query string, cookie or token. Nil
+	// disables it.
+	AccessLog *accesslog.Logger
 	// Observer, when set, records every request (metrics).
 	Observer RequestObserver
 	// REST configures the REST flow API for mobile and desktop apps

@@ -85,7 +85,12 @@ url = "http://%s"
 	if err != nil {
 		return fmt.Errorf("demo: configuration: %w", err)
 	}
-	gw, err := newGateway(ctx, cfg, logger.With("component", "gateway"), nil)
+	cfg.Server.LogLevel = *level
+	access := newAccessLog(cfg.Server, stderr)
+	if access != nil {
+		defer access.close()
+	}
+	gw, err := newGateway(ctx, cfg, logger.With("component", "gateway"), nil, access.logger())
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,7 +54,8 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	go func() {
 		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
 	}()
-	defer func() { cancel(); <-errc }()
+	stop := sync.OnceFunc(func() { cancel(); <-errc })
+	defer stop()
 	waitReady(t, "http://"+gwAddr)
 
 	jar, _ := cookiejar.New(nil)
@@ -102,7 +104,9 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	if t.Failed() {
 		t.Logf("metrics:\n%s", grepLines(text, "gatehouse_"))
 	}
-	// The access log has one line per request, without tokens or query strings.
+	// The access log has one line per request, without tokens or query
+	// strings. Lines are written in batches; shutdown writes the last one.
+	stop()
 	log := logs.String()
 	if !strings.Contains(log, "msg=request") || !strings.Contains(log, "sub=user-alice") {
 		t.Errorf("no access log line with the user:\n%s", log)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -47,7 +48,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		tlsConf = cr.tlsConfig()
 	}
-	gw, err := newGateway(ctx, cfg, logger, m)
+	access := newAccessLog(cfg.Server, stderr)
+	if access != nil {
+		defer access.close()
+	}
+	gw, err := newGateway(ctx, cfg, logger, m, access.logger())
 	if err != nil {
 		return err
 	}
@@ -102,6 +107,35 @@ func newLogger(s config.Server, w io.Writer, m *metrics.Metrics) *slog.Logger {
 	return slog.New(h)
 }
 
+// accessLog is the access log and the batching writer under it.
+type accessLog struct {
+	l *accesslog.Logger
+	w *accesslog.Writer
+}
+
+// newAccessLog returns the access log server.access_log asks for, in the
+// process log's format, or nil when it is off (also when log_level is above
+// info: access lines are info lines).
+func newAccessLog(s config.Server, w io.Writer) *accessLog {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(s.LogLevel))
+	if !s.AccessLog || level > slog.LevelInfo {
+		return nil
+	}
+	aw := accesslog.NewWriter(w, s.AccessLogFlushInterval.Duration)
+	return &accessLog{l: accesslog.New(aw, s.LogFormat == "json"), w: aw}
+}
+
+func (a *accessLog) logger() *accesslog.Logger {
+	if a == nil {
+		return nil
+	}
+	return a.l
+}
+
+// close writes the lines still queued.
+func (a *accessLog) close() { _ = a.w.Close() }
+
 // redisLogger sends go-redis's internal messages (reconnects, failovers) to
 // the gateway's log at debug level; failures reach the gateway as errors.
 type redisLogger struct{ l *slog.Logger }
@@ -129,7 +163,7 @@ type store = metrics.FullStore
 // newGateway converts the validated configuration into each package's
 // options and wires them. Provider discovery runs in the background, retried
 // until it succeeds, so the gateway starts (unready) during an AS outage.
-func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*gateway, error) {
+func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics, access *accesslog.Logger) (*gateway, error) {
 	publicURL, err := url.Parse(strings.TrimSuffix(cfg.Server.PublicURL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("server.public_url: %w", err)
@@ -234,7 +268,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		DefaultRules:          cfg.DefaultRules(),
 		Bearer:                bv,
 		Transport:             upRT,
-		AccessLog:             cfg.Server.AccessLog,
+		AccessLog:             access,
 		Observer:              observer,
 		Logger:                logger,
 	})

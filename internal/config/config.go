@@ -62,6 +62,10 @@ type Server struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 	// AccessLog writes one log line per request. Default true.
 	AccessLog bool `toml:"access_log"`
+	// AccessLogFlushInterval batches access log lines: they are written at
+	// most this late, many per write. Zero writes each line at once.
+	// Default 100ms.
+	AccessLogFlushInterval Duration `toml:"access_log_flush_interval"`
 	// MetricsListen is the host:port of the Prometheus metrics listener
 	// (GET /metrics). Empty (the default) disables it.
 	MetricsListen string `toml:"metrics_listen"`

@@ -32,13 +32,14 @@ const (
 func defaults() *Config {
 	return &Config{
 		Server: Server{
-			Listen:            "127.0.0.1:4180",
-			LogFormat:         "text",
-			LogLevel:          "info",
-			ShutdownTimeout:   Duration{15 * time.Second},
-			ReadHeaderTimeout: Duration{10 * time.Second},
-			IdleTimeout:       Duration{120 * time.Second},
-			AccessLog:         true,
+			Listen:                 "127.0.0.1:4180",
+			LogFormat:              "text",
+			LogLevel:               "info",
+			ShutdownTimeout:        Duration{15 * time.Second},
+			ReadHeaderTimeout:      Duration{10 * time.Second},
+			IdleTimeout:            Duration{120 * time.Second},
+			AccessLog:              true,
+			AccessLogFlushInterval: Duration{100 * time.Millisecond},
 		},
 		Provider: Provider{
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},

@@ -23,14 +23,15 @@ func TestParseDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Server: Server{
-			Listen:            "127.0.0.1:4180",
-			PublicURL:         "https://auth.example.com",
-			LogFormat:         "text",
-			LogLevel:          "info",
-			ShutdownTimeout:   dur(15 * time.Second),
-			ReadHeaderTimeout: dur(10 * time.Second),
-			IdleTimeout:       dur(120 * time.Second),
-			AccessLog:         true,
+			Listen:                 "127.0.0.1:4180",
+			PublicURL:              "https://auth.example.com",
+			LogFormat:              "text",
+			LogLevel:               "info",
+			ShutdownTimeout:        dur(15 * time.Second),
+			ReadHeaderTimeout:      dur(10 * time.Second),
+			IdleTimeout:            dur(120 * time.Second),
+			AccessLog:              true,
+			AccessLogFlushInterval: dur(100 * time.Millisecond),
 		},
 		Provider: Provider{
 			Issuer:       "https://idp.example.com/realms/main",

@@ -68,6 +68,9 @@ func (s *Server) validate(p *problems) {
 	checkPositive(p, "server.shutdown_timeout", s.ShutdownTimeout)
 	checkPositive(p, "server.read_header_timeout", s.ReadHeaderTimeout)
 	checkPositive(p, "server.idle_timeout", s.IdleTimeout)
+	if d := s.AccessLogFlushInterval.Duration; d < 0 || d > 10*time.Second {
+		p.add("server.access_log_flush_interval", "must be between 0s (write each line at once) and 10s")
+	}
 	if s.MetricsListen != "" {
 		if err := checkHostPort(s.MetricsListen); err != nil {
 			p.add("server.metrics_listen", "%v", err)

@@ -1,0 +1,248 @@
+package accesslog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slogLine is what the gateway wrote with slog before this package: the
+// reference for the format.
+func slogLine(h slog.Handler, e Entry) {
+	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
+	r.AddAttrs(slog.String("request_id", e.RequestID), slog.String("route", e.Route), slog.String("method", e.Method),
+		slog.String("path", e.Path), slog.Int("status", e.Status), slog.Duration("duration", e.Duration),
+		slog.String("sub", e.Sub))
+	_ = h.Handle(context.Background(), r)
+}
+
+func TestLineMatchesSlog(t *testing.T) {
+	at := time.Date(2026, 11, 21, 12, 1, 41, 123456789, time.FixedZone("CET", 3600))
+	base := Entry{Time: at, RequestID: "Xk2f9aQ1b2c3-1a", Route: "app", Method: "GET", Path: "/reports/2026",
+		Status: 200, Duration: 1234567 * time.Nanosecond, Sub: "user-alice"}
+	cases := []struct {
+		name string
+		edit func(*Entry)
+	}{
+		{"plain", func(*Entry) {}},
+		{"anonymous", func(e *Entry) { e.Sub = "" }},
+		{"space and quote in the path", func(e *Entry) { e.Path = `/a b/"c"` }},
+		{"newline in the path (log injection)", func(e *Entry) { e.Path = "/x\nlevel=ERROR msg=forged" }},
+		{"equals sign", func(e *Entry) { e.Path = "/a=b" }},
+		{"backslash", func(e *Entry) { e.Path = `/a\b` }},
+		{"unicode", func(e *Entry) { e.Path = "/zürich/日本"; e.Sub = "Zoë" }},
+		{"non-breaking space", func(e *Entry) { e.Path = "/a\u00a0b" }},
+		{"invalid UTF-8", func(e *Entry) { e.Path = "/a\xffb" }},
+		{"control and DEL", func(e *Entry) { e.Path = "/a\x01b\x7f" }},
+		{"html characters", func(e *Entry) { e.Path = "/<script>&" }},
+		{"error status, long duration", func(e *Entry) { e.Status = 503; e.Duration = 90 * time.Second }},
+		{"zero duration", func(e *Entry) { e.Duration = 0 }},
+		{"UTC", func(e *Entry) { e.Time = at.UTC() }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := base
+			c.edit(&e)
+
+			var want, got bytes.Buffer
+			slogLine(slog.NewTextHandler(&want, nil), e)
+			New(&got, false).Log(e)
+			if got.String() != want.String() {
+				t.Errorf("text:\n got %q\nwant %q", got.String(), want.String())
+			}
+			if strings.Count(got.String(), "\n") != 1 {
+				t.Errorf("text line is not one line: %q", got.String())
+			}
+
+			want.Reset()
+			got.Reset()
+			slogLine(slog.NewJSONHandler(&want, nil), e)
+			New(&got, true).Log(e)
+			var wantObj, gotObj map[string]any
+			if err := json.Unmarshal(want.Bytes(), &wantObj); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(got.Bytes(), &gotObj); err != nil {
+				t.Fatalf("JSON line does not parse: %v: %q", err, got.String())
+			}
+			if fmt.Sprint(gotObj) != fmt.Sprint(wantObj) {
+				t.Errorf("json:\n got %v\nwant %v", gotObj, wantObj)
+			}
+		})
+	}
+}
+
+// recorder is an io.Writer that keeps every write separately.
+type recorder struct {
+	mu     sync.Mutex
+	writes []string
+	wrote  chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{wrote: make(chan struct{}, 1000)} }
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	r.writes = append(r.writes, string(p))
+	r.mu.Unlock()
+	r.wrote <- struct{}{}
+	return len(p), nil
+}
+
+func (r *recorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.writes...)
+}
+
+func TestWriterWritesAfterTheInterval(t *testing.T) {
+	rec := newRecorder()
+	w := NewWriter(rec, 20*time.Millisecond)
+	defer w.Close()
+	w.Write([]byte("one\n"))
+	w.Write([]byte("two\n"))
+	if got := rec.all(); len(got) != 0 {
+		t.Fatalf("written before the interval: %q", got)
+	}
+	select {
+	case <-rec.wrote:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lines were never written")
+	}
+	if got := rec.all(); len(got) != 1 || got[0] != "one\ntwo\n" {
+		t.Fatalf("writes = %q, want one write of both lines", got)
+	}
+	// The timer is armed again by the next batch's first line.
+	w.Write([]byte("three\n"))
+	select {
+	case <-rec.wrote:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second batch was never written")
+	}
+	if got := rec.all(); len(got) != 2 || got[1] != "three\n" {
+		t.Fatalf("writes = %q", got)
+	}
+}
+
+func TestWriterBoundsBatches(t *testing.T) {
+	rec := newRecorder()
+	w := NewWriter(rec, time.Hour)
+	line := strings.Repeat("x", 199) + "\n"
+	for range 100 {
+		w.Write([]byte(line))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if total := strings.Join(got, ""); total != strings.Repeat(line, 100) {
+		t.Fatalf("lines lost or reordered: %d bytes written", len(total))
+	}
+	if len(got) != 5 { // 20 lines of 200 bytes per 4096-byte batch
+		t.Errorf("%d writes, want 5", len(got))
+	}
+	for _, wr := range got {
+		if len(wr) > maxBatch || !strings.HasSuffix(wr, "\n") {
+			t.Errorf("a write of %d bytes (over %d, or not whole lines)", len(wr), maxBatch)
+		}
+	}
+	// After Close, lines are written at once.
+	w.Write([]byte("late\n"))
+	if got := rec.all(); got[len(got)-1] != "late\n" {
+		t.Errorf("a line after Close was not written at once: %q", got)
+	}
+}
+
+func TestWriterWithoutIntervalWritesEachLine(t *testing.T) {
+	rec := newRecorder()
+	w := NewWriter(rec, 0)
+	w.Write([]byte("a\n"))
+	w.Write([]byte("b\n"))
+	if got := rec.all(); len(got) != 2 {
+		t.Errorf("writes = %q, want two", got)
+	}
+}
+
+// TestWriterConcurrent loses no line and splits none, with many writers
+// and Flush calls racing (run with -race).
+func TestWriterConcurrent(t *testing.T) {
+	rec := newRecorder()
+	rec.wrote = nil
+	w := NewWriter(writerFunc(func(p []byte) (int, error) {
+		rec.mu.Lock()
+		rec.writes = append(rec.writes, string(p))
+		rec.mu.Unlock()
+		return len(p), nil
+	}), time.Millisecond)
+	l := New(w, false)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				l.Log(Entry{Time: time.Unix(0, 0), RequestID: fmt.Sprintf("g%d-%d", g, i), Route: "r", Method: "GET", Path: "/", Status: 200})
+				if i%100 == 0 {
+					w.Flush()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	w.Close()
+	seen := map[string]bool{}
+	for _, wr := range rec.all() {
+		if !strings.HasSuffix(wr, "\n") {
+			t.Fatalf("a write ends inside a line: %q", wr)
+		}
+		for line := range strings.SplitSeq(strings.TrimSuffix(wr, "\n"), "\n") {
+			_, rest, _ := strings.Cut(line, "request_id=")
+			id, _, _ := strings.Cut(rest, " ")
+			if seen[id] {
+				t.Fatalf("line %s written twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 8*500 {
+		t.Errorf("%d lines written, want %d", len(seen), 8*500)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func BenchmarkLog(b *testing.B) {
+	e := Entry{Time: time.Now(), RequestID: "Xk2f9aQ1b2c3-1a", Route: "app", Method: "GET", Path: "/reports/2026",
+		Status: 200, Duration: 1234567 * time.Nanosecond, Sub: "user-alice"}
+	b.Run("text", func(b *testing.B) {
+		l := New(discard{}, false)
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log(e)
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		l := New(discard{}, true)
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log(e)
+		}
+	})
+	b.Run("slog-text", func(b *testing.B) { // the reference: what the gateway used before
+		h := slog.NewTextHandler(discard{}, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			slogLine(h, e)
+		}
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
