@@ -110,8 +110,9 @@ func (g *Gateway) routeName(r *http.Request) string {
 func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	start := time.Now()
 	id := g.requestID(r)
-	r.Header.Set("X-Request-Id", id) // passed on to the upstream
-	w.Header().Set("X-Request-Id", id)
+	idv := []string{id} // neither header's value is modified after this
+	r.Header["X-Request-Id"] = idv // passed on to the upstream
+	w.Header()["X-Request-Id"] = idv
 	if g.opts.AccessLog == nil && g.opts.Observer == nil {
 		next.ServeHTTP(w, r)
 		return

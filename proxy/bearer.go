@@ -80,7 +80,7 @@ func (g *Gateway) tokenIdentity(ctx context.Context, tok string) (*forward, map[
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", bearer.ErrInvalidToken, err)
 	}
-	return &forward{id: id, accessToken: tok}, t.Claims, nil
+	return newForward(id, tok), t.Claims, nil
 }
 
 // credentialErr maps an authentication failure other than "no credentials"

@@ -63,8 +63,8 @@ func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if fwd := v.fwd; fwd != nil {
-		fwd.id.SetHeaders(h)
-		fwd.id.SetAuthRequestHeaders(h)
+		fwd.headers.Set(h)
+		fwd.headers.SetAuthRequest(h)
 		if v.pol.PassAccessToken && fwd.accessToken != "" {
 			h.Set(identity.HeaderAccessToken, fwd.accessToken)
 			h.Set(identity.HeaderAuthRequestAccessToken, fwd.accessToken)

@@ -192,16 +192,23 @@ func (g *Gateway) authenticate(r *http.Request, v *verdict) (*forward, map[strin
 	return g.tokenIdentity(r.Context(), tok)
 }
 
-// sessionIdentity returns the identity of a loaded session.
+// sessionIdentity returns the identity of a loaded session. It is derived
+// from the claims once per cached version of the session (see
+// session.Session.SetDerived), not on every request.
 func (g *Gateway) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
 	if err != nil {
 		return nil, nil, err
+	}
+	if fwd, ok := s.Derived(g).(*forward); ok {
+		return fwd, s.Claims, nil
 	}
 	id, err := identity.FromClaims(s.Claims, g.opts.Claims)
 	if err != nil { // a stored session always has a subject; treat damage as logged out
 		return nil, nil, errSessionEnded
 	}
-	return &forward{id: id, accessToken: s.AccessToken}, s.Claims, nil
+	fwd := newForward(id, s.AccessToken)
+	s.SetDerived(g, fwd)
+	return fwd, s.Claims, nil
 }
 
 // refuse answers a request the gate did not let pass.

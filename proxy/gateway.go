@@ -229,17 +229,24 @@ func (g *Gateway) Drain() {
 	}
 }
 
-// forward is what the gate hands to the upstream rewrite step.
+// forward is what the gate hands to the upstream rewrite step. It is
+// shared by the requests of one cached session version and never modified.
 type forward struct {
 	id          identity.Identity
+	headers     identity.Headers // id's header values
 	accessToken string
+}
+
+func newForward(id identity.Identity, accessToken string) *forward {
+	return &forward{id: id, headers: id.Headers(), accessToken: accessToken}
 }
 
 type forwardKey struct{}
 
 // rewrite sets the outbound headers. It runs for every proxied request.
+// The client's identity headers are already gone: ServeHTTP stripped them
+// from the inbound request, whose headers Out's are a copy of.
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
-	identity.StripHeaders(pr.Out.Header)
 	g.stripOwnCookies(pr.Out)
 	g.stripRESTCredentials(pr.Out)
 	trusted := g.trusted(pr.In)
@@ -260,7 +267,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	if fwd == nil {
 		return
 	}
-	fwd.id.SetHeaders(pr.Out.Header)
+	fwd.headers.Set(pr.Out.Header)
 	if pol.PassAccessToken && fwd.accessToken != "" {
 		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
 	}

@@ -52,5 +52,5 @@ func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[s
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: password grant: %w", errProviderFailed, err)
 	}
-	return &forward{id: id, accessToken: res.AccessToken}, res.Claims, nil
+	return newForward(id, res.AccessToken), res.Claims, nil
 }

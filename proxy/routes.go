@@ -25,16 +25,59 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", g.handleReadyz)
 	g.restRoutes(mux) // the REST flow API under its base path, when enabled
 	mux.HandleFunc("/", g.handleGate)
+	own := []string{"/oauth2", "/healthz", "/readyz"}
+	if g.rest != nil {
+		own = append(own, g.rest.base)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
 		// Envoy ext_authz appends the original path to forwardAuthPath; it
 		// must reach handleAuth as sent (not redirected when unclean), to be
 		// cleaned as the original request's path.
-		if strings.HasPrefix(r.URL.Path, forwardAuthPath+"/") {
+		if strings.HasPrefix(p, forwardAuthPath+"/") {
 			g.handleAuth(w, r)
+			return
+		}
+		// Most requests go to an upstream: a clean path outside the
+		// gateway's own prefixes is one the mux would send to handleGate
+		// anyway, so it goes there directly.
+		if isCleanPath(p) && !hasAnyPrefix(p, own) {
+			g.handleGate(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// isCleanPath reports whether p is absolute and path.Clean would leave it
+// as it is (but for a trailing slash, which ServeMux keeps too): no empty,
+// "." or ".." segment.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' || i+1 == len(p) {
+			continue
+		}
+		seg := p[i+1:]
+		if j := strings.IndexByte(seg, '/'); j >= 0 {
+			seg = seg[:j]
+		}
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {

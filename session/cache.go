@@ -108,11 +108,13 @@ func (c *cache) generation() uint64 {
 }
 
 // put caches a copy of s, loaded with ticket from the store under generation
-// gen, unless an invalidation happened since.
+// gen, unless an invalidation happened since. s and the copy share one slot
+// for derived values.
 func (c *cache) put(ticket string, s *Session, gen uint64, now time.Time) {
 	if c == nil || !c.enabled.Load() {
 		return
 	}
+	s.derived = new(derivedSlot) // shared with the caller's copy and every later hit's
 	cp := *s
 	c.mu.Lock()
 	defer c.mu.Unlock()

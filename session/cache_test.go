@@ -394,3 +394,51 @@ func TestCacheKeyedByVerifiedTicket(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedValueFollowsTheCachedVersion: a value derived from a cached
+// session is shared by the later loads of that version, kept apart by
+// owner, and gone once the session is saved (refreshed) or when the
+// session was not served from the cache.
+func TestDerivedValueFollowsTheCachedVersion(t *testing.T) {
+	m := newReplica(t, memstore.New(), time.Hour)
+	ticket, err := m.Create(t.Context(), sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() *session.Session {
+		t.Helper()
+		s, err := m.Load(t.Context(), ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ownerA, ownerB := new(int), new(int)
+
+	s := load() // without Run: no cache, nothing to share
+	s.SetDerived(ownerA, "a")
+	if v := load().Derived(ownerA); v != nil {
+		t.Errorf("uncached load: Derived = %v, want nil", v)
+	}
+
+	runCache(t, m)
+	load().SetDerived(ownerA, "a1")
+	s = load()
+	if v := s.Derived(ownerA); v != "a1" {
+		t.Errorf("cached load: Derived = %v, want a1", v)
+	}
+	if v := s.Derived(ownerB); v != nil {
+		t.Errorf("another owner's value: %v", v)
+	}
+
+	s.AccessToken = "REFRESHED"
+	if err := m.Save(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.Derived(ownerA); v != nil {
+		t.Errorf("saved session still carries %v", v)
+	}
+	if v := load().Derived(ownerA); v != nil {
+		t.Errorf("after Save, the new version carries %v", v)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -134,6 +135,7 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if s.key == nil {
 		return errors.New("session: save: session was not created or loaded")
 	}
+	s.derived = nil // a new version: what was derived from the old one no longer holds
 	ttl := m.ttl(s)
 	if ttl <= 0 {
 		return m.Delete(ctx, s)
@@ -323,8 +325,8 @@ func (m *Manager) cookieOptions(maxAge int) *sessions.Options {
 // error). The check is cheap: a JWT is refused by its '.' alone; anything
 // else of a ticket's shape costs one HMAC verification, no store access.
 func (m *Manager) TicketFromRequest(r *http.Request) string {
-	if c, err := r.Cookie(m.cookieName); err == nil && c.Value != "" {
-		return c.Value
+	if v := cookieValue(r.Header, m.cookieName); v != "" {
+		return v
 	}
 	if tok := bearerTicket(r); tok != "" && m.IsTicket(tok) {
 		return tok
@@ -336,4 +338,26 @@ func (m *Manager) TicketFromRequest(r *http.Request) string {
 // request's refresh). It returns ErrNotFound when the session ended.
 func (m *Manager) Reload(ctx context.Context, s *Session) (*Session, error) {
 	return m.load(ctx, s.ID, s.key)
+}
+
+// cookieValue returns the value of the first cookie called name in h's
+// Cookie lines, as (*http.Request).Cookie would, without parsing the other
+// cookies. A value that is not a valid cookie value is returned as it is:
+// it is a ticket only if its MAC verifies.
+func cookieValue(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
 }

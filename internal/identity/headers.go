@@ -125,26 +125,48 @@ func foldToASCII(r rune) byte {
 // safe values and contain no comma; the others are left out of the list, so
 // that no group name can add another group ("staff,admins"), and the header
 // is deleted when none is left.
-func (id Identity) SetHeaders(h http.Header) {
-	id.set(h, HeaderUser, HeaderEmail, HeaderPreferredUsername, HeaderGroups)
-}
+func (id Identity) SetHeaders(h http.Header) { id.Headers().Set(h) }
 
 // SetAuthRequestHeaders sets the same values as SetHeaders, under the same
 // rules, as HeaderAuthRequestUser, HeaderAuthRequestEmail,
 // HeaderAuthRequestPreferredUsername and HeaderAuthRequestGroups, for a
 // forward-auth (nginx auth_request) response.
-func (id Identity) SetAuthRequestHeaders(h http.Header) {
-	id.set(h, HeaderAuthRequestUser, HeaderAuthRequestEmail, HeaderAuthRequestPreferredUsername, HeaderAuthRequestGroups)
+func (id Identity) SetAuthRequestHeaders(h http.Header) { id.Headers().SetAuthRequest(h) }
+
+// Headers are the values of an identity's headers, checked and joined once,
+// for a gateway that sets them on many requests.
+type Headers struct {
+	vals [4]string // user, email, preferred username, groups; "" is not sent
 }
 
-func (id Identity) set(h http.Header, user, email, preferredUsername, groups string) {
+// Headers returns id's header values under SetHeaders' rules.
+func (id Identity) Headers() Headers {
+	hv := Headers{vals: [4]string{id.Subject, id.Email, id.PreferredUsername, joinGroups(id.Groups)}}
+	for i, v := range hv.vals {
+		if !safeValue(v) {
+			hv.vals[i] = ""
+		}
+	}
+	return hv
+}
+
+// Set does what SetHeaders does.
+func (hv Headers) Set(h http.Header) {
+	hv.set(h, HeaderUser, HeaderEmail, HeaderPreferredUsername, HeaderGroups)
+}
+
+// SetAuthRequest does what SetAuthRequestHeaders does.
+func (hv Headers) SetAuthRequest(h http.Header) {
+	hv.set(h, HeaderAuthRequestUser, HeaderAuthRequestEmail, HeaderAuthRequestPreferredUsername, HeaderAuthRequestGroups)
+}
+
+func (hv Headers) set(h http.Header, user, email, preferredUsername, groups string) {
 	// The four values share one backing array (one allocation per request
 	// instead of four); each header gets a slice of capacity 1, so an
 	// append to one can never overwrite another.
-	vals := make([]string, 4)
-	vals[0], vals[1], vals[2], vals[3] = id.Subject, id.Email, id.PreferredUsername, joinGroups(id.Groups)
+	vals := append([]string(nil), hv.vals[:]...)
 	for i, key := range [...]string{user, email, preferredUsername, groups} {
-		if !safeValue(vals[i]) {
+		if vals[i] == "" {
 			delete(h, key)
 			continue
 		}
