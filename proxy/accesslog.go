@@ -110,7 +110,7 @@ func (g *Gateway) routeName(r *http.Request) string {
 func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	start := time.Now()
 	id := g.requestID(r)
-	idv := []string{id} // neither header's value is modified after this
+	idv := []string{id}            // neither header's value is modified after this
 	r.Header["X-Request-Id"] = idv // passed on to the upstream
 	w.Header()["X-Request-Id"] = idv
 	if g.opts.AccessLog == nil && g.opts.Observer == nil {
