@@ -14,6 +14,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -37,6 +38,15 @@ type Logger struct {
 	w    io.Writer
 	json bool
 	pool sync.Pool
+	// second caches the formatted date and zone of the last second a line
+	// was written in: formatting a time is a third of a line's cost.
+	second atomic.Pointer[secondText]
+}
+
+type secondText struct {
+	unix       int64
+	loc        *time.Location
+	date, zone string
 }
 
 // New returns a Logger writing text lines (logfmt, as slog.TextHandler
@@ -52,9 +62,9 @@ func (l *Logger) Log(e Entry) {
 	bp := l.pool.Get().(*[]byte)
 	b := (*bp)[:0]
 	if l.json {
-		b = appendJSON(b, &e)
+		b = l.appendJSON(b, &e)
 	} else {
-		b = appendText(b, &e)
+		b = l.appendText(b, &e)
 	}
 	_, _ = l.w.Write(b)
 	*bp = b
@@ -63,9 +73,9 @@ func (l *Logger) Log(e Entry) {
 
 // appendText appends e as slog.TextHandler would write
 // LogAttrs(ctx, LevelInfo, "request", ...) with the same attributes.
-func appendText(b []byte, e *Entry) []byte {
+func (l *Logger) appendText(b []byte, e *Entry) []byte {
 	b = append(b, "time="...)
-	b = e.Time.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = l.appendTime(b, e.Time, true)
 	b = append(b, " level=INFO msg=request request_id="...)
 	b = appendTextValue(b, e.RequestID)
 	b = append(b, " route="...)
@@ -81,6 +91,41 @@ func appendText(b []byte, e *Entry) []byte {
 	b = append(b, " sub="...)
 	b = appendTextValue(b, e.Sub)
 	return append(b, '\n')
+}
+
+// appendTime appends t as "2006-01-02T15:04:05.000Z07:00" (millis, as
+// slog's text handler writes it) or RFC 3339 with nanoseconds, trailing
+// zeros dropped (as its JSON handler does).
+func (l *Logger) appendTime(b []byte, t time.Time, millis bool) []byte {
+	unix, loc := t.Unix(), t.Location()
+	st := l.second.Load()
+	if st == nil || st.unix != unix || st.loc != loc {
+		st = &secondText{unix: unix, loc: loc, date: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		l.second.Store(st)
+	}
+	b = append(b, st.date...)
+	ns := t.Nanosecond()
+	switch {
+	case millis:
+		b = append(b, '.')
+		b = appendPadded(b, ns/1e6, 3)
+	case ns != 0:
+		b = appendPadded(append(b, '.'), ns, 9)
+		for b[len(b)-1] == '0' { // ns != 0: a digit other than 0 stops this
+			b = b[:len(b)-1]
+		}
+	}
+	return append(b, st.zone...)
+}
+
+// appendPadded appends v in decimal with at least width digits.
+func appendPadded(b []byte, v, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:width]...)
 }
 
 // appendTextValue quotes s when slog's text handler would: when it is
@@ -118,9 +163,9 @@ func needsQuoting(s string) bool {
 
 // appendJSON appends e as slog.JSONHandler would write it (duration in
 // nanoseconds).
-func appendJSON(b []byte, e *Entry) []byte {
+func (l *Logger) appendJSON(b []byte, e *Entry) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = l.appendTime(b, e.Time, false)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.RequestID)
 	b = append(b, `,"route":`...)

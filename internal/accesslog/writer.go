@@ -1,40 +1,56 @@
 package accesslog
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"time"
 )
 
 // Writer collects whole lines and writes them to the underlying writer in
-// batches: when the interval has passed since the first line of a batch,
-// when the next line would make a batch longer than maxBatch bytes, and on
-// Flush and Close. So a line
-// reaches the log at most FlushInterval late, and under load one write(2)
-// carries up to about twenty lines. Each Write must be whole lines (Logger writes one line
-// per call); lines keep their order.
+// batches, from a goroutine of its own: at the latest one interval after a
+// line arrives, as soon as a batch holds maxBatch bytes, and on Flush and
+// Close. Requests only append to a buffer; none waits for a write(2) unless
+// the underlying writer falls behind by maxPending bytes. Each Write must be
+// whole lines (Logger writes one line per call); lines keep their order.
 type Writer struct {
 	w        io.Writer
 	interval time.Duration
+	kick     chan struct{} // a batch is full
+	quit     chan struct{}
+	stopped  chan struct{}
 
-	mu    sync.Mutex
-	buf   []byte
-	spare []byte
-	timer *time.Timer // armed while buf holds lines
-	done  bool
+	mu     sync.Mutex
+	buf    []byte
+	spare  []byte
+	closed bool
 
 	out sync.Mutex // serializes writes to w, in order
 }
 
-// maxBatch bounds one write. Writes of up to PIPE_BUF (4096 bytes on
-// Linux) to a pipe are atomic, so batches never interleave with the lines
-// other loggers write to the same pipe (a container's stdout or stderr).
-const maxBatch = 4096
+const (
+	// maxBatch bounds one write. Writes of up to PIPE_BUF (4096 bytes on
+	// Linux) to a pipe are atomic, so batches never interleave with the
+	// lines other loggers write to the same pipe (a container's stdout or
+	// stderr).
+	maxBatch = 4096
+	// maxPending is how far the underlying writer may fall behind before
+	// Write waits for it (as an unbuffered log would).
+	maxPending = 256 << 10
+)
 
 // NewWriter returns a Writer flushing to w at most interval after a line
-// arrives. A zero or negative interval writes every line at once.
+// arrives. A zero or negative interval writes every line at once. Close
+// stops it.
 func NewWriter(w io.Writer, interval time.Duration) *Writer {
-	return &Writer{w: w, interval: interval}
+	bw := &Writer{w: w, interval: interval}
+	if interval > 0 {
+		bw.kick = make(chan struct{}, 1)
+		bw.quit = make(chan struct{})
+		bw.stopped = make(chan struct{})
+		go bw.loop()
+	}
+	return bw
 }
 
 // Write queues p; with no interval, or after Close, it writes p at once. It
@@ -46,25 +62,75 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	w.mu.Lock()
-	if len(w.buf) > 0 && len(w.buf)+len(p) > maxBatch {
-		w.flushLocked()
-		w.mu.Lock()
-	}
-	if w.done {
+	if w.closed {
 		w.mu.Unlock()
 		w.writeOut(p)
 		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
-	if len(w.buf) == len(p) { // the first line of a batch
-		if w.timer == nil {
-			w.timer = time.AfterFunc(w.interval, w.Flush)
-		} else {
-			w.timer.Reset(w.interval)
+	n := len(w.buf)
+	w.mu.Unlock()
+	switch {
+	case n >= maxPending:
+		w.Flush()
+	case n >= maxBatch:
+		select {
+		case w.kick <- struct{}{}:
+		default:
 		}
 	}
-	w.mu.Unlock()
 	return len(p), nil
+}
+
+func (w *Writer) loop() {
+	defer close(w.stopped)
+	t := time.NewTicker(w.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.kick:
+		case <-t.C:
+		case <-w.quit:
+			return
+		}
+		w.Flush()
+	}
+}
+
+// Flush writes what is queued.
+func (w *Writer) Flush() {
+	w.out.Lock()
+	defer w.out.Unlock()
+	w.mu.Lock()
+	b := w.buf
+	w.buf, w.spare = w.spare[:0], nil
+	w.mu.Unlock()
+	if len(b) == 0 {
+		return
+	}
+	w.writeChunks(b)
+	w.mu.Lock()
+	if w.spare == nil && cap(b) <= 4*maxBatch {
+		w.spare = b[:0]
+	}
+	w.mu.Unlock()
+}
+
+// writeChunks writes b, whole lines, in writes of at most maxBatch bytes
+// (a longer line alone).
+func (w *Writer) writeChunks(b []byte) {
+	for len(b) > 0 {
+		n := len(b)
+		if n > maxBatch {
+			if n = bytes.LastIndexByte(b[:maxBatch], '\n') + 1; n == 0 {
+				if n = bytes.IndexByte(b, '\n') + 1; n == 0 {
+					n = len(b)
+				}
+			}
+		}
+		_, _ = w.w.Write(b[:n])
+		b = b[n:]
+	}
 }
 
 func (w *Writer) writeOut(p []byte) {
@@ -73,41 +139,21 @@ func (w *Writer) writeOut(p []byte) {
 	w.out.Unlock()
 }
 
-// Flush writes what is queued.
-func (w *Writer) Flush() {
-	w.mu.Lock()
-	w.flushLocked()
-}
-
-// flushLocked, called with w.mu held, swaps the batch out, releases w.mu
-// and writes the batch, so that requests queueing lines never wait for the
-// write itself. w.out, taken before w.mu is released, keeps batches in
-// order.
-func (w *Writer) flushLocked() {
-	if len(w.buf) == 0 {
-		w.mu.Unlock()
-		return
-	}
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-	b := w.buf
-	w.buf, w.spare = w.spare[:0], nil
-	w.out.Lock()
-	w.mu.Unlock()
-	_, _ = w.w.Write(b)
-	w.out.Unlock()
-	w.mu.Lock()
-	if w.spare == nil && cap(b) <= 2*maxBatch {
-		w.spare = b[:0]
-	}
-	w.mu.Unlock()
-}
-
-// Close writes what is queued; later lines are written at once.
+// Close writes what is queued and stops the Writer's goroutine; later lines
+// are written at once.
 func (w *Writer) Close() error {
+	if w.interval <= 0 {
+		return nil
+	}
 	w.mu.Lock()
-	w.done = true
-	w.flushLocked()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.quit)
+	<-w.stopped
+	w.Flush()
 	return nil
 }
