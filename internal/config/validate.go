@@ -71,6 +71,9 @@ func (s *Server) validate(p *problems) {
 	if d := s.AccessLogFlushInterval.Duration; d < 0 || d > 10*time.Second {
 		p.add("server.access_log_flush_interval", "must be between 0s (write each line at once) and 10s")
 	}
+	if s.GCHeapTargetMiB < 0 || s.GCHeapTargetMiB > 1<<20 {
+		p.add("server.gc_heap_target_mib", "must be between 0 (Go's default garbage collection) and 1048576")
+	}
 	if s.MetricsListen != "" {
 		if err := checkHostPort(s.MetricsListen); err != nil {
 			p.add("server.metrics_listen", "%v", err)
