@@ -69,7 +69,7 @@ type Server struct {
 	// GCHeapTargetMiB is the heap size, in MiB, the garbage collector is
 	// tuned to stay near (GOGC between 50 and 500 after each collection).
 	// Zero, or a GOGC environment variable, leaves Go's default (GOGC=100).
-	// Default 24.
+	// Default 16.
 	GCHeapTargetMiB int `toml:"gc_heap_target_mib"`
 	// MetricsListen is the host:port of the Prometheus metrics listener
 	// (GET /metrics). Empty (the default) disables it.

@@ -40,7 +40,7 @@ func defaults() *Config {
 			IdleTimeout:            Duration{120 * time.Second},
 			AccessLog:              true,
 			AccessLogFlushInterval: Duration{100 * time.Millisecond},
-			GCHeapTargetMiB:        24,
+			GCHeapTargetMiB:        16,
 		},
 		Provider: Provider{
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},

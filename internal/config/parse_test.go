@@ -32,7 +32,7 @@ func TestParseDefaults(t *testing.T) {
 			IdleTimeout:            dur(120 * time.Second),
 			AccessLog:              true,
 			AccessLogFlushInterval: dur(100 * time.Millisecond),
-			GCHeapTargetMiB:        24,
+			GCHeapTargetMiB:        16,
 		},
 		Provider: Provider{
 			Issuer:       "https://idp.example.com/realms/main",
