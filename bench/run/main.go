@@ -242,10 +242,10 @@ func (b *bench) start(ctx context.Context) ([]*target, error) {
 		{"redis-nocache", "gateway, Redis store, no cache", "redis", "gh-nocache:", "0s", ""},
 		// What the access log (server.access_log, on by default) costs.
 		{"memory-nolog", "gateway, memory store, no access log", "memory", "", "5s", "access_log = false"},
-		// What tuning the garbage collector (server.gc_heap_target_mib, on
+		// What tuning the garbage collector (server.gc_min_heap_mib, on
 		// by default) saves: this one runs with Go's default, as the bare
 		// proxy does.
-		{"memory-gogc", "gateway, memory store, Go's default GC", "memory", "", "5s", "gc_heap_target_mib = 0"},
+		{"memory-gogc", "gateway, memory store, Go's default GC", "memory", "", "5s", "gc_min_heap_mib = 0"},
 	}
 	ports := make([]int, 4+len(gateways))
 	for i := range ports {

@@ -40,7 +40,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := newLogger(cfg.Server, stderr, m)
 	redis.SetLogger(redisLogger{logger})
-	tuneGC(cfg.Server.GCHeapTargetMiB, getenv, logger)
+	tuneGC(cfg.Server.GCMinHeapMiB, getenv, logger)
 	var tlsConf *tls.Config
 	if cfg.Server.TLSCertFile != "" {
 		cr, err := newCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, logger)

@@ -66,11 +66,11 @@ type Server struct {
 	// most this late, many per write. Zero writes each line at once.
 	// Default 100ms.
 	AccessLogFlushInterval Duration `toml:"access_log_flush_interval"`
-	// GCHeapTargetMiB is the heap size, in MiB, the garbage collector is
-	// tuned to stay near (GOGC between 50 and 500 after each collection).
-	// Zero, or a GOGC environment variable, leaves Go's default (GOGC=100).
-	// Default 16.
-	GCHeapTargetMiB int `toml:"gc_heap_target_mib"`
+	// GCMinHeapMiB lets the heap grow to this many MiB before the garbage
+	// collector runs: after each collection GOGC is set between 100 (Go's
+	// default, for heaps past this size) and 500. Zero, or a GOGC
+	// environment variable, leaves Go's default. Default 16.
+	GCMinHeapMiB int `toml:"gc_min_heap_mib"`
 	// MetricsListen is the host:port of the Prometheus metrics listener
 	// (GET /metrics). Empty (the default) disables it.
 	MetricsListen string `toml:"metrics_listen"`

@@ -40,7 +40,7 @@ func defaults() *Config {
 			IdleTimeout:            Duration{120 * time.Second},
 			AccessLog:              true,
 			AccessLogFlushInterval: Duration{100 * time.Millisecond},
-			GCHeapTargetMiB:        16,
+			GCMinHeapMiB:           16,
 		},
 		Provider: Provider{
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},

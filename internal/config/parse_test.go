@@ -32,7 +32,7 @@ func TestParseDefaults(t *testing.T) {
 			IdleTimeout:            dur(120 * time.Second),
 			AccessLog:              true,
 			AccessLogFlushInterval: dur(100 * time.Millisecond),
-			GCHeapTargetMiB:        16,
+			GCMinHeapMiB:           16,
 		},
 		Provider: Provider{
 			Issuer:       "https://idp.example.com/realms/main",

@@ -71,8 +71,8 @@ func (s *Server) validate(p *problems) {
 	if d := s.AccessLogFlushInterval.Duration; d < 0 || d > 10*time.Second {
 		p.add("server.access_log_flush_interval", "must be between 0s (write each line at once) and 10s")
 	}
-	if s.GCHeapTargetMiB < 0 || s.GCHeapTargetMiB > 1<<20 {
-		p.add("server.gc_heap_target_mib", "must be between 0 (Go's default garbage collection) and 1048576")
+	if s.GCMinHeapMiB < 0 || s.GCMinHeapMiB > 1<<20 {
+		p.add("server.gc_min_heap_mib", "must be between 0 (Go's default garbage collection) and 1048576 (MiB)")
 	}
 	if s.MetricsListen != "" {
 		if err := checkHostPort(s.MetricsListen); err != nil {
