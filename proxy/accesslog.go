@@ -70,7 +70,8 @@ func (g *Gateway) requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && g.trusted(r) && isToken(id) {
 		return id
 	}
-	return g.idPrefix + strconv.FormatUint(g.idSeq.Add(1), 36)
+	var b [32]byte // one allocation: the string
+	return string(strconv.AppendUint(append(b[:0], g.idPrefix...), g.idSeq.Add(1), 36))
 }
 
 func isToken(s string) bool {

@@ -54,10 +54,11 @@ func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ov := o.view(r)
-	v, err := g.decide(r, o.gr)
-	noteRequest(w, v, false)
+	var v verdict
+	err = g.decide(r, o.gr, &v)
+	noteRequest(w, &v, false)
 	if err != nil {
-		g.refuseForwardAuth(w, r, ov, o, v, err)
+		g.refuseForwardAuth(w, r, ov, o, &v, err)
 		return
 	}
 	h := w.Header()
@@ -89,7 +90,7 @@ func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, 
 		g.fail(w, ov, forbidden(d))
 	case isUnauthenticated(err):
 		switch {
-		case v != nil && v.pol.Auth == AuthBearer:
+		case v.pol.Auth == AuthBearer:
 			g.fail(w, ov, errNoToken)
 		case o.redirect && o.url != "" && wantsHTML(ov):
 			if err := g.startLogin(w, ov, o.url); err != nil {

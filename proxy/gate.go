@@ -91,10 +91,11 @@ func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
 
 // handleGate decides whether a request may pass to its upstream.
 func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
-	v, err := g.decide(r, gateRequest{method: r.Method, host: r.Host, path: r.URL.EscapedPath()})
-	noteRequest(w, v, true)
+	var v verdict
+	err := g.decide(r, gateRequest{method: r.Method, host: r.Host, path: r.URL.EscapedPath()}, &v)
+	noteRequest(w, &v, true)
 	if err != nil {
-		g.refuse(w, r, v, err)
+		g.refuse(w, r, &v, err)
 		return
 	}
 	if v.fwd == nil {
@@ -109,22 +110,24 @@ func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 // the route on the cleaned path (percent-decoded once), applies public and
 // skip_auth, authenticates (session, refreshed when needed, or bearer
 // token), and applies the authorization rules. A path whose readings (see
-// authz.PathViews) fall into different routes is refused. The verdict is
-// non-nil whenever a route (or the fallback) was chosen, also with an error.
-func (g *Gateway) decide(r *http.Request, gr gateRequest) (*verdict, error) {
-	v := &verdict{pol: g.access.fallback}
+// authz.PathViews) fall into different routes is refused. It fills in v
+// (the caller's, so that it needs no allocation) as far as it got: the
+// route (or the fallback) is set whenever one was chosen, also with an
+// error.
+func (g *Gateway) decide(r *http.Request, gr gateRequest, v *verdict) error {
+	*v = verdict{pol: g.access.fallback}
 	var views authz.PathViews
 	if gr.path != "" {
 		var err error
 		if views, err = authz.ParsePath(gr.path); err != nil {
-			return v, errInvalidPath
+			return errInvalidPath
 		}
 		readings := views.All()
 		v.route = g.router.Match(gr.host, readings[0])
 		for _, p := range readings[1:] {
 			if g.router.Match(gr.host, p) != v.route {
 				g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", views.Clean)
-				return v, errInvalidPath
+				return errInvalidPath
 			}
 		}
 	}
@@ -132,14 +135,14 @@ func (g *Gateway) decide(r *http.Request, gr gateRequest) (*verdict, error) {
 	case v.route != nil:
 		v.pol = v.route.Data.(*Route)
 	case !gr.forwardAuth:
-		return nil, errNotFound
+		return errNotFound
 	}
 	if v.pol.Auth == AuthPublic || (gr.path != "" && v.pol.policy.SkipAuth(gr.method, views)) {
-		return v, nil
+		return nil
 	}
 	fwd, claims, err := g.authenticate(r, v)
 	if err != nil {
-		return v, err
+		return err
 	}
 	d := v.pol.policy.Decide(gr.method, authz.Subject{
 		Email: fwd.id.Email, EmailVerified: fwd.id.EmailVerified, Groups: fwd.id.Groups, Claims: claims,
@@ -147,10 +150,10 @@ func (g *Gateway) decide(r *http.Request, gr gateRequest) (*verdict, error) {
 	if !d.Allowed() {
 		g.logger.Info("access denied", "event", "access_denied", "sub", fwd.id.Subject, "route", v.pol.Name,
 			"rule", d.Rule, "method", gr.method, "path", views.Clean, "credential", credentialKind(v.bearer))
-		return v, &denial{rule: d.Rule, bearer: v.bearer}
+		return &denial{rule: d.Rule, bearer: v.bearer}
 	}
 	v.fwd = fwd
-	return v, nil
+	return nil
 }
 
 func credentialKind(bearer bool) string {
@@ -218,7 +221,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err
 	case errors.As(err, &d):
 		g.fail(w, r, forbidden(d))
 	case isUnauthenticated(err):
-		if v != nil && v.pol.Auth == AuthBearer {
+		if v.pol.Auth == AuthBearer {
 			g.fail(w, r, errNoToken)
 			return
 		}
