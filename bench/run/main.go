@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var o options
 	serveUp := fs.String("serve-upstream", "", "internal: serve the benchmark upstream on this address")
-	fs.IntVar(&o.rounds, "rounds", 8, "measurement rounds; each measures every target once, in an order of its own")
+	fs.IntVar(&o.rounds, "rounds", 10, "measurement rounds; each measures every target once, in an order of its own")
 	fs.DurationVar(&o.duration, "duration", 2*time.Second, "load duration per target and round")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load per target before the rounds")
 	fs.IntVar(&o.conns, "conns", 50, "concurrent connections of the load generator")
