@@ -6,7 +6,9 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // pageError is what a client is told. Detail is written for people and never
@@ -21,6 +23,9 @@ type pageError struct {
 	// Challenge, when set, is the WWW-Authenticate header (RFC 6750 §3);
 	// a 401 without one gets `Bearer realm="gatehouse"`.
 	Challenge string
+	// RetryAfter, when positive, is sent as Retry-After in whole seconds
+	// (RFC 9110 §10.2.3), rounded up.
+	RetryAfter time.Duration
 }
 
 func (e *pageError) Error() string { return e.Code }
@@ -56,6 +61,9 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
 		h.Set("WWW-Authenticate", e.Challenge)
 	case e.Status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	if !wantsHTML(r) {
 		h.Set("Content-Type", "application/json")

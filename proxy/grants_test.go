@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,8 +202,12 @@ func TestPasswordGrantRoute(t *testing.T) {
 				t.Fatalf("guess %d: status %d, want 401", i, resp.StatusCode)
 			}
 		}
-		if resp := basic("bob", "bob"); resp.StatusCode != http.StatusTooManyRequests {
+		resp := basic("bob", "bob")
+		if resp.StatusCode != http.StatusTooManyRequests {
 			t.Errorf("right password after 5 failures: status %d, want 429", resp.StatusCode)
+		}
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || n < 1 || n > 15*60 {
+			t.Errorf("Retry-After %q, want whole seconds until the block ends", resp.Header.Get("Retry-After"))
 		}
 		if resp := basic("alice", "alice"); resp.StatusCode != http.StatusOK {
 			t.Errorf("another user: status %d, want 200", resp.StatusCode)

@@ -39,7 +39,11 @@ func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[s
 	case err == nil:
 	case errors.Is(err, grants.ErrRateLimited):
 		g.logger.Warn("password grant refused", "event", "login_failed", "reason", "rate_limited", "route", pol.Name, "user", user)
-		return nil, nil, errBasicRateLimited
+		pe := *errBasicRateLimited
+		if rl, ok := errors.AsType[*grants.RateLimitError](err); ok {
+			pe.RetryAfter = rl.RetryAfter
+		}
+		return nil, nil, &pe
 	case errors.Is(err, grants.ErrInvalidCredentials):
 		g.logger.Info("password grant refused", "event", "login_failed", "reason", "invalid_credentials", "route", pol.Name, "user", user)
 		return nil, nil, errBasicRejected
