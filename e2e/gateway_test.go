@@ -57,6 +57,7 @@ type gwConfig struct {
 	CookieSecret  string // default: a fixed test secret (replicas must share it)
 	ProviderExtra string // more TOML in the [provider] table
 	ServerExtra   string // more TOML in the [server] table
+	SessionExtra  string // more TOML in the [session] table
 	Extra         string // more TOML appended at the end
 }
 
@@ -110,7 +111,8 @@ scopes = ["openid", "email", "profile", "groups", "offline_access"]
 store = %q
 cookie_secret = %q
 refresh_before = %q
-`, c.Port, c.PublicURL, c.ServerExtra, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore)
+%s
+`, c.Port, c.PublicURL, c.ServerExtra, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore, c.SessionExtra)
 	if c.Store == "redis" {
 		toml += fmt.Sprintf("\n[session.redis]\nurl = %q\n", c.RedisURL)
 	}

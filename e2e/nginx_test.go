@@ -224,3 +224,66 @@ func assertNoSpoofedValues(t *testing.T, h http.Header) {
 		}
 	}
 }
+
+// TestE2ENginxSubdomains: one gateway, at auth.gatehouse.localhost, does
+// forward-auth for another host, app.gatehouse.localhost (Chromium resolves
+// every *.localhost name to the loopback address), with
+// session.cookie_domain: the login on the gateway's host signs the user in
+// on the application's host, and sign-out there ends it on both.
+func TestE2ENginxSubdomains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	harness.Require(t, "node", "chromium")
+	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
+	public := fmt.Sprintf("http://auth.gatehouse.localhost:%d", nginxPort)
+	appURL := fmt.Sprintf("http://app.gatehouse.localhost:%d", nginxPort)
+	op := harness.StartOP(t, harness.OPConfig{
+		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
+		Users:   []harness.OPUser{alice},
+	})
+	app := startUpstream(t)
+	startGateway(t, gwConfig{
+		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
+		UpstreamURL:  app.URL,
+		ServerExtra:  "trusted_proxies = [\"127.0.0.1\"]\nallowed_redirect_domains = [\".gatehouse.localhost:*\"]",
+		SessionExtra: `cookie_domain = "gatehouse.localhost"`,
+	})
+	// One server block answers both host names.
+	harness.StartNginx(t, nginxPort, "", fmt.Sprintf(nginxServer, gwPort, app.URL))
+
+	b := harness.StartBrowser(t)
+	tab := b.NewTab(t)
+	screenshotOnFailure(t, tab, "nginx-subdomains-final")
+	deep := appURL + "/reports/q3?view=full"
+	tab.Navigate(t, deep)
+	tab.OPLogin(t, "alice", "any-password")
+	tab.WaitURLPrefix(t, deep)
+	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/q3?view=full") {
+		t.Fatalf("page text %q", text)
+	}
+	if h := app.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
+		t.Errorf("the application on %s saw X-Forwarded-User %q", appURL, h.Get("X-Forwarded-User"))
+	}
+
+	// Signed in on the gateway's own host too: its userinfo endpoint answers.
+	tab.Navigate(t, public+"/oauth2/userinfo")
+	if text := tab.Text(t); !strings.Contains(text, "alice-sub") {
+		t.Errorf("userinfo on %s: %q", public, text)
+	}
+
+	// Sign-out on the gateway's host removes the shared cookie: the
+	// application's host sends the browser to log in again.
+	tab.Navigate(t, public+"/oauth2/sign_out")
+	if text := tab.Text(t); !strings.Contains(text, "signed out") {
+		t.Errorf("sign-out page: %q", text)
+	}
+	n := app.count()
+	tab.Navigate(t, appURL+"/reports/q4")
+	if got := tab.URL(t); !strings.HasPrefix(got, op.Issuer) {
+		t.Errorf("after sign-out the browser is at %q, want the OP", got)
+	}
+	if app.count() != n {
+		t.Errorf("the application was reached after sign-out")
+	}
+}

@@ -92,6 +92,13 @@ func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, 
 		switch {
 		case v.pol.Auth == AuthBearer:
 			g.fail(w, ov, errNoToken)
+		case o.redirect && o.url != "" && wantsHTML(ov) && !strings.EqualFold(ov.Host, g.opts.PublicURL.Host):
+			// The browser gets this answer from the protected host: a
+			// login started here would bind its flow to a cookie of that
+			// host, which the callback on public_url's host never sees.
+			// So the login starts on public_url's host.
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, ov, g.loginURL(o.url), http.StatusFound)
 		case o.redirect && o.url != "" && wantsHTML(ov):
 			if err := g.startLogin(w, ov, o.url); err != nil {
 				g.failErr(w, ov, err)

@@ -186,9 +186,13 @@ func TestForwardAuthTraefikRedirectsBrowsers(t *testing.T) {
 	t.Run("ForeignHostNotAReturnURL", func(t *testing.T) {
 		resp := e.send(anon, "GET", e.gwURL+"/oauth2/auth",
 			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/x", "X-Forwarded-Host", "evil.example", "Accept", "text/html")
-		if resp.StatusCode != http.StatusFound {
-			t.Fatalf("%d", resp.StatusCode)
+		// Another host than public_url's: the login starts on public_url's
+		// host, where the callback can see the flow's browser binding.
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, e.gwURL+"/oauth2/start?") {
+			t.Fatalf("%d %q, want a redirect to the gateway's /oauth2/start", resp.StatusCode, loc)
 		}
+		resp = e.get(anon, loc)
 		cb := e.loginAtAS(anon, resp.Header.Get("Location"), "alice", "login")
 		if got := e.get(anon, cb).Header.Get("Location"); got != "/" {
 			t.Errorf("returned to %q, want \"/\" (evil.example is not an allowed redirect domain)", got)

@@ -27,6 +27,11 @@ type Options struct {
 	CookieName string
 	// Secure marks cookies Secure (set when the public URL is https).
 	Secure bool
+	// CookieDomain, when set, is the session cookie's Domain attribute: the
+	// cookie then reaches that domain's subdomains too, and when Secure it
+	// gets the "__Secure-" prefix instead of "__Host-" (which forbids a
+	// Domain). Empty: a host-only cookie.
+	CookieDomain string
 	// Lifetime is the absolute session lifetime (default 12h).
 	Lifetime time.Duration
 	// IdleTimeout ends a session unused for this long (0: no idle timeout).
@@ -49,6 +54,7 @@ type Manager struct {
 	tickets    *ticketCodec
 	bindingKey []byte
 	cookieName string
+	cookieDom  string
 	secure     bool
 	lifetime   time.Duration
 	idle       time.Duration
@@ -67,6 +73,7 @@ func NewManager(opts Options) (*Manager, error) {
 	m := &Manager{
 		store:      opts.Store,
 		cookieName: opts.CookieName,
+		cookieDom:  opts.CookieDomain,
 		secure:     opts.Secure,
 		lifetime:   opts.Lifetime,
 		idle:       opts.IdleTimeout,
@@ -76,7 +83,10 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.cookieName == "" {
 		m.cookieName = "gatehouse"
 	}
-	if m.secure {
+	switch {
+	case m.secure && m.cookieDom != "":
+		m.cookieName = "__Secure-" + m.cookieName
+	case m.secure:
 		m.cookieName = "__Host-" + m.cookieName
 	}
 	if m.lifetime <= 0 {
@@ -303,8 +313,9 @@ func digest(parts ...string) string {
 }
 
 // Cookie returns the session cookie carrying ticket: HttpOnly, SameSite=Lax,
-// Secure and "__Host-" prefixed when the public URL is https. It has no
-// Max-Age: the server enforces the lifetime.
+// Secure and "__Host-" prefixed when the public URL is https ("__Secure-"
+// with a CookieDomain, which it carries as its Domain). It has no Max-Age:
+// the server enforces the lifetime.
 func (m *Manager) Cookie(ticket string) *http.Cookie {
 	return sessions.NewCookie(m.cookieName, ticket, m.cookieOptions(0))
 }
@@ -315,7 +326,7 @@ func (m *Manager) ClearCookie() *http.Cookie {
 }
 
 func (m *Manager) cookieOptions(maxAge int) *sessions.Options {
-	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	return &sessions.Options{Path: "/", Domain: m.cookieDom, MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
 // TicketFromRequest returns the session ticket r carries, or "": the session

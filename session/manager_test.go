@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/session/memstore"
@@ -199,6 +203,47 @@ func TestBinding(t *testing.T) {
 	b := m.Binding("cookie-value")
 	if !m.BindingMatches("cookie-value", b) || m.BindingMatches("other", b) || m.BindingMatches("", "") {
 		t.Error("binding comparison is wrong")
+	}
+}
+
+// TestCookieDomain: with a cookie domain the session cookie carries it, is
+// "__Secure-" (not "__Host-") prefixed on https, and a browser's cookie
+// store sends it to the domain's other hosts but nowhere else; sign-out's
+// cookie deletes it.
+func TestCookieDomain(t *testing.T) {
+	m, _ := session.NewManager(session.Options{Store: memstore.New(), Secret: secret, Secure: true, CookieDomain: "example.com"})
+	ck := m.Cookie("ticket-value")
+	if ck.Domain != "example.com" || ck.Name != "__Secure-gatehouse" || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("cookie %+v", ck)
+	}
+	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustURL := func(s string) *url.URL { u, _ := url.Parse(s); return u }
+	jar.SetCookies(mustURL("https://auth.example.com/oauth2/callback"), []*http.Cookie{ck})
+	for host, want := range map[string]bool{
+		"https://auth.example.com/": true, "https://app.example.com/": true, "https://example.com/": true,
+		"https://a.b.example.com/": true, "http://app.example.com/": false, // Secure
+		"https://example.org/": false, "https://notexample.com/": false,
+	} {
+		got := len(jar.Cookies(mustURL(host))) == 1
+		if got != want {
+			t.Errorf("cookie sent to %s: %v, want %v", host, got, want)
+		}
+	}
+	cl := m.ClearCookie()
+	if cl.Domain != "example.com" || cl.Name != ck.Name || cl.MaxAge >= 0 {
+		t.Errorf("clear cookie %+v does not delete the session cookie", cl)
+	}
+	jar.SetCookies(mustURL("https://auth.example.com/oauth2/sign_out"), []*http.Cookie{cl})
+	if n := len(jar.Cookies(mustURL("https://app.example.com/"))); n != 0 {
+		t.Errorf("after sign-out, %d cookies still sent to app.example.com", n)
+	}
+	// The ticket is read back whatever the prefix.
+	r := &http.Request{Header: http.Header{"Cookie": {"__Secure-gatehouse=ticket-value"}}}
+	if got := m.TicketFromRequest(r); got != "ticket-value" {
+		t.Errorf("TicketFromRequest = %q", got)
 	}
 }
 

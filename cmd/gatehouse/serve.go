@@ -189,13 +189,14 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		return nil, err
 	}
 	sessions, err := session.NewManager(session.Options{
-		Store:       st,
-		Secret:      secret,
-		CookieName:  cfg.Session.CookieName,
-		Secure:      publicURL.Scheme == "https",
-		Lifetime:    cfg.Session.Lifetime.Duration,
-		IdleTimeout: cfg.Session.IdleTimeout.Duration,
-		CacheMaxAge: cacheMaxAge(cfg.Session.CacheMaxAge.Duration),
+		Store:        st,
+		Secret:       secret,
+		CookieName:   cfg.Session.CookieName,
+		CookieDomain: cfg.Session.CookieDomain,
+		Secure:       publicURL.Scheme == "https",
+		Lifetime:     cfg.Session.Lifetime.Duration,
+		IdleTimeout:  cfg.Session.IdleTimeout.Duration,
+		CacheMaxAge:  cacheMaxAge(cfg.Session.CacheMaxAge.Duration),
 	})
 	if err != nil {
 		gw.close()

@@ -178,6 +178,13 @@ type Session struct {
 	// "gatehouse". Gatehouse adds the __Host- prefix itself when the public
 	// URL is https, so the name must not carry a __Host- or __Secure- prefix.
 	CookieName string `toml:"cookie_name"`
+	// CookieDomain, when set, scopes the session cookie to this domain and
+	// its subdomains (the Domain attribute) instead of public_url's host
+	// alone, so that one gateway can serve forward-auth for several hosts
+	// under it. It must be public_url's host or a parent domain of it, and
+	// not a public suffix. On https the cookie then gets the __Secure-
+	// prefix (__Host- forbids Domain). Default "" (host-only).
+	CookieDomain string `toml:"cookie_domain"`
 	// CookieSecret is the 32-byte key, base64 encoded, that protects the
 	// session cookie; see [Config.CookieSecretBytes]. After [Parse] it holds
 	// the resolved secret whatever its source: this key, CookieSecretFile, or

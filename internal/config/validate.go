@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // problems collects validation errors, each prefixed with its key path.
@@ -177,7 +179,12 @@ func (s *Session) validate(p *problems, publicURL string) {
 	case strings.IndexFunc(s.CookieName, func(r rune) bool { return !isTokenChar(r) }) >= 0:
 		p.add("session.cookie_name", "%q is not a valid cookie name (an RFC 6265 token: letters, digits and !#$%%&'*+-.^_`|~)", s.CookieName)
 	case hasPrefixFold(s.CookieName, "__Host-") || hasPrefixFold(s.CookieName, "__Secure-"):
-		p.add("session.cookie_name", "%q must not carry a __Host- or __Secure- prefix: Gatehouse adds __Host- itself when public_url is https", s.CookieName)
+		p.add("session.cookie_name", "%q must not carry a __Host- or __Secure- prefix: Gatehouse adds __Host- itself when public_url is https (__Secure- with cookie_domain)", s.CookieName)
+	}
+	if s.CookieDomain != "" {
+		if msg := checkCookieDomain(s.CookieDomain, publicURL); msg != "" {
+			p.add("session.cookie_domain", "%s", msg)
+		}
 	}
 	const genkey = `generate one with "gatehouse genkey"`
 	switch {
@@ -361,15 +368,41 @@ func checkUpstreamURL(s string) string {
 }
 
 // isLoopbackURL reports whether s parses as a URL whose host is loopback.
+// checkCookieDomain checks a session.cookie_domain: a host name (no IP
+// address: browsers set no Domain cookie for one), equal to or a parent of
+// public_url's host (the callback on that host sets the cookie; a browser
+// refuses any other domain), and not a public suffix ("com", "co.uk",
+// "github.io"), which would share the cookie with every site under it.
+func checkCookieDomain(d, publicURL string) string {
+	if msg := checkHost(d); msg != "" {
+		return msg
+	}
+	if _, err := netip.ParseAddr(strings.Trim(d, "[]")); err == nil {
+		return fmt.Sprintf("%q is an IP address; a cookie domain must be a host name (leave it empty for a host-only cookie)", d)
+	}
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+		return fmt.Sprintf("%q is a public suffix: the session cookie would go to every site under it", d)
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Hostname() == "" {
+		return "" // server.public_url reports its own problem
+	}
+	if h := strings.ToLower(u.Hostname()); h != d && !strings.HasSuffix(h, "."+d) {
+		return fmt.Sprintf("%q is not server.public_url's host %q or a parent domain of it: browsers would refuse the cookie", d, h)
+	}
+	return ""
+}
+
 func isLoopbackURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && isLoopback(u.Hostname())
 }
 
-// isLoopback reports whether host is "localhost" or a loopback IP address
-// (127.0.0.0/8, ::1).
+// isLoopback reports whether host is "localhost", a name under it
+// ("app.localhost": loopback by RFC 6761 §6.3, and what browsers resolve
+// them to) or a loopback IP address (127.0.0.0/8, ::1).
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if strings.EqualFold(host, "localhost") || len(host) > len(".localhost") && strings.EqualFold(host[len(host)-len(".localhost"):], ".localhost") {
 		return true
 	}
 	a, err := netip.ParseAddr(host)
@@ -415,10 +448,37 @@ func checkRedirectDomain(s string) string {
 	case strings.ContainsAny(s, "/?#"):
 		return fmt.Sprintf("%q must be a host name without path", s)
 	}
-	if msg := checkHost(strings.TrimPrefix(s, ".")); msg != "" {
+	host, port := splitDomainPort(s)
+	if port != "" && port != "*" {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Sprintf("%q has an invalid port (a number, or * for any port)", s)
+		}
+	}
+	if msg := checkHost(strings.TrimPrefix(host, ".")); msg != "" {
 		return msg
 	}
 	return ""
+}
+
+// splitDomainPort splits an allowed redirect domain's optional ":port" or
+// ":*" off ("app.example.com:8443", "[::1]:8080"); an IPv6 address without
+// brackets has none.
+func splitDomainPort(s string) (host, port string) {
+	if strings.HasPrefix(s, "[") {
+		if i := strings.Index(s, "]"); i >= 0 {
+			host, rest := s[:i+1], s[i+1:]
+			if p, ok := strings.CutPrefix(rest, ":"); ok {
+				return host, p
+			}
+			return host, rest
+		}
+		return s, ""
+	}
+	if strings.Count(s, ":") == 1 {
+		h, p, _ := strings.Cut(s, ":")
+		return h, p
+	}
+	return s, ""
 }
 
 // checkHost accepts a lower-case DNS host name or an IP address, without port.

@@ -101,20 +101,22 @@ func TestValidate(t *testing.T) {
 			`server.trusted_proxies[4]: "" is not an IP address or CIDR`,
 		}},
 		{"allowed_redirect_domains valid", func(c *Config) {
-			c.Server.AllowedRedirectDomains = []string{"app.example.com", ".example.com", "127.0.0.1", "::1"}
+			c.Server.AllowedRedirectDomains = []string{"app.example.com", ".example.com", "127.0.0.1", "::1",
+				"admin.example.com:8443", ".dev.example.com:*", "[::1]:8080"}
 		}, nil},
 		{"allowed_redirect_domains invalid", func(c *Config) {
 			c.Server.AllowedRedirectDomains = []string{
-				"https://app.example.com", "app.example.com/x", "*.example.com", "App.example.com", "app.example.com:443", "", "bad_host!",
+				"https://app.example.com", "app.example.com/x", "*.example.com", "App.example.com", "app.example.com:https", "", "bad_host!", "app.example.com:0",
 			}
 		}, []string{
 			`server.allowed_redirect_domains[0]: "https://app.example.com" must be a host name without scheme`,
 			`server.allowed_redirect_domains[1]: "app.example.com/x" must be a host name without path`,
 			`server.allowed_redirect_domains[2]: "*.example.com": write ".example.com" to allow every subdomain`,
 			`server.allowed_redirect_domains[3]: "App.example.com" must be lower case`,
-			`server.allowed_redirect_domains[4]: "app.example.com:443" must not have a port`,
+			`server.allowed_redirect_domains[4]: "app.example.com:https" has an invalid port (a number, or * for any port)`,
 			`server.allowed_redirect_domains[5]: must not be empty`,
 			`server.allowed_redirect_domains[6]: "bad_host!" is not a valid host name`,
+			`server.allowed_redirect_domains[7]: "app.example.com:0" has an invalid port (a number, or * for any port)`,
 		}},
 		{"log_format", func(c *Config) { c.Server.LogFormat = "logfmt" },
 			[]string{`server.log_format: "logfmt" is not one of "text", "json"`}},
@@ -167,13 +169,35 @@ func TestValidate(t *testing.T) {
 			[]string{`provider.response_type: "none" is not supported; use "code"`}},
 
 		// session
+		{"cookie_domain parent of public_url's host", func(c *Config) { c.Session.CookieDomain = "example.com" }, nil},
+		{"cookie_domain equal to public_url's host", func(c *Config) { c.Session.CookieDomain = "auth.example.com" }, nil},
+		{"cookie_domain elsewhere", func(c *Config) { c.Session.CookieDomain = "example.org" },
+			[]string{`session.cookie_domain: "example.org" is not server.public_url's host "auth.example.com" or a parent domain of it: browsers would refuse the cookie`}},
+		{"cookie_domain a sibling, not a parent", func(c *Config) { c.Session.CookieDomain = "app.example.com" },
+			[]string{`session.cookie_domain: "app.example.com" is not server.public_url's host "auth.example.com" or a parent domain of it: browsers would refuse the cookie`}},
+		{"cookie_domain a suffix but not at a dot", func(c *Config) { c.Session.CookieDomain = "le.com" },
+			[]string{`session.cookie_domain: "le.com" is not server.public_url's host "auth.example.com" or a parent domain of it: browsers would refuse the cookie`}},
+		{"cookie_domain a public suffix", func(c *Config) { c.Session.CookieDomain = "com" },
+			[]string{`session.cookie_domain: "com" is a public suffix: the session cookie would go to every site under it`}},
+		{"cookie_domain a private public suffix", func(c *Config) {
+			c.Server.PublicURL = "https://team.github.io"
+			c.Session.CookieDomain = "github.io"
+		}, []string{`session.cookie_domain: "github.io" is a public suffix: the session cookie would go to every site under it`}},
+		{"cookie_domain an IP address", func(c *Config) {
+			c.Server.PublicURL = "https://192.0.2.10"
+			c.Session.CookieDomain = "192.0.2.10"
+		}, []string{`session.cookie_domain: "192.0.2.10" is an IP address; a cookie domain must be a host name (leave it empty for a host-only cookie)`}},
+		{"cookie_domain with a port", func(c *Config) { c.Session.CookieDomain = "example.com:443" },
+			[]string{`session.cookie_domain: "example.com:443" must not have a port`}},
+		{"cookie_domain upper case", func(c *Config) { c.Session.CookieDomain = "Example.com" },
+			[]string{`session.cookie_domain: "Example.com" must be lower case`}},
 		{"store", func(c *Config) { c.Session.Store = "postgres" },
 			[]string{`session.store: "postgres" is not one of "memory", "redis"`}},
 		{"cookie_name required", func(c *Config) { c.Session.CookieName = "" }, []string{"session.cookie_name: required"}},
 		{"cookie_name not a token", func(c *Config) { c.Session.CookieName = "my cookie;" },
 			[]string{"session.cookie_name: \"my cookie;\" is not a valid cookie name (an RFC 6265 token: letters, digits and !#$%&'*+-.^_`|~)"}},
 		{"cookie_name with __Host- prefix", func(c *Config) { c.Session.CookieName = "__host-gatehouse" },
-			[]string{`session.cookie_name: "__host-gatehouse" must not carry a __Host- or __Secure- prefix: Gatehouse adds __Host- itself when public_url is https`}},
+			[]string{`session.cookie_name: "__host-gatehouse" must not carry a __Host- or __Secure- prefix: Gatehouse adds __Host- itself when public_url is https (__Secure- with cookie_domain)`}},
 		{"cookie_secret required", func(c *Config) { c.Session.CookieSecret = "" },
 			[]string{"session.cookie_secret: required (or cookie_secret_file, or GATEHOUSE_COOKIE_SECRET); " + genkey}},
 		{"cookie_secret short", func(c *Config) { c.Session.CookieSecret = "c2hvcnQ=" },

@@ -57,7 +57,9 @@ type Validator struct {
 //     not resolved against publicURL's path);
 //   - an absolute URL with the same origin (scheme, host and port, RFC 6454)
 //     as publicURL; it may use http only when publicURL does;
-//   - an absolute https URL whose host matches one of allowedDomains.
+//   - an absolute https URL whose host matches one of allowedDomains, or an
+//     http one if that host is "localhost" or a name under it (development
+//     set-ups; such names never leave the machine).
 //
 // publicURL may be nil, in which case no absolute URL is same-origin.
 //
@@ -208,7 +210,7 @@ func (v *Validator) validateAbsolute(raw string, u *url.URL) (string, error) {
 	if v.scheme != "" && scheme == v.scheme && host == v.host && port == v.port {
 		return raw, nil
 	}
-	if scheme != "https" {
+	if scheme != "https" && !isLoopbackName(host) {
 		return "", invalid("http URL not on the public origin")
 	}
 	for _, d := range v.domains {
@@ -217,6 +219,13 @@ func (v *Validator) validateAbsolute(raw string, u *url.URL) (string, error) {
 		}
 	}
 	return "", invalid(fmt.Sprintf("host %s port %s not allowed", short(host), port))
+}
+
+// isLoopbackName reports whether host is "localhost" or a name under it
+// (RFC 6761 §6.3): browsers resolve those to the loopback address and treat
+// them as secure contexts, so an http URL there never leaves the machine.
+func isLoopbackName(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 func invalid(reason string) error {

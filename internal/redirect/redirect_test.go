@@ -185,7 +185,7 @@ func TestOpenRedirectMatrix(t *testing.T) {
 }
 
 func TestValidateHTTPPublicURL(t *testing.T) {
-	v := New(mustParse(t, "http://localhost:8080"), []string{"app.example.net"})
+	v := New(mustParse(t, "http://localhost:8080"), []string{"app.example.net", ".dev.localhost:*", ".example.org:*"})
 	tests := []struct {
 		name, in string
 		ok       bool
@@ -197,6 +197,11 @@ func TestValidateHTTPPublicURL(t *testing.T) {
 		{"https is another origin", "https://localhost:8080/x", false},
 		{"allowed domain needs https", "http://app.example.net/", false},
 		{"allowed domain over https", "https://app.example.net/", true},
+		{"allowed name under localhost over http", "http://app.dev.localhost:8080/x", true},
+		{"allowed name under localhost, another port", "http://app.dev.localhost:9000/x", true},
+		{"name under localhost not allowed", "http://app.other.localhost:8080/x", false},
+		{"allowed domain on any port still needs https", "http://app.example.org:8080/x", false},
+		{"a host merely ending in localhost", "http://evillocalhost:8080/x", false},
 		{"path", "/x", true},
 	}
 	for _, tc := range tests {
