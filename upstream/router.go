@@ -126,10 +126,15 @@ func New(opts Options) (*Router, error) {
 // the longest prefix wins. A prefix matches at a path segment boundary:
 // "/app" matches "/app" and "/app/x" but not "/apple".
 func (rt *Router) Match(host, cleanPath string) *Route {
-	host = hostOnly(host)
+	bare, stripped := "", false // host without port, computed for the first route with a Host
 	for _, r := range rt.routes {
-		if r.Host != "" && !strings.EqualFold(r.Host, host) {
-			continue
+		if r.Host != "" {
+			if !stripped {
+				bare, stripped = hostOnly(host), true
+			}
+			if !strings.EqualFold(r.Host, bare) {
+				continue
+			}
 		}
 		if prefixMatch(r.PathPrefix, cleanPath) {
 			return r
