@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -37,7 +38,7 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 		return
 	}
 	ctx := r.Context()
-	lt, err := g.opts.Login.VerifyLogoutToken(ctx, raw)
+	lt, err := g.logoutClient(raw).VerifyLogoutToken(ctx, raw)
 	if err != nil {
 		if errors.Is(err, login.ErrNotReady) {
 			reject(http.StatusServiceUnavailable, "temporarily_unavailable", "provider metadata not loaded")
@@ -77,6 +78,54 @@ func (g *Gateway) endSessions(r *http.Request, iss, sid, sub string) (int, error
 		return g.opts.Sessions.EndBySID(r.Context(), iss, sid)
 	}
 	return g.opts.Sessions.EndBySubject(r.Context(), iss, sub)
+}
+
+// logoutClient returns the client a logout token is addressed to: the
+// gateway's own, or a REST flow API application's own client when the
+// token's aud names it (the AS then logs out a session that app's client
+// holds). The choice reads the unverified aud; the chosen client's
+// verification checks it, with the signature, like everything else.
+func (g *Gateway) logoutClient(raw string) *login.Client {
+	if g.rest == nil || len(g.rest.clients) == 0 {
+		return g.opts.Login
+	}
+	for _, aud := range unverifiedAudience(raw) {
+		if aud == g.opts.Login.ClientID() {
+			return g.opts.Login
+		}
+		if lc := g.rest.clients[aud]; lc != nil {
+			return lc
+		}
+	}
+	return g.opts.Login
+}
+
+// unverifiedAudience returns a JWT's aud claim (a string or an array of
+// them) without verifying anything; nil when it cannot be read.
+func unverifiedAudience(raw string) []string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(c.Aud, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	if json.Unmarshal(c.Aud, &many) == nil {
+		return many
+	}
+	return nil
 }
 
 func jtiKey(iss, jti string) string {

@@ -477,3 +477,28 @@ func TestRESTFlowLoopbackRedirect(t *testing.T) {
 		t.Errorf("loopback login: %d %+v", resp.StatusCode, d)
 	}
 }
+
+// TestRESTFlowBackchannelLogoutForTheAppsClient: the AS's back-channel
+// logout for a session an application's own client holds (aud: that
+// client) ends it; a token for a client the gateway does not know ends
+// nothing.
+func TestRESTFlowBackchannelLogoutForTheAppsClient(t *testing.T) {
+	e := newRESTEnv(t, envOptions{})
+	a := e.app()
+	token := a.login("alice")
+	if resp, _ := e.getWith(a.c, "/api/things", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before logout: %d", resp.StatusCode)
+	}
+	if code := e.postLogoutToken(t, e.gwURL, e.sign(t, e.as.LogoutTokenClaims("some-other-client", "user-alice", ""))); code != http.StatusBadRequest {
+		t.Errorf("logout token for an unknown client: %d, want 400", code)
+	}
+	if resp, _ := e.getWith(a.c, "/api/things", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after a refused logout token: %d", resp.StatusCode)
+	}
+	if code := e.postLogoutToken(t, e.gwURL, e.sign(t, e.as.LogoutTokenClaims(nativeClientID, "user-alice", ""))); code != http.StatusOK {
+		t.Fatalf("logout token for the app's client: %d, want 200", code)
+	}
+	if resp, _ := e.getWith(a.c, "/api/things", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after back-channel logout: %d, want 401", resp.StatusCode)
+	}
+}
