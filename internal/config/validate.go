@@ -449,6 +449,12 @@ func checkRedirectDomain(s string) string {
 		return fmt.Sprintf("%q must be a host name without path", s)
 	}
 	host, port := splitDomainPort(s)
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+		return fmt.Sprintf("%q: write an IPv6 address in brackets, as in %q", s, "["+host+"]")
+	}
+	if _, err := netip.ParseAddr(strings.Trim(strings.TrimPrefix(host, "."), "[]")); err == nil && strings.HasPrefix(s, ".") {
+		return fmt.Sprintf("%q: an IP address has no subdomains", s)
+	}
 	if port != "" && port != "*" {
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
 			return fmt.Sprintf("%q has an invalid port (a number, or * for any port)", s)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 )
 
 // testCookieSecret is base64 of 32 bytes; not the example placeholder.
@@ -101,12 +103,12 @@ func TestValidate(t *testing.T) {
 			`server.trusted_proxies[4]: "" is not an IP address or CIDR`,
 		}},
 		{"allowed_redirect_domains valid", func(c *Config) {
-			c.Server.AllowedRedirectDomains = []string{"app.example.com", ".example.com", "127.0.0.1", "::1",
+			c.Server.AllowedRedirectDomains = []string{"app.example.com", ".example.com", "127.0.0.1", "[::1]",
 				"admin.example.com:8443", ".dev.example.com:*", "[::1]:8080"}
 		}, nil},
 		{"allowed_redirect_domains invalid", func(c *Config) {
 			c.Server.AllowedRedirectDomains = []string{
-				"https://app.example.com", "app.example.com/x", "*.example.com", "App.example.com", "app.example.com:https", "", "bad_host!", "app.example.com:0",
+				"https://app.example.com", "app.example.com/x", "*.example.com", "App.example.com", "app.example.com:https", "", "bad_host!", "app.example.com:0", "::1", ".127.0.0.1",
 			}
 		}, []string{
 			`server.allowed_redirect_domains[0]: "https://app.example.com" must be a host name without scheme`,
@@ -117,6 +119,8 @@ func TestValidate(t *testing.T) {
 			`server.allowed_redirect_domains[5]: must not be empty`,
 			`server.allowed_redirect_domains[6]: "bad_host!" is not a valid host name`,
 			`server.allowed_redirect_domains[7]: "app.example.com:0" has an invalid port (a number, or * for any port)`,
+			`server.allowed_redirect_domains[8]: "::1": write an IPv6 address in brackets, as in "[::1]"`,
+			`server.allowed_redirect_domains[9]: ".127.0.0.1": an IP address has no subdomains`,
 		}},
 		{"log_format", func(c *Config) { c.Server.LogFormat = "logfmt" },
 			[]string{`server.log_format: "logfmt" is not one of "text", "json"`}},
@@ -416,3 +420,19 @@ func TestImplicitRefused(t *testing.T) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// TestAllowedRedirectDomainsAgreeWithTheValidator: every allowed redirect
+// domain the configuration accepts is one the redirect validator uses (it
+// ignores the others silently).
+func TestAllowedRedirectDomainsAgreeWithTheValidator(t *testing.T) {
+	for _, d := range []string{"app.example.com", ".example.com", "127.0.0.1", "[::1]", "admin.example.com:8443",
+		".dev.example.com:*", "[::1]:8080", "app.localhost", ".gatehouse.localhost:*"} {
+		if msg := checkRedirectDomain(d); msg != "" {
+			t.Errorf("configuration refuses %q: %s", d, msg)
+			continue
+		}
+		if err := redirect.CheckAllowedDomain(d); err != nil {
+			t.Errorf("configuration accepts %q, the validator does not: %v", d, err)
+		}
+	}
+}

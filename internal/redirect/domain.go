@@ -27,8 +27,9 @@ func (d domain) match(host, port string) bool {
 }
 
 // CheckAllowedDomain reports whether entry is a well-formed allowed domain
-// for New, and if not, why. Configuration validation uses it; New silently
-// ignores the entries it rejects.
+// for New, and if not, why. New silently ignores the entries it rejects, so
+// configuration validation must refuse them first (internal/config's tests
+// check that what it accepts, this accepts).
 func CheckAllowedDomain(entry string) error {
 	_, err := parseDomain(entry)
 	return err
