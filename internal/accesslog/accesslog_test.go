@@ -273,3 +273,29 @@ func TestWriterLongLine(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterBoundsWhatIsQueued: however long the interval, no more than
+// maxPending bytes wait in memory; past that a Write writes them itself.
+func TestWriterBoundsWhatIsQueued(t *testing.T) {
+	var mu sync.Mutex
+	written := 0
+	w := NewWriter(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		written += len(p)
+		mu.Unlock()
+		return len(p), nil
+	}), time.Hour)
+	defer w.Close()
+	line := []byte(strings.Repeat("z", 99) + "\n")
+	total := 0
+	for range 10_000 { // 1 MB
+		w.Write(line)
+		total += len(line)
+		mu.Lock()
+		queued := total - written
+		mu.Unlock()
+		if queued > maxPending {
+			t.Fatalf("%d bytes queued, more than %d", queued, maxPending)
+		}
+	}
+}
