@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 )
 
 // TestMetricsAfterLoginAndRefresh scrapes /metrics after a login and a
@@ -296,5 +298,30 @@ func waitReadyWithin(t *testing.T, base string, d time.Duration) {
 			t.Fatalf("%s not ready within %s", base, d)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPprofOnTheMetricsListenerOnly: server.pprof serves the profiler on
+// the metrics listener; without it there is none.
+func TestPprofOnTheMetricsListenerOnly(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		addr := freeAddr(t)
+		stop, err := serveMetrics(addr, metrics.New(), on, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		stop()
+		switch {
+		case on && (resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine")):
+			t.Errorf("pprof on: %d %.80q", resp.StatusCode, body)
+		case !on && resp.StatusCode != http.StatusNotFound:
+			t.Errorf("pprof off: %d, want 404", resp.StatusCode)
+		}
 	}
 }

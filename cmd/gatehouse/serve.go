@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -63,7 +64,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	if m != nil {
-		stop, err := serveMetrics(cfg.Server.MetricsListen, m, logger)
+		stop, err := serveMetrics(cfg.Server.MetricsListen, m, cfg.Server.Pprof, logger)
 		if err != nil {
 			ln.Close()
 			return err
@@ -75,14 +76,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	return serve(ctx, ln, tlsConf, gw, cfg.Server, logger)
 }
 
-// serveMetrics serves GET /metrics on its own listener.
-func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (stop func(), err error) {
+// serveMetrics serves GET /metrics on its own listener, and with withPprof
+// Go's profiler under /debug/pprof/.
+func serveMetrics(addr string, m *metrics.Metrics, withPprof bool, logger *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("server.metrics_listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index) // also the named profiles: heap, goroutine, allocs, ...
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -74,6 +74,9 @@ type Server struct {
 	// MetricsListen is the host:port of the Prometheus metrics listener
 	// (GET /metrics). Empty (the default) disables it.
 	MetricsListen string `toml:"metrics_listen"`
+	// Pprof serves Go's profiler (net/http/pprof, /debug/pprof/) on the
+	// metrics listener, never on the main one. Default false.
+	Pprof bool `toml:"pprof"`
 	// TLSCertFile and TLSKeyFile make the gateway serve HTTPS (with HTTP/2)
 	// itself. Both or neither; the files are re-read when they change.
 	TLSCertFile string `toml:"tls_cert_file"`

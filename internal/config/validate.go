@@ -83,6 +83,9 @@ func (s *Server) validate(p *problems) {
 			p.add("server.metrics_listen", "must differ from server.listen")
 		}
 	}
+	if s.Pprof && s.MetricsListen == "" {
+		p.add("server.pprof", "needs server.metrics_listen: the profiler is served on the metrics listener only")
+	}
 	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
 		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file go together: set both or neither")
 	}
