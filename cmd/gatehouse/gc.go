@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/bytedance/gopkg/util/gctuner"
 )
 
@@ -19,4 +21,22 @@ func tuneGC(minHeapMiB int, getenv func(string) string, logger *slog.Logger) {
 	gctuner.SetMaxGCPercent(500)
 	gctuner.Tuning(uint64(minHeapMiB) << 20)
 	logger.Debug("garbage collector tuned", "min_heap_mib", minHeapMiB)
+}
+
+// limitMemory sets Go's soft memory limit (GOMEMLIMIT) to 90% of what
+// provider reports, the container's memory limit (cgroup v1 or v2) in
+// production, so that the collector works harder before the kernel kills
+// the process at the limit. Without a limit nothing changes; GOMEMLIMIT in
+// the environment, or AUTOMEMLIMIT=off, leaves Go's setting alone
+// (AUTOMEMLIMIT=0.8 sets another ratio). It logs what it set.
+func limitMemory(provider memlimit.Provider, logger *slog.Logger) {
+	quiet := func() (uint64, error) { // no cgroup to read (not Linux, not a container) is no limit, not an error
+		v, err := provider()
+		if err != nil && !errors.Is(err, memlimit.ErrNoLimit) {
+			logger.Debug("no container memory limit found", "error", err)
+			return 0, memlimit.ErrNoLimit
+		}
+		return v, err
+	}
+	_, _ = memlimit.Set(memlimit.WithRatio(0.9), memlimit.WithProvider(quiet), memlimit.WithLogger(logger))
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
@@ -42,6 +43,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := newLogger(cfg.Server, stderr, m)
 	redis.SetLogger(redisLogger{logger})
 	tuneGC(cfg.Server.GCMinHeapMiB, getenv, logger)
+	limitMemory(memlimit.FromCgroup, logger)
 	var tlsConf *tls.Config
 	if cfg.Server.TLSCertFile != "" {
 		cr, err := newCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, logger)
