@@ -292,8 +292,16 @@ func (e *env) authorize(c *http.Client, path, user string) string {
 	return e.loginAtAS(c, resp.Header.Get("Location"), user, "login")
 }
 
-// loginAtAS fills the AS's login form (action "login" or "deny").
+// loginAtAS fills the AS's login form (action "login" or "deny") and
+// returns the redirect to the gateway's callback, not followed.
 func (e *env) loginAtAS(c *http.Client, authURL, user, action string) string {
+	e.t.Helper()
+	return e.loginAtASFor(c, authURL, user, action, e.gwURL+"/oauth2/callback")
+}
+
+// loginAtASFor fills the AS's login form (action "login" or "deny") and
+// returns the redirect to redirectURI, not followed.
+func (e *env) loginAtASFor(c *http.Client, authURL, user, action, redirectURI string) string {
 	e.t.Helper()
 	resp := e.get(c, authURL)
 	page := bodyOf(resp)
@@ -305,22 +313,19 @@ func (e *env) loginAtAS(c *http.Client, authURL, user, action string) string {
 	for _, h := range hiddenRe.FindAllStringSubmatch(page, -1) {
 		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
 	}
-	target, err := url.Parse(authURL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	target, _ := url.Parse(authURL)
 	formURL := target.ResolveReference(&url.URL{Path: html.UnescapeString(m[1])})
 	if strings.HasPrefix(m[1], "http") {
 		formURL, _ = url.Parse(html.UnescapeString(m[1]))
 	}
-	resp, err = c.PostForm(formURL.String(), form)
+	resp, err := c.PostForm(formURL.String(), form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
-	if resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, e.gwURL+"/oauth2/callback") {
-		e.t.Fatalf("AS login: want a redirect to the callback, got %d %q", resp.StatusCode, loc)
+	if resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, redirectURI) {
+		e.t.Fatalf("AS login: want a redirect to %s, got %d %q", redirectURI, resp.StatusCode, loc)
 	}
 	return loc
 }

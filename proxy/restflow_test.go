@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -161,37 +160,6 @@ func (a *app) login(user string) string {
 		a.t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
 	}
 	return resp.Header.Get("Access-Token")
-}
-
-// loginAtASFor fills the AS's login form (action "login" or "deny") and
-// returns the redirect to redirectURI, not followed.
-func (e *env) loginAtASFor(c *http.Client, authURL, user, action, redirectURI string) string {
-	e.t.Helper()
-	resp := e.get(c, authURL)
-	page := bodyOf(resp)
-	m := formAction.FindStringSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		e.t.Fatalf("AS login page: status %d, no form:\n%s", resp.StatusCode, page)
-	}
-	form := url.Values{"username": {user}, "password": {user}, "action": {action}}
-	for _, h := range hiddenRe.FindAllStringSubmatch(page, -1) {
-		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
-	}
-	target, _ := url.Parse(authURL)
-	formURL := target.ResolveReference(&url.URL{Path: html.UnescapeString(m[1])})
-	if strings.HasPrefix(m[1], "http") {
-		formURL, _ = url.Parse(html.UnescapeString(m[1]))
-	}
-	resp, err := c.PostForm(formURL.String(), form)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, redirectURI) {
-		e.t.Fatalf("AS login: want a redirect to %s, got %d %q", redirectURI, resp.StatusCode, loc)
-	}
-	return loc
 }
 
 func TestRESTFlowNativeApp(t *testing.T) {
