@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 )
@@ -100,33 +102,26 @@ func (g *Gateway) logoutClient(raw string) *login.Client {
 	return g.opts.Login
 }
 
-// unverifiedAudience returns a JWT's aud claim (a string or an array of
-// them) without verifying anything; nil when it cannot be read.
+// unverifiedAudience returns a JWT's aud claim without verifying anything;
+// nil when it cannot be read (the gateway's own client then refuses the
+// token).
 func unverifiedAudience(raw string) []string {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return nil
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	tok, err := jwt.ParseSigned(raw, logoutTokenAlgs)
 	if err != nil {
 		return nil
 	}
-	var c struct {
-		Aud json.RawMessage `json:"aud"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
+	var c jwt.Claims
+	if tok.UnsafeClaimsWithoutVerification(&c) != nil {
 		return nil
 	}
-	var one string
-	if json.Unmarshal(c.Aud, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	if json.Unmarshal(c.Aud, &many) == nil {
-		return many
-	}
-	return nil
+	return c.Audience
 }
+
+// logoutTokenAlgs are the algorithms unverifiedAudience reads tokens of:
+// the asymmetric ones an AS signs with (the verification that follows
+// applies the AS's own allowlist).
+var logoutTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384,
+	jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
 
 func jtiKey(iss, jti string) string {
 	h := sha256.Sum256([]byte(iss + "\x00" + jti))
