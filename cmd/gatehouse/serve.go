@@ -106,9 +106,7 @@ func serveMetrics(addr string, m *metrics.Metrics, withPprof bool, logger *slog.
 // newLogger builds the process's logger; with metrics, the audit events it
 // carries also move the counters.
 func newLogger(s config.Server, w io.Writer, m *metrics.Metrics) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(s.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: logLevel(s)}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if s.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)
@@ -117,6 +115,13 @@ func newLogger(s config.Server, w io.Writer, m *metrics.Metrics) *slog.Logger {
 		h = m.EventHandler(h)
 	}
 	return slog.New(h)
+}
+
+// logLevel is server.log_level (validated; info when empty).
+func logLevel(s config.Server) slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(s.LogLevel))
+	return level
 }
 
 // accessLog is the access log and the batching writer under it.
@@ -129,9 +134,7 @@ type accessLog struct {
 // process log's format, or nil when it is off (also when log_level is above
 // info: access lines are info lines).
 func newAccessLog(s config.Server, w io.Writer) *accessLog {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(s.LogLevel))
-	if !s.AccessLog || level > slog.LevelInfo {
+	if !s.AccessLog || logLevel(s) > slog.LevelInfo {
 		return nil
 	}
 	aw := accesslog.NewWriter(w, s.AccessLogFlushInterval.Duration)
