@@ -19,7 +19,7 @@ func BenchmarkProjection(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		id.SetHeaders(h)
+		id.Headers().Set(h)
 	}
 }
 
@@ -27,7 +27,7 @@ func BenchmarkProjection(b *testing.B) {
 // appending to one must not change another.
 func TestSetHeadersValuesIndependent(t *testing.T) {
 	h := http.Header{}
-	Identity{Subject: "u", Email: "e@example.com", PreferredUsername: "p", Groups: []string{"g"}}.SetHeaders(h)
+	Identity{Subject: "u", Email: "e@example.com", PreferredUsername: "p", Groups: []string{"g"}}.Headers().Set(h)
 	h.Add(HeaderUser, "second")
 	if got := h.Values(HeaderEmail); len(got) != 1 || got[0] != "e@example.com" {
 		t.Errorf("email header after appending to the user header: %q", got)

@@ -115,31 +115,21 @@ func foldToASCII(r rune) byte {
 	return 0
 }
 
-// SetHeaders sets HeaderUser, HeaderEmail, HeaderPreferredUsername and
-// HeaderGroups from id, replacing any value h had. A field whose value is not
-// a safe header value (see below) is not sent: its header is deleted.
+// Headers are the values of an identity's headers, checked and joined once
+// (Identity.Headers), for a gateway that sets them on many requests.
+type Headers struct {
+	vals [4]string // user, email, preferred username, groups; "" is not sent
+}
+
+// Headers returns id's header values. A field whose value is not a safe
+// header value is not sent.
 //
 // A safe value is non-empty, has no control character (CR, LF, NUL, tab,
 // DEL, ...) and no leading or trailing space; letters outside ASCII are sent
 // as UTF-8. HeaderGroups is the comma-separated list of the groups that are
 // safe values and contain no comma; the others are left out of the list, so
 // that no group name can add another group ("staff,admins"), and the header
-// is deleted when none is left.
-func (id Identity) SetHeaders(h http.Header) { id.Headers().Set(h) }
-
-// SetAuthRequestHeaders sets the same values as SetHeaders, under the same
-// rules, as HeaderAuthRequestUser, HeaderAuthRequestEmail,
-// HeaderAuthRequestPreferredUsername and HeaderAuthRequestGroups, for a
-// forward-auth (nginx auth_request) response.
-func (id Identity) SetAuthRequestHeaders(h http.Header) { id.Headers().SetAuthRequest(h) }
-
-// Headers are the values of an identity's headers, checked and joined once,
-// for a gateway that sets them on many requests.
-type Headers struct {
-	vals [4]string // user, email, preferred username, groups; "" is not sent
-}
-
-// Headers returns id's header values under SetHeaders' rules.
+// is not sent when none is left.
 func (id Identity) Headers() Headers {
 	hv := Headers{vals: [4]string{id.Subject, id.Email, id.PreferredUsername, joinGroups(id.Groups)}}
 	for i, v := range hv.vals {
@@ -150,12 +140,16 @@ func (id Identity) Headers() Headers {
 	return hv
 }
 
-// Set does what SetHeaders does.
+// Set sets HeaderUser, HeaderEmail, HeaderPreferredUsername and HeaderGroups,
+// replacing any value h had; a header whose value is not sent is deleted.
 func (hv Headers) Set(h http.Header) {
 	hv.set(h, HeaderUser, HeaderEmail, HeaderPreferredUsername, HeaderGroups)
 }
 
-// SetAuthRequest does what SetAuthRequestHeaders does.
+// SetAuthRequest sets the same values, under the same rules, as
+// HeaderAuthRequestUser, HeaderAuthRequestEmail,
+// HeaderAuthRequestPreferredUsername and HeaderAuthRequestGroups, for a
+// forward-auth (nginx auth_request) response.
 func (hv Headers) SetAuthRequest(h http.Header) {
 	hv.set(h, HeaderAuthRequestUser, HeaderAuthRequestEmail, HeaderAuthRequestPreferredUsername, HeaderAuthRequestGroups)
 }

@@ -79,7 +79,7 @@ func TestStripHeadersThenSet(t *testing.T) {
 	h["x_forwarded_groups"] = []string{"admins"}
 	h.Set("X-Auth-Request-Email", "ceo@example.com")
 	StripHeaders(h)
-	Identity{Subject: "u1", Email: "u1@example.com"}.SetHeaders(h)
+	Identity{Subject: "u1", Email: "u1@example.com"}.Headers().Set(h)
 	want := http.Header{
 		HeaderUser:  {"u1"},
 		HeaderEmail: {"u1@example.com"},
@@ -192,19 +192,19 @@ func TestSetHeaders(t *testing.T) {
 			for _, k := range []string{HeaderUser, HeaderEmail, HeaderPreferredUsername, HeaderGroups} {
 				h[k] = []string{"stale", "stale2"}
 			}
-			tc.id.SetHeaders(h)
+			tc.id.Headers().Set(h)
 			if diff := cmp.Diff(tc.want, h); diff != "" {
 				t.Errorf("SetHeaders mismatch (-want +got):\n%s", diff)
 			}
 
-			// SetAuthRequestHeaders sets the same values under its names.
+			// SetAuthRequest sets the same values under its names.
 			rename := strings.NewReplacer("X-Forwarded-", "X-Auth-Request-")
 			want := http.Header{}
 			for k, v := range tc.want {
 				want[rename.Replace(k)] = v
 			}
 			h = http.Header{}
-			tc.id.SetAuthRequestHeaders(h)
+			tc.id.Headers().SetAuthRequest(h)
 			if diff := cmp.Diff(want, h); diff != "" {
 				t.Errorf("SetAuthRequestHeaders mismatch (-want +got):\n%s", diff)
 			}
@@ -213,7 +213,7 @@ func TestSetHeaders(t *testing.T) {
 }
 
 func TestSetHeadersRoundTrip(t *testing.T) {
-	// What SetHeaders sends must reach an upstream unchanged through a real
+	// What Headers.Set sends must reach an upstream unchanged through a real
 	// HTTP/1.1 connection: a value net/http refuses or a receiver trims
 	// would be a bug.
 	got := make(chan http.Header, 1)
@@ -228,7 +228,7 @@ func TestSetHeadersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id.SetHeaders(req.Header)
+	id.Headers().Set(req.Header)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

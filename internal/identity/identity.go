@@ -6,7 +6,7 @@
 // authentication, so the gateway must remove every copy a client sent before
 // it sets its own (StripHeaders), and must not set a value that the upstream
 // could read differently from what the identity provider asserted
-// (SetHeaders). Two classes of past advisories in peers shape this package:
+// (Identity.Headers, Headers.Set). Two classes of past advisories in peers shape this package:
 //
 //   - Header name variants. net/http canonicalizes letter case, but CGI
 //     (RFC 3875 §4.1.18), WSGI, Rack, PHP and many frameworks map a header
@@ -18,7 +18,7 @@
 //   - Header values. A field value must not contain CR, LF or NUL
 //     (RFC 9110 §5.5), and receivers drop leading and trailing whitespace; a
 //     list is comma-separated (RFC 9110 §5.6.1), so a group named
-//     "staff,admins" would read as two. SetHeaders drops such values instead
+//     "staff,admins" would read as two. Identity.Headers drops such values instead
 //     of repairing them.
 package identity
 
