@@ -100,7 +100,7 @@ func (g *Gateway) routeName(r *http.Request) string {
 	if strings.HasPrefix(r.URL.Path, "/oauth2/") {
 		return "oauth2_other"
 	}
-	if rt := g.router.Match(r.Host, r.URL.Path); rt != nil {
+	if rt := g.routeOf(r); rt != nil {
 		return rt.Name
 	}
 	return "unmatched"

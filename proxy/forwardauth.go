@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -17,6 +18,12 @@ const forwardAuthPath = "/oauth2/auth"
 // request.
 type original struct {
 	gr gateRequest
+	// hostport is the original host with its port, canonical.
+	hostport string
+	// trusted is set when the forward-auth request comes from a proxy in
+	// server.trusted_proxies: only then are the original's headers read,
+	// and only then does the answer carry tokens.
+	trusted bool
 	// uri is the original request URI (path and query), "" when unknown.
 	uri string
 	// url is the absolute original URL, for the return-to of a login.
@@ -50,12 +57,12 @@ type original struct {
 func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 	o, err := g.originalRequest(r)
 	if err != nil {
-		g.fail(w, r, errInvalidPath)
+		g.failErr(w, r, asForwardAuthRefusal(err))
 		return
 	}
 	ov := o.view(r)
 	var v verdict
-	err = g.decide(r, o.gr, &v)
+	err = g.decide(r, &o.gr, &v)
 	noteRequest(w, &v, false)
 	if err != nil {
 		g.refuseForwardAuth(w, r, ov, o, &v, err)
@@ -66,11 +73,15 @@ func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 	if fwd := v.fwd; fwd != nil {
 		fwd.headers.Set(h)
 		fwd.headers.SetAuthRequest(h)
-		if v.pol.PassAccessToken && fwd.accessToken != "" {
+		// A token of the AS goes only to a trusted proxy, which passes it
+		// to the application: any other caller holding a session cookie or
+		// session token (a script on the origin, a mobile app) would walk
+		// away with it.
+		if o.trusted && v.pol.PassAccessToken && fwd.accessToken != "" {
 			h.Set(identity.HeaderAccessToken, fwd.accessToken)
 			h.Set(identity.HeaderAuthRequestAccessToken, fwd.accessToken)
 		}
-		if v.pol.PassAuthorization && fwd.accessToken != "" {
+		if o.trusted && v.pol.PassAuthorization && fwd.accessToken != "" {
 			h.Set("Authorization", "Bearer "+fwd.accessToken)
 		}
 	}
@@ -111,8 +122,22 @@ func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, 
 			g.unauthenticated(w, ov)
 		}
 	default:
-		g.failErr(w, ov, g.credentialErr(err))
+		g.failErr(w, ov, asForwardAuthRefusal(g.credentialErr(err)))
 	}
+}
+
+// asForwardAuthRefusal turns a 400 (a malformed or ambiguous original
+// request) into a 403: nginx's auth_request accepts only 2xx, 401 and
+// 403 and answers any other status with 500, which would let a client
+// cause a 5xx at will.
+func asForwardAuthRefusal(err error) error {
+	var pe *pageError
+	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest {
+		refused := *pe
+		refused.Status = http.StatusForbidden
+		return &refused
+	}
+	return err
 }
 
 // loginURL returns the absolute URL that starts a login returning to
@@ -127,64 +152,116 @@ func (g *Gateway) loginURL(returnTo string) string {
 	return u.String()
 }
 
+// errForwardAuthUntrusted refuses Envoy's path form of forward-auth
+// (/oauth2/auth/<original path>) from a peer that is not a trusted proxy.
+var errForwardAuthUntrusted = &pageError{Status: http.StatusForbidden, Code: "forward_auth_untrusted", Title: "Access denied",
+	Detail: "This endpoint answers only the proxies the gateway is configured to trust."}
+
+// errAmbiguousOriginal refuses a forward-auth request whose headers name
+// two different original requests (X-Forwarded-Host and the host of
+// X-Original-URL, or X-Forwarded-Uri and its path).
+var errAmbiguousOriginal = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Request refused",
+	Detail: "The proxy's headers describe two different requests."}
+
 // originalRequest reads what a forward-auth request says about the
-// original request. An X-Forwarded-Uri that does not parse, or a malformed
-// X-Forwarded-Method, is an error.
+// original request, in canonical form. The original method, host and URI
+// are read only from a trusted proxy (server.trusted_proxies):
+// X-Forwarded-Method, X-Forwarded-Host and X-Forwarded-Uri (nginx,
+// Traefik), or X-Original-Method and X-Original-URL (ingress-nginx);
+// where both name a host or a path, they must agree. Envoy's path form is
+// accepted only from a trusted proxy. A header that does not parse is an
+// error.
 func (g *Gateway) originalRequest(r *http.Request) (original, error) {
-	o := original{gr: gateRequest{method: r.Method, host: r.Host, forwardAuth: true}}
 	trusted := g.trusted(r)
+	o := original{trusted: trusted}
+	method, hostport, escaped := r.Method, r.Host, ""
 	proto := g.opts.PublicURL.Scheme
-	if trusted {
-		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-			proto = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && validHost(h) {
-			o.gr.host = h
-		}
-	}
-	xfu, xfm := r.Header.Get("X-Forwarded-Uri"), r.Header.Get("X-Forwarded-Method")
-	if strings.HasPrefix(r.URL.Path, forwardAuthPath+"/") {
+	h := r.Header
+	xfu, xfm := h.Get("X-Forwarded-Uri"), h.Get("X-Forwarded-Method")
+	xou, xom := h.Get("X-Original-Url"), h.Get("X-Original-Method")
+	switch {
+	case strings.HasPrefix(r.URL.Path, forwardAuthPath+"/"):
 		// Envoy: the request line is the original's, behind the prefix.
+		if !trusted {
+			g.logger.Info("forward-auth path form from a peer not in server.trusted_proxies refused",
+				"event", "access_denied", "rule", "forward_auth_untrusted", "peer", r.RemoteAddr)
+			return o, errForwardAuthUntrusted
+		}
 		o.envoy, o.redirect = true, true
-		o.gr.path = strings.TrimPrefix(r.URL.EscapedPath(), forwardAuthPath)
-		o.uri = o.gr.path
+		escaped = strings.TrimPrefix(r.URL.EscapedPath(), forwardAuthPath)
+		o.uri = escaped
 		if r.URL.RawQuery != "" {
 			o.uri += "?" + r.URL.RawQuery
 		}
-	} else if trusted && xfu != "" {
-		u, err := url.ParseRequestURI(xfu)
-		if err != nil {
-			return o, err
+	case trusted:
+		if p := h.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			proto = p
 		}
-		o.gr.path = u.EscapedPath()
-		if o.gr.path == "" {
-			o.gr.path = "/"
+		if xou != "" {
+			u, err := url.Parse(xou)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+				return o, errInvalidPath
+			}
+			proto, hostport, escaped, o.uri = u.Scheme, u.Host, u.EscapedPath(), u.RequestURI()
+			if escaped == "" {
+				escaped = "/"
+			}
 		}
-		o.uri = u.RequestURI()
-		o.redirect = xfm != "" && r.URL.Query().Get("redirect") != "false"
-	} else if !trusted && (xfu != "" || xfm != "") {
+		if xfh := firstValue(h.Get("X-Forwarded-Host")); xfh != "" {
+			if xou != "" && !sameHost(xfh, hostport) {
+				return o, errAmbiguousOriginal
+			}
+			hostport = xfh
+		}
+		if xfu != "" {
+			u, err := url.ParseRequestURI(xfu)
+			if err != nil {
+				return o, errInvalidPath
+			}
+			p := u.EscapedPath()
+			if p == "" {
+				p = "/"
+			}
+			if xou != "" && p != escaped {
+				return o, errAmbiguousOriginal
+			}
+			escaped, o.uri = p, u.RequestURI()
+		}
+		if m := cmp.Or(xfm, xom); m != "" {
+			if !isMethodToken(m) || (xfm != "" && xom != "" && xfm != xom) {
+				return o, errInvalidPath
+			}
+			method = m
+		}
+		o.redirect = xfm != "" && xfu != "" && r.URL.Query().Get("redirect") != "false"
+	case xfu != "" || xfm != "" || xou != "" || xom != "":
 		g.access.warnUntrusted.Do(func() {
-			g.logger.Warn("a forward-auth request carries X-Forwarded-Uri or X-Forwarded-Method from a peer not in server.trusted_proxies; they are ignored and only the default rules apply",
+			g.logger.Warn("a forward-auth request carries X-Forwarded-Uri, X-Forwarded-Method, X-Original-URL or X-Original-Method from a peer not in server.trusted_proxies; they are ignored",
 				"event", "untrusted_forwarded_headers", "peer", r.RemoteAddr)
 		})
 	}
-	if trusted && xfm != "" && !o.envoy {
-		if !isMethodToken(xfm) {
-			return o, errInvalidPath
-		}
-		o.gr.method = xfm
+	gr, err := canonicalRequest(method, hostport, escaped)
+	if err != nil {
+		return o, err
 	}
+	gr.forwardAuth = true
+	o.gr, o.hostport = gr, canonicalHostport(hostport)
 	if o.uri != "" {
-		o.url = proto + "://" + o.gr.host + o.uri
+		o.url = proto + "://" + o.hostport + o.uri
 	}
 	return o, nil
+}
+
+// sameHost reports whether two Host values name the same host and port.
+func sameHost(a, b string) bool {
+	return canonicalHostport(a) == canonicalHostport(b)
 }
 
 // view returns r as the original request: its method, host and URL, with
 // r's headers (cookies, Accept, Authorization come from the client).
 func (o original) view(r *http.Request) *http.Request {
 	v := r.WithContext(r.Context())
-	v.Method, v.Host = o.gr.method, o.gr.host
+	v.Method, v.Host = o.gr.method, o.hostport
 	if o.uri != "" {
 		if u, err := url.ParseRequestURI(o.uri); err == nil {
 			v.URL = u
@@ -197,18 +274,6 @@ func (o original) view(r *http.Request) *http.Request {
 func firstValue(s string) string {
 	s, _, _ = strings.Cut(s, ",")
 	return strings.TrimSpace(s)
-}
-
-// validHost reports whether h looks like host[:port]: letters, digits and
-// ".-:[]_" only.
-func validHost(h string) bool {
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:[]_", c) >= 0) {
-			return false
-		}
-	}
-	return h != ""
 }
 
 // isMethodToken reports whether m is an HTTP method token (RFC 9110 §9.1).

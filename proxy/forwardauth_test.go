@@ -280,21 +280,22 @@ func TestForwardAuthURITricks(t *testing.T) {
 }
 
 // TestForwardAuthIgnoresUntrustedHeaders: without trusted proxies, the
-// forwarded headers are ignored, and the default policy applies (a session
-// and the default rules; no route, no skip_auth).
+// forwarded headers are ignored; the original path is then unknown, and
+// since the host's rules depend on the path, the answer is 403 whoever
+// asks (fail closed), never a decision for another path.
 func TestForwardAuthIgnoresUntrustedHeaders(t *testing.T) {
 	logs := &logBuffer{}
 	e := newEnv(t, envOptions{routes: faRoutes(), logger: logs.logger(),
 		defaultRules: authz.Rules{AllowedEmailDomains: []string{"example.com"}}})
 	anon, bob := e.browser(), e.browser()
 	resp := e.send(anon, "GET", e.gwURL+"/oauth2/auth", cat(e.traefik("GET", "/public/x"), htmlAccept)...)
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("spoofed skip_auth path: %d, want 401", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("spoofed skip_auth path: %d, want 403", resp.StatusCode)
 	}
 	e.loginAs(bob, "/", "bob")
 	resp = e.send(bob, "GET", e.gwURL+"/oauth2/auth", cat(e.traefik("DELETE", "/admin/x"), apiAccept)...)
-	if resp.StatusCode != http.StatusAccepted {
-		t.Errorf("bob with the default policy: %d, want 202 (the admin route's rules need the trusted URI)", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bob without a trusted original URI: %d, want 403", resp.StatusCode)
 	}
 	if n := len(logs.events("untrusted_forwarded_headers")); n != 1 {
 		t.Errorf("%d warnings about untrusted forwarded headers, want exactly 1", n)

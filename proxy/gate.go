@@ -17,11 +17,6 @@ import (
 // errSessionEnded is returned when a session cannot continue (refresh refused).
 var errSessionEnded = errors.New("proxy: session ended")
 
-// errInvalidPath refuses a path that an upstream could route differently
-// from the gateway ("/public/..;/admin" reaches /admin on Tomcat).
-var errInvalidPath = &pageError{Status: http.StatusForbidden, Code: "invalid_path", Title: "Request refused",
-	Detail: "The request path is ambiguous and was refused."}
-
 // accessControl is the gate's compiled configuration.
 type accessControl struct {
 	// fallback is the policy of forward-auth requests no route matches.
@@ -55,21 +50,6 @@ func (g *Gateway) initAccess() error {
 	return errors.Join(errs...)
 }
 
-// gateRequest is the request the gate decides about: the request itself
-// when proxying, the original request when answering forward-auth.
-type gateRequest struct {
-	method string
-	host   string
-	// path is the escaped path as sent (url.URL.EscapedPath); it need not
-	// be clean. Empty when the original path is unknown (a forward-auth
-	// request without trusted X-Forwarded-Uri): then no route and no
-	// skip_auth pattern applies.
-	path string
-	// forwardAuth makes an unmatched path fall back to the default policy
-	// instead of 404.
-	forwardAuth bool
-}
-
 // verdict is what the gate decided for a request allowed to pass.
 type verdict struct {
 	route *upstream.Route // nil for the fallback policy
@@ -92,12 +72,16 @@ func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
 // handleGate decides whether a request may pass to its upstream.
 func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 	var v verdict
-	err := g.decide(r, gateRequest{method: r.Method, host: r.Host, path: r.URL.EscapedPath()}, &v)
+	gr, err := canonicalRequest(r.Method, r.Host, r.URL.EscapedPath())
+	if err == nil {
+		err = g.decide(r, &gr, &v)
+	}
 	noteRequest(w, &v, true)
 	if err != nil {
 		g.refuse(w, r, &v, err)
 		return
 	}
+	r.Host = canonicalHostport(r.Host) // what the upstream sees as X-Forwarded-Host
 	if v.fwd == nil {
 		v.route.ServeHTTP(w, r)
 		return
@@ -107,29 +91,39 @@ func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide is the gate, for proxied and forward-auth requests alike: it picks
-// the route on the cleaned path (percent-decoded once), applies public and
-// skip_auth, authenticates (session, refreshed when needed, or bearer
-// token), and applies the authorization rules. A path whose readings (see
-// authz.PathViews) fall into different routes is refused. It fills in v
-// (the caller's, so that it needs no allocation) as far as it got: the
-// route (or the fallback) is set whenever one was chosen, also with an
-// error.
-func (g *Gateway) decide(r *http.Request, gr gateRequest, v *verdict) error {
+// the route for the canonical host and every reading of the path (see
+// canon.Path and upstream.Router.Match), applies public and skip_auth,
+// authenticates (session, refreshed when needed, or bearer token), and
+// applies the authorization rules. A request whose readings fall into
+// different routes is refused, and so is a forward-auth request whose
+// original path is unknown when the host's rules depend on the path. It
+// fills in v (the caller's, so that it needs no allocation) as far as it
+// got: the route (or the fallback) is set whenever one was chosen, also
+// with an error.
+func (g *Gateway) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 	*v = verdict{pol: g.access.fallback}
-	var views authz.PathViews
-	if gr.path != "" {
-		var err error
-		if views, err = authz.ParsePath(gr.path); err != nil {
+	if gr.hasPath {
+		readings := gr.path.Readings()
+		route, ok := g.router.Match(gr.host, readings[0])
+		for _, p := range readings[1:] {
+			if !ok {
+				break
+			}
+			var other *upstream.Route
+			other, ok = g.router.Match(gr.host, p)
+			ok = ok && other == route
+		}
+		if !ok {
+			g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", gr.path.Clean)
 			return errInvalidPath
 		}
-		readings := views.All()
-		v.route = g.router.Match(gr.host, readings[0])
-		for _, p := range readings[1:] {
-			if g.router.Match(gr.host, p) != v.route {
-				g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", views.Clean)
-				return errInvalidPath
-			}
+		v.route = route
+	} else if gr.forwardAuth {
+		route, err := g.routeWithoutPath(gr.host)
+		if err != nil {
+			return err
 		}
+		v.route = route
 	}
 	switch {
 	case v.route != nil:
@@ -137,7 +131,7 @@ func (g *Gateway) decide(r *http.Request, gr gateRequest, v *verdict) error {
 	case !gr.forwardAuth:
 		return errNotFound
 	}
-	if v.pol.Auth == AuthPublic || (gr.path != "" && v.pol.policy.SkipAuth(gr.method, views)) {
+	if v.pol.Auth == AuthPublic || (gr.hasPath && v.pol.policy.SkipAuth(gr.method, &gr.path)) {
 		return nil
 	}
 	fwd, claims, err := g.authenticate(r, v)
@@ -149,7 +143,7 @@ func (g *Gateway) decide(r *http.Request, gr gateRequest, v *verdict) error {
 	})
 	if !d.Allowed() {
 		g.logger.Info("access denied", "event", "access_denied", "sub", fwd.id.Subject, "route", v.pol.Name,
-			"rule", d.Rule, "method", gr.method, "path", views.Clean, "credential", credentialKind(v.bearer))
+			"rule", d.Rule, "method", gr.method, "path", gr.path.Clean, "credential", credentialKind(v.bearer))
 		return &denial{rule: d.Rule, bearer: v.bearer}
 	}
 	v.fwd = fwd

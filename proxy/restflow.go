@@ -202,7 +202,7 @@ func (ra *restAPI) startURL(app *restApp) string {
 // endpoint of the route's application (or the default one).
 func (g *Gateway) restUnauthorized(w http.ResponseWriter, r *http.Request) {
 	var app *restApp
-	if route := g.router.Match(r.Host, r.URL.Path); route != nil {
+	if route := g.routeOf(r); route != nil {
 		app = g.rest.apps[route.Name]
 	}
 	g.restFail(w, r, app, restNotAuthorized)

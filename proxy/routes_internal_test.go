@@ -3,7 +3,7 @@ package proxy
 import (
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/canon"
 )
 
 // FuzzIsCleanPath: isCleanPath accepts exactly the paths ServeMux leaves
@@ -14,10 +14,10 @@ func FuzzIsCleanPath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		// authz.CleanPath cleans as ServeMux does (and allocates doing it).
-		want := p != "" && p[0] == '/' && authz.CleanPath(p) == p
+		// canon.CleanPath cleans as ServeMux does (and allocates doing it).
+		want := p != "" && p[0] == '/' && canon.CleanPath(p) == p
 		if got := isCleanPath(p); got != want {
-			t.Errorf("isCleanPath(%q) = %v, ServeMux cleans it to %q", p, got, authz.CleanPath(p))
+			t.Errorf("isCleanPath(%q) = %v, ServeMux cleans it to %q", p, got, canon.CleanPath(p))
 		}
 	})
 }

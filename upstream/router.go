@@ -14,16 +14,25 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/canon"
 )
 
 // Route is one entry of the route table.
 type Route struct {
 	// Name identifies the route in logs and metrics.
 	Name string
-	// Host, when set, must equal the request's host (without port, lower case).
+	// Host, when set, must equal the request's canonical host (canon.Host:
+	// lower case, no trailing dot, no port).
 	Host string
-	// PathPrefix selects requests whose cleaned path starts with it ("/" matches all).
+	// PathPrefix selects requests whose cleaned path starts with it ("/"
+	// matches all), at a segment boundary.
 	PathPrefix string
+	// CaseSensitivePaths says the upstream tells "/Admin" from "/admin".
+	// By default it is assumed not to (Express, ASP.NET and IIS do not), so
+	// a path that matches PathPrefix only with letter case ignored makes
+	// the match ambiguous (see Router.Match).
+	CaseSensitivePaths bool
 	// Target is the upstream's base URL; its path is joined with the request path.
 	Target *url.URL
 	// PreserveHost forwards the client's Host header instead of the target's.
@@ -31,7 +40,8 @@ type Route struct {
 	// Data is the caller's per-route policy, returned with the match.
 	Data any
 
-	handler http.Handler
+	lowerPrefix string // PathPrefix with ASCII letters in lower case
+	handler     http.Handler
 }
 
 // ServeHTTP proxies r to the route's upstream.
@@ -55,6 +65,10 @@ type Options struct {
 // Router matches requests to routes.
 type Router struct {
 	routes []*Route // sorted: host-specific first, then longest prefix first
+	// upperPrefix is set when a case-insensitive route's prefix has an
+	// upper-case letter: then even a lower-case path needs the second,
+	// case-ignoring match.
+	upperPrefix bool
 }
 
 // New builds the route table and one reverse proxy per route.
@@ -81,6 +95,10 @@ func New(opts Options) (*Router, error) {
 			route.PathPrefix = "/"
 		}
 		route.Host = strings.ToLower(route.Host)
+		route.lowerPrefix = canon.Lower(route.PathPrefix)
+		if !route.CaseSensitivePaths && route.lowerPrefix != route.PathPrefix {
+			rt.upperPrefix = true
+		}
 		r := &route
 		r.handler = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
@@ -121,22 +139,39 @@ func New(opts Options) (*Router, error) {
 	return rt, nil
 }
 
-// Match returns the route for host (any case, port ignored) and the cleaned
-// request path, or nil. Host-specific routes win over host-less ones, then
-// the longest prefix wins. A prefix matches at a path segment boundary:
-// "/app" matches "/app" and "/app/x" but not "/apple".
-func (rt *Router) Match(host, cleanPath string) *Route {
-	bare, stripped := "", false // host without port, computed for the first route with a Host
+// Match returns the route for host, the request's canonical host
+// (canon.Host), and p, one reading of its path (canon.Path), or nil.
+// Host-specific routes win over host-less ones, then the longest prefix
+// wins. A prefix matches at a path segment boundary: "/app" matches "/app"
+// and "/app/x" but not "/apple".
+//
+// The route is chosen twice: once with letter case as it is, and once with
+// ASCII letter case ignored for the routes whose upstream ignores it (not
+// CaseSensitivePaths). ok is false when the two differ ("/ADMIN/x" is
+// under a route "/admin" for a case-insensitive upstream, but not
+// literally): the caller must refuse the request rather than guess which
+// of the two the upstream will act on.
+func (rt *Router) Match(host, p string) (route *Route, ok bool) {
+	route = rt.match(host, p, "")
+	if !rt.upperPrefix && !hasUpper(p) {
+		return route, true // ignoring case changes nothing
+	}
+	return route, rt.match(host, p, canon.Lower(p)) == route
+}
+
+// match returns the first route for host and p; with folded (p in lower
+// case) set, case-insensitive routes compare their lower-case prefix with
+// it.
+func (rt *Router) match(host, p, folded string) *Route {
 	for _, r := range rt.routes {
-		if r.Host != "" {
-			if !stripped {
-				bare, stripped = hostOnly(host), true
-			}
-			if !strings.EqualFold(r.Host, bare) {
-				continue
-			}
+		if r.Host != "" && r.Host != host {
+			continue
 		}
-		if prefixMatch(r.PathPrefix, cleanPath) {
+		if folded != "" && !r.CaseSensitivePaths {
+			if prefixMatch(r.lowerPrefix, folded) {
+				return r
+			}
+		} else if prefixMatch(r.PathPrefix, p) {
 			return r
 		}
 	}
@@ -153,11 +188,13 @@ func prefixMatch(prefix, p string) bool {
 	return len(p) == len(prefix) || strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/'
 }
 
-func hostOnly(hostport string) string {
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
-		hostport = hostport[:i]
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
 	}
-	return strings.ToLower(strings.Trim(hostport, "[]"))
+	return false
 }
 
 func defaultError(logger *slog.Logger, w http.ResponseWriter, r *http.Request, route *Route, err error) {

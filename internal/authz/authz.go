@@ -4,9 +4,9 @@
 // authentication at all (skip_auth). It is pure: no I/O, no logging.
 //
 // Rules match on a request path that has been percent-decoded once and
-// cleaned (see CleanPath), never on the raw request URI or the query. A
+// cleaned (see canon.CleanPath), never on the raw request URI or the query. A
 // path is also read the ways other servers are known to read it (see
-// PathViews); a path skips authentication only when every reading is under
+// canon.Path); a path skips authentication only when every reading is under
 // a skip_auth pattern.
 //
 // Two classes of past advisories in peers shape the e-mail rules: an
