@@ -56,7 +56,6 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
-
 // TestPathReadings covers the readings servers that ignore trailing dots
 // and spaces (IIS, ASP.NET) act on, and the segments no server agrees on.
 func TestPathReadings(t *testing.T) {
