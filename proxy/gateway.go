@@ -48,7 +48,10 @@ type Route struct {
 	Name       string
 	Host       string
 	PathPrefix string
-	Target     *url.URL
+	// CaseSensitivePaths says the upstream tells "/Admin" from "/admin"
+	// (see upstream.Route).
+	CaseSensitivePaths bool
+	Target             *url.URL
 	// Auth is AuthSession (default), AuthPublic, AuthBearer,
 	// AuthSessionOrBearer or AuthPasswordGrant.
 	Auth string
@@ -184,7 +187,7 @@ func New(opts Options) (*Gateway, error) {
 			rt.Auth = AuthSession
 		}
 		routes[i] = upstream.Route{
-			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, Target: rt.Target,
+			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, CaseSensitivePaths: rt.CaseSensitivePaths, Target: rt.Target,
 			PreserveHost: rt.PreserveHost, Data: rt,
 		}
 	}

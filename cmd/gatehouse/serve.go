@@ -254,7 +254,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 			name = fmt.Sprintf("upstream-%d", i)
 		}
 		routes[i] = proxy.Route{
-			Name: name, Host: u.Host, PathPrefix: u.PathPrefix, Target: target, Auth: u.Auth,
+			Name: name, Host: u.Host, PathPrefix: u.PathPrefix, CaseSensitivePaths: u.CaseSensitivePaths, Target: target, Auth: u.Auth,
 			PassAccessToken: u.PassAccessToken, PassAuthorization: u.PassAuthorization,
 			Rules: cfg.UpstreamRules(i),
 		}

@@ -270,6 +270,12 @@ type Upstream struct {
 	// with "/" and has no "." or ".." segment, empty segment, query or
 	// fragment. Default (and empty) "/".
 	PathPrefix string `toml:"path_prefix"`
+	// CaseSensitivePaths says the application tells "/Admin" from "/admin".
+	// By default (false) it is assumed not to, as Express, ASP.NET and IIS
+	// do not: a request whose path matches path_prefix only when letter
+	// case is ignored is refused (400) instead of being sent to another
+	// route's rules.
+	CaseSensitivePaths bool `toml:"case_sensitive_paths"`
 	// URL is the absolute http or https URL requests are proxied to, without
 	// query, fragment or user info. Required.
 	URL string `toml:"url"`

@@ -296,6 +296,7 @@ func validateUpstreams(p *problems, ups []Upstream) {
 	type route struct{ host, prefix string }
 	names := map[string]int{}
 	routes := map[route]int{}
+	folded := map[route]int{} // path_prefix in lower case
 	for i, u := range ups {
 		key := fmt.Sprintf("upstream[%d]", i)
 		if u.Name != "" {
@@ -318,8 +319,11 @@ func validateUpstreams(p *problems, ups []Upstream) {
 		r := route{u.Host, u.PathPrefix}
 		if j, dup := routes[r]; dup {
 			p.add(key, "same host (%q) and path_prefix (%q) as upstream[%d]", u.Host, u.PathPrefix, j)
+		} else if j, dup := folded[route{u.Host, strings.ToLower(u.PathPrefix)}]; dup && !(u.CaseSensitivePaths && ups[j].CaseSensitivePaths) {
+			p.add(key+".path_prefix", "%q differs from upstream[%d]'s %q only in letter case; set case_sensitive_paths = true on both if the application tells them apart", u.PathPrefix, j, ups[j].PathPrefix)
 		} else {
 			routes[r] = i
+			folded[route{u.Host, strings.ToLower(u.PathPrefix)}] = i
 		}
 		if u.URL == "" {
 			p.add(key+".url", "required")
@@ -534,6 +538,8 @@ func checkPathPrefix(s string) string {
 			return fmt.Sprintf("%q must not contain a %q segment", s, seg)
 		case seg == "" && i != len(segs)-1:
 			return fmt.Sprintf("%q must not contain an empty segment (\"//\")", s)
+		case strings.HasSuffix(seg, "."):
+			return fmt.Sprintf("%q must not have a segment ending in \".\" (servers that drop trailing dots read it as another path)", s)
 		}
 	}
 	return ""

@@ -333,12 +333,27 @@ func TestValidate(t *testing.T) {
 				Upstream{PathPrefix: "/a//b", URL: "http://a", Auth: AuthSession},
 				Upstream{PathPrefix: "/api/", URL: "http://a", Auth: AuthSession},
 				Upstream{PathPrefix: "/a..b", URL: "http://a", Auth: AuthSession},
+				Upstream{PathPrefix: "/admin./x", URL: "http://a", Auth: AuthSession},
 			)
 		}, []string{
 			`upstream[1].path_prefix: "api" must start with "/"`,
 			`upstream[2].path_prefix: "/api/../admin" must not contain a ".." segment`,
 			`upstream[3].path_prefix: "/api?x" must not have a query or fragment`,
 			`upstream[4].path_prefix: "/a//b" must not contain an empty segment ("//")`,
+			`upstream[7].path_prefix: "/admin./x" must not have a segment ending in "." (servers that drop trailing dots read it as another path)`,
+		}},
+		{"upstream prefixes that differ only in case", func(c *Config) {
+			c.Upstreams = append(c.Upstreams,
+				Upstream{PathPrefix: "/admin", URL: "http://a", Auth: AuthSession},
+				Upstream{PathPrefix: "/Admin", URL: "http://a", Auth: AuthSession},
+				Upstream{Host: "a.example.com", PathPrefix: "/API", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "a.example.com", PathPrefix: "/api", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "b.example.com", PathPrefix: "/API", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "b.example.com", PathPrefix: "/api", URL: "http://a", Auth: AuthSession},
+			)
+		}, []string{
+			`upstream[2].path_prefix: "/Admin" differs from upstream[1]'s "/admin" only in letter case; set case_sensitive_paths = true on both if the application tells them apart`,
+			`upstream[6].path_prefix: "/api" differs from upstream[5]'s "/API" only in letter case; set case_sensitive_paths = true on both if the application tells them apart`,
 		}},
 		{"upstream duplicate route", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
