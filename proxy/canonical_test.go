@@ -259,5 +259,3 @@ func TestForwardAuthFailsClosedWithoutURI(t *testing.T) {
 		t.Errorf("no URI, one route for every path: %d, want 202", resp.StatusCode)
 	}
 }
-
-
