@@ -19,15 +19,19 @@ const nginxServer = `
     # The gateway's endpoints: login, callback, sign-out, userinfo.
     location /oauth2/ {
       proxy_pass http://127.0.0.1:%[1]d;
-      proxy_set_header Host $http_host;
+      proxy_set_header Host $host;
       proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
 
     # The subrequest: the original method, URI and host in the headers the
     # gateway trusts from this proxy (server.trusted_proxies). nginx sets
-    # them, replacing any a client sent.
+    # them, replacing any a client sent. $host, never $http_host: $host is
+    # the name nginx chose this server block by (the request line's host
+    # for an absolute-form request, without a trailing dot), $http_host is
+    # whatever the client wrote in Host.
     location = /_gatehouse/auth {
       internal;
       proxy_pass http://127.0.0.1:%[1]d/oauth2/auth?redirect=false;
@@ -35,7 +39,8 @@ const nginxServer = `
       proxy_set_header Content-Length "";
       proxy_set_header X-Forwarded-Method $request_method;
       proxy_set_header X-Forwarded-Uri $request_uri;
-      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
       proxy_set_header X-Forwarded-Proto $scheme;
     }
 

@@ -36,6 +36,7 @@ func TestPathSpellingsOfAProtectedRoute(t *testing.T) {
 	for _, raw := range []string{
 		"/ADMIN/x", "/Admin/x", "/aDmIn", "/admin./x", "/admin%2e/x", "/admin%2E/x", "/admin%20/x",
 		"/admin.%20/x", "/ADMIN%2e/x", "/admin/../ADMIN/x", "/x/..%2fADMIN/x", "/admin;x/y", "/admin%3b/x",
+		"/admin%00/x", "/admin%3f/x", "/admin%23/x", "/admin%ff/x",
 	} {
 		for _, c := range []struct {
 			name   string

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 )
 
@@ -208,6 +210,9 @@ func (g *Gateway) originalRequest(r *http.Request) (original, error) {
 			}
 		}
 		if xfh := firstValue(h.Get("X-Forwarded-Host")); xfh != "" {
+			// nginx's $host has no port: X-Forwarded-Port ($server_port)
+			// completes it, for the return URL of a login.
+			xfh = withPort(xfh, firstValue(h.Get("X-Forwarded-Port")), proto)
 			if xou != "" && !sameHost(xfh, hostport) {
 				return o, errAmbiguousOriginal
 			}
@@ -250,6 +255,21 @@ func (g *Gateway) originalRequest(r *http.Request) (original, error) {
 		o.url = proto + "://" + o.hostport + o.uri
 	}
 	return o, nil
+}
+
+// withPort returns hostport with port appended when it has none and port
+// is a port number other than proto's default.
+func withPort(hostport, port, proto string) string {
+	if port == "" || (proto == "https" && port == "443") || (proto == "http" && port == "80") {
+		return hostport
+	}
+	if _, p, err := canon.Host(hostport); err != nil || p != "" {
+		return hostport
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return hostport
+	}
+	return hostport + ":" + port
 }
 
 // sameHost reports whether two Host values name the same host and port.

@@ -46,10 +46,12 @@ type Path struct {
 	// (the rest decoded), cleaned: the reading of routers that match the
 	// escaped path, for which "/admin/%2e%2e/public" is under /admin.
 	Raw string
-	// Lenient is the path decoded twice (when that decodes), with "\"
+	// Lenient is the path decoded twice (when that decodes), cut at a
+	// decoded NUL, "?" or "#", without bytes that are not UTF-8, with "\"
 	// read as "/" and the parameters after ";" dropped from every segment,
 	// cleaned: the reading of servers such as Tomcat ("/public/..;/admin"
-	// is /admin), IIS, and those that decode twice.
+	// is /admin), IIS, C programs ("/admin%00/x" is /admin), and those that
+	// decode twice.
 	Lenient string
 
 	all [6]string // the distinct readings, Clean first
@@ -195,6 +197,12 @@ func lenient(p string) string {
 			p = d
 		}
 	}
+	// What C strings, servers that decode before they split off the query,
+	// and those that drop bytes that are not UTF-8 make of the rest.
+	if i := strings.IndexAny(p, "\x00?#"); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.ToValidUTF8(p, "")
 	p = strings.ReplaceAll(p, `\`, "/")
 	if strings.IndexByte(p, ';') >= 0 {
 		segs := strings.Split(p, "/")

@@ -1,6 +1,8 @@
 package canon
 
 import (
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -72,6 +74,10 @@ func TestPathReadings(t *testing.T) {
 		{"/a/b.", []string{"/a/b.", "/a/b"}},
 		{"/public/..;/admin", []string{"/public/..;/admin", "/admin"}},
 		{"/ADMIN/x", []string{"/ADMIN/x"}},
+		{"/admin%00/x", []string{"/admin\x00/x", "/admin"}},
+		{"/admin%3f/x", []string{"/admin?/x", "/admin"}},
+		{"/admin%23/x", []string{"/admin#/x", "/admin"}},
+		{"/admin%ff/x", []string{"/admin\xff/x", "/admin/x"}},
 	} {
 		p, err := ParsePath(tc.escaped)
 		if err != nil {
@@ -119,4 +125,73 @@ func TestHost(t *testing.T) {
 			t.Errorf("Host(%q) = %q, %q; want an error", bad, h, p)
 		}
 	}
+}
+
+// corpusSeeds adds the hostile-request corpus (testdata) to f: each line's
+// request-target with add, and its Host with addHost.
+func corpusSeeds(f *testing.F, add func(target, host string)) {
+	b, err := os.ReadFile("testdata/hostile-requests.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if cols := strings.Split(line, "\t"); len(cols) == 3 && !strings.HasPrefix(line, "#") {
+			add(cols[1], cols[0])
+		}
+	}
+}
+
+// FuzzParsePath checks that every reading is clean and absolute, that
+// Clean comes first, and that the readings are closed under trimming
+// trailing dots and spaces (so no such spelling escapes the route check).
+func FuzzParsePath(f *testing.F) {
+	corpusSeeds(f, func(target, _ string) {
+		if u, err := url.ParseRequestURI(target); err == nil {
+			f.Add(u.EscapedPath())
+		}
+	})
+	f.Fuzz(func(t *testing.T, escaped string) {
+		p, err := ParsePath(escaped)
+		if err != nil {
+			return
+		}
+		rs := p.Readings()
+		if len(rs) == 0 || rs[0] != p.Clean {
+			t.Fatalf("ParsePath(%q): readings %q do not start with Clean %q", escaped, rs, p.Clean)
+		}
+		for _, r := range rs {
+			if CleanPath(r) != r || !strings.HasPrefix(r, "/") {
+				t.Fatalf("ParsePath(%q): reading %q is not clean", escaped, r)
+			}
+			tr, err := trimSegments(r)
+			if err != nil || !slices.Contains(rs, tr) {
+				t.Fatalf("ParsePath(%q): reading %q trims to %q (%v), which is not a reading of %q", escaped, r, tr, err, rs)
+			}
+		}
+	})
+}
+
+// FuzzHost checks that a host that parses is canonical: parsing it again
+// gives itself, in lower case, without a trailing dot or a port.
+func FuzzHost(f *testing.F) {
+	corpusSeeds(f, func(_, host string) { f.Add(strings.ReplaceAll(host, "{port}", "8080")) })
+	f.Fuzz(func(t *testing.T, hostport string) {
+		h, port, err := Host(hostport)
+		if err != nil || h == "" {
+			return
+		}
+		if h != Lower(h) || strings.HasSuffix(h, ".") || (strings.Contains(h, ":") && !strings.Contains(hostport, "[")) {
+			t.Fatalf("Host(%q) = %q: not canonical", hostport, h)
+		}
+		if port != "" && (port[0] == '0' && port != "0") {
+			t.Fatalf("Host(%q): port %q has a leading zero", hostport, port)
+		}
+		in := h
+		if strings.Contains(h, ":") {
+			in = "[" + h + "]"
+		}
+		if h2, p2, err := Host(in); err != nil || h2 != h || p2 != "" {
+			t.Fatalf("Host(%q) = %q, but Host(%q) = %q, %q, %v", hostport, h, in, h2, p2, err)
+		}
+	})
 }
