@@ -12,6 +12,20 @@ import (
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 )
 
+// nginxHTTP is the http-level part of docs/integrations.md's nginx set-up:
+// the application never receives the gateway's cookies (the session ticket
+// is a credential for the gateway, not for the application).
+const nginxHTTP = `
+  map $http_cookie $gatehouse_cookie_1 {
+    "~^(?<pre>(?:.*;)?)\s*(?:__Host-|__Secure-)?gatehouse=[^;]*(?<post>.*)$" "$pre$post";
+    default $http_cookie;
+  }
+  map $gatehouse_cookie_1 $cookie_without_gatehouse {
+    "~^(?<pre>(?:.*;)?)\s*(?:__Host-)?gatehouse_csrf=[^;]*(?<post>.*)$" "$pre$post";
+    default $gatehouse_cookie_1;
+  }
+`
+
 // nginxServer is the server block of docs/integrations.md's nginx set-up:
 // the application at /, protected by auth_request; the gateway's own
 // endpoints at /oauth2/. Keep the two in step.
@@ -66,6 +80,7 @@ const nginxServer = `
       proxy_set_header X-Auth-Request-Preferred-Username "";
       proxy_set_header X-Auth-Request-Groups "";
       proxy_set_header X-Auth-Request-Access-Token "";
+      proxy_set_header Cookie $cookie_without_gatehouse;
       proxy_pass %[2]s;
     }
 `
@@ -104,7 +119,7 @@ url = %q
 allowed_groups = ["admins"]
 `, app.URL),
 	})
-	ngx := harness.StartNginx(t, nginxPort, "", fmt.Sprintf(nginxServer, gwPort, app.URL))
+	ngx := harness.StartNginx(t, nginxPort, nginxHTTP, fmt.Sprintf(nginxServer, gwPort, app.URL))
 	if ngx.URL != public {
 		t.Fatalf("nginx at %s, want %s", ngx.URL, public)
 	}
@@ -191,6 +206,9 @@ allowed_groups = ["admins"]
 		}
 	}
 	assertNoSpoofedValues(t, h)
+	if c := h.Get("Cookie"); strings.Contains(c, "gatehouse") {
+		t.Errorf("the application received the gateway's cookies: %q", c)
+	}
 
 	tab.Navigate(t, public+"/admin/panel")
 	if h := app.last(t); h.Get("X-Test-Request-URI") != "/admin/panel" || h.Get("X-Forwarded-User") != "alice-sub" {
@@ -255,7 +273,7 @@ func TestE2ENginxSubdomains(t *testing.T) {
 		SessionExtra: `cookie_domain = "gatehouse.localhost"`,
 	})
 	// One server block answers both host names.
-	harness.StartNginx(t, nginxPort, "", fmt.Sprintf(nginxServer, gwPort, app.URL))
+	harness.StartNginx(t, nginxPort, nginxHTTP, fmt.Sprintf(nginxServer, gwPort, app.URL))
 
 	b := harness.StartBrowser(t)
 	tab := b.NewTab(t)

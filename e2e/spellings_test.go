@@ -81,7 +81,7 @@ url = %[1]q
 allowed_groups = ["admins"]
 `, app.URL),
 	})
-	harness.StartNginx(t, nginxPort, "", fmt.Sprintf(nginxServer, gwPort, app.URL))
+	harness.StartNginx(t, nginxPort, nginxHTTP, fmt.Sprintf(nginxServer, gwPort, app.URL))
 	gwAddr, nginxAddr := strings.TrimPrefix(gw.URL, "http://"), fmt.Sprintf("127.0.0.1:%d", nginxPort)
 
 	// send returns the status of one raw request and whether it reached
