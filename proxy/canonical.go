@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/upstream"
@@ -27,6 +28,9 @@ type gateRequest struct {
 	// host is the canonical host (canon.Host): lower case, no trailing
 	// dot, no port.
 	host string
+	// hostport is host with the request's port, if any: what the upstream
+	// receives as X-Forwarded-Host.
+	hostport string
 	// path holds the readings of the path; valid when hasPath.
 	path canon.Path
 	// hasPath is false when the original path is unknown (a forward-auth
@@ -43,11 +47,11 @@ type gateRequest struct {
 // when unknown). It is the one place where the gateway reads a request's
 // host and path for a decision.
 func canonicalRequest(method, hostport, escapedPath string) (gateRequest, error) {
-	host, _, err := canon.Host(hostport)
+	host, port, err := canon.Host(hostport)
 	if err != nil {
 		return gateRequest{}, errInvalidHost
 	}
-	gr := gateRequest{method: method, host: host}
+	gr := gateRequest{method: method, host: host, hostport: joinHostPort(hostport, host, port)}
 	if escapedPath != "" {
 		if gr.path, err = canon.ParsePath(escapedPath); err != nil {
 			return gateRequest{}, errInvalidPath
@@ -58,34 +62,29 @@ func canonicalRequest(method, hostport, escapedPath string) (gateRequest, error)
 }
 
 // canonicalHostport returns hostport with its host in canonical form and
-// its port kept ("ADMIN.example.com.:443" is "admin.example.com:443"),
-// hostport itself when it already is. It is what the upstream receives as
-// X-Forwarded-Host.
+// its port kept ("ADMIN.example.com.:443" is "admin.example.com:443"), or
+// hostport itself when it does not parse.
 func canonicalHostport(hostport string) string {
 	host, port, err := canon.Host(hostport)
 	if err != nil {
 		return hostport
 	}
-	hp := host
-	if len(host) > 0 && host[0] != '[' && containsColon(host) {
-		hp = "[" + host + "]"
-	}
-	if port != "" {
-		hp += ":" + port
-	}
-	if hp == hostport {
-		return hostport
-	}
-	return hp
+	return joinHostPort(hostport, host, port)
 }
 
-func containsColon(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return true
-		}
+// joinHostPort returns host and port (canon.Host's results for orig) as
+// one Host value: orig itself, without allocating, when it already is.
+func joinHostPort(orig, host, port string) string {
+	if strings.IndexByte(host, ':') >= 0 { // IPv6
+		host = "[" + host + "]"
 	}
-	return false
+	if port == "" {
+		return host
+	}
+	if len(orig) == len(host)+1+len(port) && strings.HasPrefix(orig, host) && orig[len(host)] == ':' && strings.HasSuffix(orig, port) {
+		return orig
+	}
+	return host + ":" + port
 }
 
 // errNoOriginalURI refuses a forward-auth request that does not say which

@@ -250,7 +250,7 @@ func (g *Gateway) originalRequest(r *http.Request) (original, error) {
 		return o, err
 	}
 	gr.forwardAuth = true
-	o.gr, o.hostport = gr, canonicalHostport(hostport)
+	o.gr, o.hostport = gr, gr.hostport
 	if o.uri != "" {
 		o.url = proto + "://" + o.hostport + o.uri
 	}

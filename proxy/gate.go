@@ -81,7 +81,7 @@ func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, &v, err)
 		return
 	}
-	r.Host = canonicalHostport(r.Host) // what the upstream sees as X-Forwarded-Host
+	r.Host = gr.hostport // what the upstream sees as X-Forwarded-Host
 	if v.fwd == nil {
 		v.route.ServeHTTP(w, r)
 		return

@@ -65,6 +65,9 @@ func parsePort(s string) (string, error) {
 	if err != nil || strings.ContainsAny(s[1:], "+-") {
 		return "", ErrHost
 	}
+	if s[1] != '0' || len(s) == 2 {
+		return s[1:], nil // already canonical: no allocation
+	}
 	return strconv.FormatUint(n, 10), nil
 }
 
