@@ -39,6 +39,10 @@ var (
 	errInternal       = &pageError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
 )
 
+// providerRetryAfter is the Retry-After of answers that say the sign-in
+// service is temporarily unavailable.
+const providerRetryAfter = 10 * time.Second
+
 // wantsHTML reports whether r comes from a browser navigation rather than an
 // API client: a GET or HEAD that accepts text/html and is not an XHR.
 func wantsHTML(r *http.Request) bool {
