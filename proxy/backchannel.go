@@ -148,13 +148,19 @@ func (g *Gateway) handleFrontchannelLogout(w http.ResponseWriter, r *http.Reques
 			return
 		}
 		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
-	default:
+	default: // no iss and sid (optional in §2): the browser's own session
+		n := 0
 		if t := g.opts.Sessions.TicketFromRequest(r); t != "" {
 			if s, err := g.opts.Sessions.Load(r.Context(), t); err == nil {
-				_ = g.opts.Sessions.Delete(r.Context(), s)
+				if err := g.opts.Sessions.Delete(r.Context(), s); err != nil {
+					g.failErr(w, r, storeErr(err))
+					return
+				}
+				n = 1
 			}
 		}
 		http.SetCookie(w, g.opts.Sessions.ClearCookie())
+		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte("<!doctype html><title>Logged out</title>\n"))

@@ -49,6 +49,8 @@ type envOptions struct {
 	trusted      []netip.Prefix    // trusted proxies
 	logger       *slog.Logger      // the gateway's logger (default: discard)
 	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
+	deviations   devop.Deviations  // the AS's deviations from the specifications (deviations_test.go)
+	asOutage     *atomic.Bool      // while true, the AS's token endpoint answers 503 (deviations_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -150,15 +152,26 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"}, GrantTypes: o.grantTypes,
+			FrontchannelLogoutURI: e.gwURL + "/oauth2/frontchannel_logout",
 		}}, o.clients...),
-		Hooks: o.hooks,
-		Users: o.users,
+		Hooks:      o.hooks,
+		Deviations: o.deviations,
+		Users:      o.users,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.as = as
 	asH.set(as)
+	if o.asOutage != nil {
+		asH.set(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.asOutage.Load() && strings.HasSuffix(r.URL.Path, "/token") {
+				http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
+				return
+			}
+			as.ServeHTTP(w, r)
+		}))
+	}
 
 	e.login = login.New(login.Options{
 		Issuer: e.asURL, ClientID: testClientID, ClientSecret: testClientSecret,
