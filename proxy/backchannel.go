@@ -31,7 +31,14 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
+		switch pe := clientFault(r, err); {
+		case pe == errClientGone:
+			w.WriteHeader(pe.Status)
+		case pe != nil: // too large, too slow, malformed
+			reject(pe.Status, "invalid_request", pe.Detail)
+		default:
+			reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
+		}
 		return
 	}
 	raw := r.PostForm.Get("logout_token")

@@ -51,6 +51,7 @@ type envOptions struct {
 	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
 	deviations   devop.Deviations  // the AS's deviations from the specifications (deviations_test.go)
 	asOutage     *atomic.Bool      // while true, the AS's token endpoint answers 503 (deviations_test.go)
+	bodyTimeout  time.Duration     // proxy.Options.BodyReadTimeout (reliability_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -220,6 +221,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
+		BodyReadTimeout: e.opts.bodyTimeout,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)
