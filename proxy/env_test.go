@@ -40,18 +40,19 @@ type envOptions struct {
 	store        fullStore
 	routes       []proxy.Route // Target is filled in with the recording upstream when nil
 	allowed      []string
-	now          func() time.Time  // shared by the AS and the gateway (default time.Now)
-	clients      []devop.Client    // registered at the AS besides the gateway's own client
-	rest         proxy.RESTOptions // the REST flow API (restflow_test.go)
-	users        []devop.User      // the AS's accounts (default devop.DemoUsers)
-	bearer       *bearer.Verifier  // verifies bearer tokens (access_test.go)
-	defaultRules authz.Rules       // rules of unmatched forward-auth requests
-	trusted      []netip.Prefix    // trusted proxies
-	logger       *slog.Logger      // the gateway's logger (default: discard)
-	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
-	deviations   devop.Deviations  // the AS's deviations from the specifications (deviations_test.go)
-	asOutage     *atomic.Bool      // while true, the AS's token endpoint answers 503 (deviations_test.go)
-	bodyTimeout  time.Duration     // proxy.Options.BodyReadTimeout (reliability_test.go)
+	now          func() time.Time                          // shared by the AS and the gateway (default time.Now)
+	clients      []devop.Client                            // registered at the AS besides the gateway's own client
+	rest         proxy.RESTOptions                         // the REST flow API (restflow_test.go)
+	users        []devop.User                              // the AS's accounts (default devop.DemoUsers)
+	bearer       *bearer.Verifier                          // verifies bearer tokens (access_test.go)
+	defaultRules authz.Rules                               // rules of unmatched forward-auth requests
+	trusted      []netip.Prefix                            // trusted proxies
+	logger       *slog.Logger                              // the gateway's logger (default: discard)
+	grantTypes   []string                                  // grants the gateway's own client may use at the AS (grants_test.go)
+	deviations   devop.Deviations                          // the AS's deviations from the specifications (deviations_test.go)
+	asOutage     *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
+	bodyTimeout  time.Duration                             // proxy.Options.BodyReadTimeout (reliability_test.go)
+	wrapUp       func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -221,7 +222,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
-		BodyReadTimeout: e.opts.bodyTimeout,
+		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

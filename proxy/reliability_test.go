@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -73,7 +74,8 @@ func TestUpstreamHungAnswers504(t *testing.T) {
 // (issue #14.3).
 func TestClientBodyFaultIsNotUpstreamFailure(t *testing.T) {
 	logs := &logBuffer{}
-	e := newEnv(t, envOptions{logger: logs.logger()})
+	m := metrics.New()
+	e := newEnv(t, envOptions{logger: logs.logger(), wrapUp: m.UpstreamTransport})
 	c := e.browser()
 	e.loginAs(c, "/", "alice")
 	resp, body := e.rawExchange(t, "POST /upload HTTP/1.1\r\nHost: gw\r\nAccept: application/json\r\nCookie: "+e.sessionCookie(c)+
@@ -86,6 +88,22 @@ func TestClientBodyFaultIsNotUpstreamFailure(t *testing.T) {
 	logs.mu.Unlock()
 	if strings.Contains(log, "upstream unreachable") || strings.Contains(log, "upstream_unavailable") {
 		t.Errorf("a client fault was logged as an upstream failure:\n%s", log)
+	}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_upstream_duration_seconds" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "code" && l.GetValue() == "error" {
+					t.Errorf("a client fault was counted as an upstream error: %v", mt)
+				}
+			}
+		}
 	}
 }
 
