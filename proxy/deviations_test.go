@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -156,4 +157,51 @@ func logoutsCounted(t *testing.T, m *metrics.Metrics, kind string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestDeviatingASesWork: logins, refreshes and back-channel logouts work
+// against an AS that writes aud as an array, sends no RFC 9207 iss, rotates
+// no refresh tokens, or has an issuer with a path.
+func TestDeviatingASesWork(t *testing.T) {
+	tests := []struct {
+		name string
+		opts envOptions
+	}{
+		{"AudienceArray", envOptions{deviations: devop.Deviations{AudienceArray: true}}},
+		{"NoIssParameter", envOptions{deviations: devop.Deviations{NoIssParameter: true}}},
+		{"NoRefreshTokenRotation", envOptions{noRotation: true}},
+		{"IssuerWithPath", envOptions{issuerPath: "/realms/main"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			tc.opts.now = clock.Now
+			var sawIss atomic.Bool
+			tc.opts.hooks.AuthResponse = func(q url.Values) { sawIss.Store(q.Has("iss")) }
+			e := newEnv(t, tc.opts)
+			c := e.browser()
+			if resp := e.loginAs(c, "/", "alice"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("after login: %d", resp.StatusCode)
+			}
+			if sawIss.Load() == tc.opts.deviations.NoIssParameter {
+				t.Errorf("the authorization response has iss: %v", sawIss.Load())
+			}
+			cookie := e.sessionCookie(c)
+			for i := range 2 { // two refreshes: with rotation off, the same refresh token twice
+				clock.Advance(devop.DefaultAccessTokenTTL + time.Second)
+				if code := apiGet(t, e.gwURL+"/x", cookie); code != http.StatusOK {
+					t.Fatalf("after refresh %d: %d", i+1, code)
+				}
+			}
+			if n := e.as.Stats().Refreshes; n != 2 {
+				t.Errorf("the AS saw %d refreshes, want 2", n)
+			}
+			if code := e.postLogoutToken(t, e.gwURL, e.sign(t, e.as.LogoutTokenClaims(testClientID, "user-alice", ""))); code != http.StatusOK {
+				t.Fatalf("back-channel logout: %d", code)
+			}
+			if code := apiGet(t, e.gwURL+"/x", cookie); code != http.StatusUnauthorized {
+				t.Errorf("after back-channel logout: %d, want 401", code)
+			}
+		})
+	}
 }

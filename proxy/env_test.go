@@ -53,6 +53,8 @@ type envOptions struct {
 	asOutage     *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
 	bodyTimeout  time.Duration                             // proxy.Options.BodyReadTimeout (reliability_test.go)
 	wrapUp       func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
+	issuerPath   string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
+	noRotation   bool                                      // the AS keeps refresh tokens (no rotation)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -147,8 +149,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.asURL, e.gwURL = asSrv.URL, gwSrv.URL
 
 	as, err := devop.New(devop.Options{
-		Issuer:              e.asURL,
-		RotateRefreshTokens: true,
+		Issuer:              e.asURL + o.issuerPath,
+		RotateRefreshTokens: !o.noRotation,
 		AccessTokenTTL:      o.accessTTL,
 		Now:                 o.now,
 		Clients: append([]devop.Client{{
@@ -176,7 +178,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	e.login = login.New(login.Options{
-		Issuer: e.asURL, ClientID: testClientID, ClientSecret: testClientSecret,
+		Issuer: e.asURL + o.issuerPath, ClientID: testClientID, ClientSecret: testClientSecret,
 		Scopes:      []string{"openid", "email", "profile", "groups", "offline_access"},
 		UseUserinfo: o.useUserinfo,
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second},

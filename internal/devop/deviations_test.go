@@ -1,6 +1,8 @@
 package devop
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,6 +38,33 @@ func TestDeviations(t *testing.T) {
 			e := newEnv(t, Options{Deviations: Deviations{LogoutTokenWithoutExp: without}})
 			if _, has := e.op.LogoutTokenClaims(webID, "sub", "")["exp"]; has == without {
 				t.Errorf("without=%v: exp present %v", without, has)
+			}
+		}
+	})
+	t.Run("AudienceArray", func(t *testing.T) {
+		for _, array := range []bool{false, true} {
+			e := newEnv(t, Options{Deviations: Deviations{AudienceArray: array}})
+			aud := e.op.LogoutTokenClaims(webID, "sub", "")["aud"]
+			if _, isArray := aud.([]string); isArray != array || fmt.Sprint(aud) != fmt.Sprint(e.op.audience(webID)) {
+				t.Errorf("array=%v: aud %#v", array, aud)
+			}
+		}
+	})
+	t.Run("NoIssParameter", func(t *testing.T) {
+		for _, without := range []bool{false, true} {
+			e := newEnv(t, Options{Deviations: Deviations{NoIssParameter: without}})
+			resp, err := http.Get(e.op.Issuer() + "/.well-known/openid-configuration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&doc)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, has := doc["authorization_response_iss_parameter_supported"]; has == without {
+				t.Errorf("without=%v: discovery flag present %v", without, has)
 			}
 		}
 	})

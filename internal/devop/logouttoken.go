@@ -18,7 +18,7 @@ func (s *Server) LogoutTokenClaims(clientID, sub, sid string) map[string]any {
 	now := s.now()
 	claims := map[string]any{
 		"iss":    s.issuer,
-		"aud":    clientID,
+		"aud":    s.audience(clientID),
 		"iat":    now.Unix(),
 		"exp":    now.Unix() + 120,
 		"jti":    rand.Text(),

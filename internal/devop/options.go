@@ -160,6 +160,12 @@ type Deviations struct {
 	// FrontchannelWithoutSID makes FrontchannelLogoutURL leave out iss and
 	// sid (OpenID Connect Front-Channel Logout 1.0 §2 makes them optional).
 	FrontchannelWithoutSID bool
+	// AudienceArray writes aud as a one-element array in ID tokens and
+	// logout tokens (allowed by OpenID Connect Core §2; many servers do).
+	AudienceArray bool
+	// NoIssParameter leaves out the RFC 9207 iss parameter of authorization
+	// responses and its discovery flag, as servers before RFC 9207 do.
+	NoIssParameter bool
 }
 
 // Hooks are test-only tampering points. Each nil hook is inactive.
