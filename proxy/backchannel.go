@@ -31,7 +31,14 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
+		switch pe := clientFault(r, err); {
+		case pe == errClientGone:
+			w.WriteHeader(pe.Status)
+		case pe != nil: // too large, too slow, malformed
+			reject(pe.Status, "invalid_request", pe.Detail)
+		default:
+			reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
+		}
 		return
 	}
 	raw := r.PostForm.Get("logout_token")
@@ -148,13 +155,19 @@ func (g *Gateway) handleFrontchannelLogout(w http.ResponseWriter, r *http.Reques
 			return
 		}
 		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
-	default:
+	default: // no iss and sid (optional in §2): the browser's own session
+		n := 0
 		if t := g.opts.Sessions.TicketFromRequest(r); t != "" {
 			if s, err := g.opts.Sessions.Load(r.Context(), t); err == nil {
-				_ = g.opts.Sessions.Delete(r.Context(), s)
+				if err := g.opts.Sessions.Delete(r.Context(), s); err != nil {
+					g.failErr(w, r, storeErr(err))
+					return
+				}
+				n = 1
 			}
 		}
 		http.SetCookie(w, g.opts.Sessions.ClearCookie())
+		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte("<!doctype html><title>Logged out</title>\n"))

@@ -240,3 +240,74 @@ func TestParallelTabsBothComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackForgedASError: an error parameter is believed only for a flow
+// this browser started (issue #14.1): anyone else gets 400 in the gateway's
+// own words, never a 5xx, and the attacker's text never reaches the page.
+func TestCallbackForgedASError(t *testing.T) {
+	const evil = "EVIL<script>alert(1)</script>"
+	forged := "error=server_error&error_description=" + url.QueryEscape(evil) + "&error_uri=" + url.QueryEscape("https://evil.example/"+evil)
+	e := newEnv(t, envOptions{})
+	c := e.browser()
+	check := func(t *testing.T, resp *http.Response, status int, code string) {
+		t.Helper()
+		body := bodyOf(resp)
+		if resp.StatusCode != status || !strings.Contains(body, code) {
+			t.Errorf("status %d, want %d with %q: %s", resp.StatusCode, status, code, body)
+		}
+		if strings.Contains(body, "EVIL") || strings.Contains(body, "evil.example") {
+			t.Errorf("the page repeats the attacker's text: %s", body)
+		}
+	}
+	t.Run("NoState", func(t *testing.T) {
+		check(t, e.get(c, e.gwURL+"/oauth2/callback?"+forged), http.StatusBadRequest, "state_missing")
+	})
+	t.Run("UnknownState", func(t *testing.T) {
+		check(t, e.get(c, e.gwURL+"/oauth2/callback?state=guessed&"+forged), http.StatusBadRequest, "state_mismatch")
+	})
+	t.Run("AnotherBrowsersFlow", func(t *testing.T) {
+		resp := e.get(e.browser(), e.gwURL+"/")
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		state := loc.Query().Get("state")
+		check(t, e.get(c, e.gwURL+"/oauth2/callback?state="+url.QueryEscape(state)+"&"+forged), http.StatusBadRequest, "state_mismatch")
+	})
+	t.Run("ErrorCodeWithAttackerText", func(t *testing.T) {
+		resp := e.get(c, e.gwURL+"/oauth2/callback?error="+url.QueryEscape(evil))
+		check(t, resp, http.StatusBadRequest, "state_missing")
+	})
+	e.assertNoSession(c)
+}
+
+// TestCallbackASErrorOfOwnFlow: for a flow this browser started, the AS's
+// error is believed and rendered in the gateway's own words.
+func TestCallbackASErrorOfOwnFlow(t *testing.T) {
+	tests := []struct {
+		asError string
+		status  int
+		code    string
+	}{
+		{"server_error", http.StatusBadGateway, "server_error"},
+		{"temporarily_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable"},
+		{"login_required", http.StatusUnauthorized, "login_required"},
+		{"EVIL_made_up_code", http.StatusBadGateway, "as_error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.asError, func(t *testing.T) {
+			e := newEnv(t, envOptions{hooks: devop.Hooks{AuthResponse: func(q url.Values) {
+				q.Del("code")
+				q.Set("error", tc.asError)
+				q.Set("error_description", "EVIL description")
+			}}})
+			c := e.browser()
+			resp := e.get(c, e.authorize(c, "/", "alice"))
+			body := bodyOf(resp)
+			if resp.StatusCode != tc.status || !strings.Contains(body, tc.code) {
+				t.Errorf("status %d, want %d with %q: %s", resp.StatusCode, tc.status, tc.code, body)
+			}
+			if strings.Contains(body, "EVIL") {
+				t.Errorf("the page repeats the AS's text: %s", body)
+			}
+			e.assertNoSession(c)
+		})
+	}
+}

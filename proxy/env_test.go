@@ -40,15 +40,21 @@ type envOptions struct {
 	store        fullStore
 	routes       []proxy.Route // Target is filled in with the recording upstream when nil
 	allowed      []string
-	now          func() time.Time  // shared by the AS and the gateway (default time.Now)
-	clients      []devop.Client    // registered at the AS besides the gateway's own client
-	rest         proxy.RESTOptions // the REST flow API (restflow_test.go)
-	users        []devop.User      // the AS's accounts (default devop.DemoUsers)
-	bearer       *bearer.Verifier  // verifies bearer tokens (access_test.go)
-	defaultRules authz.Rules       // rules of unmatched forward-auth requests
-	trusted      []netip.Prefix    // trusted proxies
-	logger       *slog.Logger      // the gateway's logger (default: discard)
-	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
+	now          func() time.Time                          // shared by the AS and the gateway (default time.Now)
+	clients      []devop.Client                            // registered at the AS besides the gateway's own client
+	rest         proxy.RESTOptions                         // the REST flow API (restflow_test.go)
+	users        []devop.User                              // the AS's accounts (default devop.DemoUsers)
+	bearer       *bearer.Verifier                          // verifies bearer tokens (access_test.go)
+	defaultRules authz.Rules                               // rules of unmatched forward-auth requests
+	trusted      []netip.Prefix                            // trusted proxies
+	logger       *slog.Logger                              // the gateway's logger (default: discard)
+	grantTypes   []string                                  // grants the gateway's own client may use at the AS (grants_test.go)
+	deviations   devop.Deviations                          // the AS's deviations from the specifications (deviations_test.go)
+	asOutage     *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
+	bodyTimeout  time.Duration                             // proxy.Options.BodyReadTimeout (reliability_test.go)
+	wrapUp       func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
+	issuerPath   string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
+	noRotation   bool                                      // the AS keeps refresh tokens (no rotation)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -143,25 +149,36 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.asURL, e.gwURL = asSrv.URL, gwSrv.URL
 
 	as, err := devop.New(devop.Options{
-		Issuer:              e.asURL,
-		RotateRefreshTokens: true,
+		Issuer:              e.asURL + o.issuerPath,
+		RotateRefreshTokens: !o.noRotation,
 		AccessTokenTTL:      o.accessTTL,
 		Now:                 o.now,
 		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"}, GrantTypes: o.grantTypes,
+			FrontchannelLogoutURI: e.gwURL + "/oauth2/frontchannel_logout",
 		}}, o.clients...),
-		Hooks: o.hooks,
-		Users: o.users,
+		Hooks:      o.hooks,
+		Deviations: o.deviations,
+		Users:      o.users,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.as = as
 	asH.set(as)
+	if o.asOutage != nil {
+		asH.set(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.asOutage.Load() && strings.HasSuffix(r.URL.Path, "/token") {
+				http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
+				return
+			}
+			as.ServeHTTP(w, r)
+		}))
+	}
 
 	e.login = login.New(login.Options{
-		Issuer: e.asURL, ClientID: testClientID, ClientSecret: testClientSecret,
+		Issuer: e.asURL + o.issuerPath, ClientID: testClientID, ClientSecret: testClientSecret,
 		Scopes:      []string{"openid", "email", "profile", "groups", "offline_access"},
 		UseUserinfo: o.useUserinfo,
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second},
@@ -207,6 +224,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
+		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

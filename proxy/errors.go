@@ -39,6 +39,10 @@ var (
 	errInternal       = &pageError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
 )
 
+// providerRetryAfter is the Retry-After of answers that say the sign-in
+// service is temporarily unavailable.
+const providerRetryAfter = 10 * time.Second
+
 // wantsHTML reports whether r comes from a browser navigation rather than an
 // API client: a GET or HEAD that accepts text/html and is not an XHR.
 func wantsHTML(r *http.Request) bool {
@@ -82,9 +86,13 @@ func (g *Gateway) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499) // client closed request; nothing to render or log
-		return
+	case clientFault(r, err) != nil:
+		pe = clientFault(r, err)
+		if pe == errClientGone {
+			w.WriteHeader(499) // client closed request; nothing to render or log
+			return
+		}
+		g.logger.Debug("request refused: client fault", "path", r.URL.Path, "code", pe.Code, "error", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		pe = &pageError{Status: http.StatusGatewayTimeout, Code: "timeout", Title: "Timed out", Detail: "A service the gateway depends on took too long to answer."}
 	default:

@@ -64,6 +64,12 @@ type Route struct {
 	PassAuthorization bool
 	// PreserveHost forwards the client's Host header.
 	PreserveHost bool
+	// Transport configures the connection pool to the upstream: response
+	// header timeout (504 when it passes), idle keep-alive timeout.
+	Transport upstream.TransportOptions
+	// BodyReadTimeout, when positive, bounds the time to read a proxied
+	// request body (408 when it passes); zero means no limit.
+	BodyReadTimeout time.Duration
 	// UpstreamToken is the token the upstream receives (grants.go):
 	// UpstreamTokenUser (or ""), UpstreamTokenClientCredentials,
 	// UpstreamTokenExchange or UpstreamTokenNone.
@@ -124,9 +130,18 @@ type Options struct {
 	Bearer *bearer.Verifier
 	// StoreReady reports whether the session store answers (for /readyz).
 	StoreReady func(ctx context.Context) error
-	// Transport carries requests to upstreams (default upstream.NewTransport()).
+	// Transport, when set, carries the requests to every upstream, whatever
+	// the routes' Transport options (tests, benchmarks). By default each
+	// distinct Route.Transport gets its own pool.
 	Transport http.RoundTripper
-	Logger    *slog.Logger
+	// WrapTransport, when set, wraps each upstream transport (metrics).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// BodyReadTimeout bounds the time to read the request body of the
+	// gateway's own endpoints (back-channel logout, sign-out, the REST flow
+	// API): 408 when it passes (default 10s; negative: no limit). Their
+	// bodies are also limited to MaxBodyBytes (413).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
@@ -161,6 +176,9 @@ func New(opts Options) (*Gateway, error) {
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = 10 * time.Minute
 	}
+	if opts.BodyReadTimeout == 0 {
+		opts.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	g := &Gateway{
 		opts:        opts,
 		logger:      opts.Logger,
@@ -188,15 +206,16 @@ func New(opts Options) (*Gateway, error) {
 		}
 		routes[i] = upstream.Route{
 			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, CaseSensitivePaths: rt.CaseSensitivePaths, Target: rt.Target,
-			PreserveHost: rt.PreserveHost, Data: rt,
+			PreserveHost: rt.PreserveHost, Transport: rt.Transport, BodyReadTimeout: rt.BodyReadTimeout, Data: rt,
 		}
 	}
 	router, err := upstream.New(upstream.Options{
-		Routes:       routes,
-		Rewrite:      g.rewrite,
-		Transport:    grantTransport(opts.Transport),
-		ErrorHandler: g.upstreamError,
-		Logger:       g.logger,
+		Routes:        routes,
+		Rewrite:       g.rewrite,
+		Transport:     opts.Transport,
+		WrapTransport: grantTransport(opts.WrapTransport),
+		ErrorHandler:  g.upstreamError,
+		Logger:        g.logger,
 	})
 	if err != nil {
 		return nil, err

@@ -148,14 +148,16 @@ func (g *Gateway) setUpstreamToken(pr *httputil.ProxyRequest, pol *Route, fwd *f
 	pr.Out.Header.Set("Authorization", "Bearer "+tok)
 }
 
-// grantTransport returns rt (default upstream.NewTransport()) wrapped so
+// grantTransport wraps each upstream transport, after wrap (when set), so
 // that a request whose token could not be obtained fails with that error
 // instead of reaching the upstream without it.
-func grantTransport(rt http.RoundTripper) http.RoundTripper {
-	if rt == nil {
-		rt = upstream.NewTransport()
+func grantTransport(wrap func(http.RoundTripper) http.RoundTripper) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper {
+		if wrap != nil {
+			rt = wrap(rt)
+		}
+		return tokenCheckTransport{rt}
 	}
-	return tokenCheckTransport{rt}
 }
 
 type tokenCheckTransport struct{ base http.RoundTripper }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -129,7 +130,7 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 	}
 	res, err := g.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
 	if err != nil {
-		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrIDToken) {
+		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrRefused) || errors.Is(err, login.ErrIDToken) {
 			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))
 			if derr := g.opts.Sessions.Delete(ctx, cur); derr != nil {
 				g.logger.Warn("session delete failed", "error", derr)
@@ -156,9 +157,16 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 	return cur, nil
 }
 
+// errRefreshUnavailable: the access token has expired and the AS cannot
+// renew it for now (unreachable, timing out, 5xx). The session is kept.
+var errRefreshUnavailable = &pageError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable",
+	Title: "Sign-in service unavailable", RetryAfter: providerRetryAfter,
+	Detail: "The sign-in service cannot renew your session right now. You stay signed in; please try again in a moment."}
+
 // refreshFailed decides what a failed refresh means for the request: an
 // ended session logs out; a transient failure keeps the session and serves
-// the request while the current access token is still valid.
+// the request while the current access token is still valid, and answers
+// 503 with Retry-After once it has expired.
 func (g *Gateway) refreshFailed(s *session.Session, err error) (*session.Session, error) {
 	if errors.Is(err, errSessionEnded) || errors.Is(err, session.ErrNotFound) {
 		return nil, errSessionEnded
@@ -170,18 +178,19 @@ func (g *Gateway) refreshFailed(s *session.Session, err error) (*session.Session
 	if g.now().Unix() < s.AccessExpiry {
 		return s, nil
 	}
-	if errors.Is(err, login.ErrNotReady) {
-		return nil, errProviderDown
-	}
-	return nil, errProviderFailed
+	return nil, errRefreshUnavailable
 }
 
 func reasonOf(err error) string {
 	switch {
 	case errors.Is(err, login.ErrInvalidGrant):
 		return "invalid_grant"
+	case errors.Is(err, login.ErrRefused):
+		return "refused"
 	case errors.Is(err, login.ErrIDToken):
 		return "id_token_invalid"
+	case errors.Is(err, login.ErrNotReady):
+		return "provider_not_ready"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, errRefreshBusy):

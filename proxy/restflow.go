@@ -243,7 +243,7 @@ func restSessionErr(err error) error {
 		return restNotAuthorized
 	case errors.Is(err, session.ErrUnavailable) || errors.Is(err, errStoreDown):
 		return restStoreDown
-	case errors.Is(err, errProviderDown) || errors.Is(err, errProviderFailed):
+	case errors.Is(err, errProviderDown) || errors.Is(err, errProviderFailed) || errors.Is(err, errRefreshUnavailable):
 		return restProviderDown
 	}
 	return err

@@ -67,8 +67,9 @@ func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResp
 
 // handleRESTAuthorizationResponse finishes the flow's login:
 // POST {base}/public/authentication/oauth2-client/authorization-response/.
-// The checks are the browser callback's, in its order: AS error, state
-// (constant time, bound to this flow, single use), issuer (RFC 9207), code
+// The checks are the browser callback's, in its order: state (constant
+// time, bound to this flow, single use), the AS's error (believed only
+// once the state matched), issuer (RFC 9207), code
 // exchange with the PKCE verifier and the flow's redirect URI, ID token,
 // nonce; then a new session, whose ticket the app receives as its token.
 func (g *Gateway) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http.Request) {

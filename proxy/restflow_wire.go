@@ -219,9 +219,13 @@ func restErrorID() string {
 func restDecode(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, restMaxBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return restInvalidRequest.with("The request body is too large.")
+		switch pe := clientFault(r, err); {
+		case pe == errClientGone:
+			return context.Canceled // restFail: 499
+		case pe != nil: // too large (413), too slow (408), malformed (400)
+			re := restInvalidRequest.with(pe.Detail)
+			re.Status = pe.Status
+			return re
 		}
 		return restInvalidRequest.with("The request body could not be read.")
 	}

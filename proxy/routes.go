@@ -45,6 +45,7 @@ func (g *Gateway) routes() http.Handler {
 			g.handleGate(w, r)
 			return
 		}
+		g.guardBody(w, r) // the gateway's own endpoints read bodies in bounded time and size
 		mux.ServeHTTP(w, r)
 	})
 }

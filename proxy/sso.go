@@ -95,9 +95,10 @@ func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string,
 }
 
 // handleCallback finishes a login: GET /oauth2/callback. The checks run in
-// this order: AS error, state, browser binding, issuer (RFC 9207), code
-// exchange with the PKCE verifier, ID token, nonce, then a new session and a
-// redirect to the validated return URL.
+// this order: state (the flow is taken, so it is single use), browser
+// binding, the AS's error (believed only for a flow this browser started),
+// issuer (RFC 9207), code exchange with the PKCE verifier, ID token, nonce,
+// then a new session and a redirect to the validated return URL.
 func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err := g.callback(w, r); err != nil {
 		g.failErr(w, r, err)
@@ -108,14 +109,8 @@ func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	state := q.Get("state")
-	if asErr := q.Get("error"); asErr != "" {
-		if state != "" { // consume the flow: it cannot be finished any more
-			_ = g.opts.Sessions.DeleteFlow(ctx, state)
-		}
-		g.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", sanitizeCode(asErr))
-		return asError(asErr)
-	}
 	if state == "" {
+		g.logger.Info("login failed", "event", "login_failed", "reason", "state_missing")
 		return errStateMissing
 	}
 	var flow pendingFlow
@@ -130,6 +125,11 @@ func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) error {
 	if c == nil || !g.opts.Sessions.BindingMatches(c.Value, flow.Binding) {
 		g.logger.Info("login failed", "event", "login_failed", "reason", "binding_mismatch")
 		return errBinding
+	}
+	if asErr := q.Get("error"); asErr != "" { // a flow this browser started: the AS's answer to it
+		pe := asError(asErr)
+		g.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", pe.Code)
+		return pe
 	}
 	if err := g.opts.Login.CheckIssuer(q.Get("iss")); err != nil {
 		g.logger.Warn("login failed", "event", "login_failed", "reason", "issuer_mismatch")
@@ -225,18 +225,29 @@ func keptClaims(claims map[string]any) map[string]any {
 	return out
 }
 
-// asError renders an error the AS sent back (RFC 6749 §4.1.2.1).
+// asError renders an error the AS sent back for a flow this browser started
+// (RFC 6749 §4.1.2.1) in the gateway's own words: the page never repeats
+// the AS's text, and its code is one of the RFC's codes or "as_error".
 func asError(code string) *pageError {
-	code = sanitizeCode(code)
 	pe := &pageError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
 	switch code {
 	case "access_denied":
 		pe.Status, pe.Title = http.StatusForbidden, "Access was denied"
-		pe.Detail = "The sign-in service did not grant access (you may have declined the request)."
-	case "login_required", "consent_required", "interaction_required":
+		pe.Detail = "The sign-in service did not grant access (the request was declined or cancelled)."
+	case "login_required", "consent_required", "interaction_required", "account_selection_required":
 		pe.Detail = "The sign-in service needs you to sign in again."
+	case "temporarily_unavailable":
+		pe.Status, pe.Title = http.StatusServiceUnavailable, "Temporarily unavailable"
+		pe.Detail, pe.RetryAfter = "The sign-in service is temporarily unavailable. Please try again in a moment.", providerRetryAfter
+	case "server_error":
+		pe.Status, pe.Title = http.StatusBadGateway, "Sign-in service error"
+		pe.Detail = "The sign-in service reported an error."
+	case "invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope",
+		"invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported", "registration_not_supported":
+		pe.Status, pe.Title = http.StatusBadGateway, "Sign-in service error"
+		pe.Detail = "The sign-in service refused the gateway's sign-in request."
 	default:
-		pe.Status = http.StatusBadGateway
+		pe.Status, pe.Code = http.StatusBadGateway, "as_error"
 		pe.Detail = "The sign-in service reported an error."
 	}
 	return pe

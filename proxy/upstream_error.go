@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -13,15 +12,25 @@ var (
 	errUpstreamTimeout = &pageError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Application timed out", Detail: "The application behind the gateway took too long to answer."}
 )
 
-// upstreamError answers when an upstream cannot be reached.
+// upstreamError answers when a proxied request failed before the upstream's
+// response: the client's fault (clientFault: 400, 408, 413 or 499, not
+// logged as an upstream failure), a timeout (504), or an unreachable
+// upstream (502).
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, route *upstream.Route, err error) {
 	var te *upstreamTokenError
+	if pe := clientFault(r, err); pe != nil {
+		if pe == errClientGone {
+			w.WriteHeader(499)
+			return
+		}
+		g.logger.Debug("proxied request refused: client fault", "route", route.Name, "code", pe.Code, "error", err)
+		g.fail(w, r, pe)
+		return
+	}
 	switch {
-	case errors.As(err, &te) && !errors.Is(err, context.Canceled): // grants.go
+	case errors.As(err, &te): // grants.go
 		g.upstreamTokenFailed(w, r, route, te)
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499)
-	case errors.Is(err, context.DeadlineExceeded):
+	case upstream.IsTimeout(err):
 		g.logger.Warn("upstream timed out", "route", route.Name, "error", err)
 		g.fail(w, r, errUpstreamTimeout)
 	default:

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 )
@@ -37,6 +39,13 @@ type Route struct {
 	Target *url.URL
 	// PreserveHost forwards the client's Host header instead of the target's.
 	PreserveHost bool
+	// Transport configures the connection pool to the upstream; routes with
+	// equal options share one pool.
+	Transport TransportOptions
+	// BodyReadTimeout, when positive, bounds the time to read the client's
+	// request body while it is sent upstream (a slow client then gets a
+	// RequestBodyError); zero means no limit, as uploads can be long.
+	BodyReadTimeout time.Duration
 	// Data is the caller's per-route policy, returned with the match.
 	Data any
 
@@ -45,7 +54,11 @@ type Route struct {
 }
 
 // ServeHTTP proxies r to the route's upstream.
-func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.handler.ServeHTTP(w, r) }
+func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, cb := watchBody(w, r, rt.BodyReadTimeout)
+	rt.handler.ServeHTTP(w, r)
+	cb.release()
+}
 
 // Options configures a Router.
 type Options struct {
@@ -53,10 +66,17 @@ type Options struct {
 	Routes []Route
 	// Rewrite runs after the outbound URL is set; it sets headers for the upstream.
 	Rewrite func(pr *httputil.ProxyRequest, route *Route)
-	// Transport carries requests to upstreams (default NewTransport()).
+	// Transport, when set, carries the requests of every route, whatever
+	// its TransportOptions (for tests and benchmarks). By default each
+	// distinct Route.Transport gets its own TransportOptions.NewTransport().
 	Transport http.RoundTripper
+	// WrapTransport, when set, wraps each route's transport (metrics, a
+	// check before anything is sent).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// ErrorHandler answers when the upstream cannot be reached (default: 502
-	// with a plain page, 504 on timeout, 499 when the client went away).
+	// with a plain page, 504 on timeout, 499 when the client went away, 400
+	// or 408 for a request body the client could not send). err is a
+	// *RequestBodyError when the client's body could not be read.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, route *Route, err error)
 	// Logger receives upstream errors (nil: discard).
 	Logger *slog.Logger
@@ -76,9 +96,20 @@ func New(opts Options) (*Router, error) {
 	if len(opts.Routes) == 0 {
 		return nil, errors.New("upstream: at least one route is required")
 	}
-	transport := opts.Transport
-	if transport == nil {
-		transport = NewTransport()
+	transports := make(map[TransportOptions]http.RoundTripper) // one pool per distinct options
+	transportFor := func(o TransportOptions) http.RoundTripper {
+		if t, ok := transports[o]; ok {
+			return t
+		}
+		var t http.RoundTripper = o.NewTransport()
+		if opts.Transport != nil {
+			t = opts.Transport
+		}
+		if opts.WrapTransport != nil {
+			t = opts.WrapTransport(t)
+		}
+		transports[o] = t
+		return t
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -110,7 +141,7 @@ func New(opts Options) (*Router, error) {
 					opts.Rewrite(pr, r)
 				}
 			},
-			Transport:  transport,
+			Transport:  transportFor(route.Transport),
 			BufferPool: buffers,
 			// FlushInterval stays 0: ReverseProxy itself flushes after every
 			// write the responses that stream (server-sent events, and any
@@ -120,6 +151,7 @@ func New(opts Options) (*Router, error) {
 			// goroutine per request.
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 			ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+				err = bodyError(req, err)
 				if opts.ErrorHandler != nil {
 					opts.ErrorHandler(w, req, r, err)
 					return
@@ -197,15 +229,31 @@ func hasUpper(s string) bool {
 	return false
 }
 
+// IsTimeout reports whether err is a timeout: a context deadline, or a
+// network or transport timeout (net.Error), such as the response header
+// timeout of TransportOptions.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func defaultError(logger *slog.Logger, w http.ResponseWriter, r *http.Request, route *Route, err error) {
 	status := http.StatusBadGateway
+	var be *RequestBodyError
 	switch {
 	case errors.Is(err, context.Canceled):
 		status = 499 // client closed the request
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &be) && IsTimeout(be.Err):
+		status = http.StatusRequestTimeout
+	case errors.As(err, &be):
+		status = http.StatusBadRequest
+	case IsTimeout(err):
 		status = http.StatusGatewayTimeout
 	}
-	if status != 499 {
+	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
 		logger.Warn("upstream request failed", "route", route.Name, "error", err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

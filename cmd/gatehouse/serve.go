@@ -189,11 +189,12 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 	}
 	asTransport := http.DefaultTransport.(*http.Transport).Clone()
 	asTransport.Proxy = http.ProxyFromEnvironment // calls to the AS may need an egress proxy
-	var asRT, upRT http.RoundTripper = asTransport, upstream.NewTransport()
+	var asRT http.RoundTripper = asTransport
+	var wrapUpstream func(http.RoundTripper) http.RoundTripper // each upstream pool, for metrics
 	var observer proxy.RequestObserver
 	if m != nil {
 		st = m.Store(st)
-		asRT, upRT = m.ASTransport(asRT), m.UpstreamTransport(upRT)
+		asRT, wrapUpstream = m.ASTransport(asRT), m.UpstreamTransport
 		observer = m
 	}
 	gw := &gateway{closers: []func() error{st.Close}}
@@ -257,6 +258,11 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 			Name: name, Host: u.Host, PathPrefix: u.PathPrefix, CaseSensitivePaths: u.CaseSensitivePaths, Target: target, Auth: u.Auth,
 			PassAccessToken: u.PassAccessToken, PassAuthorization: u.PassAuthorization,
 			Rules: cfg.UpstreamRules(i),
+			Transport: upstream.TransportOptions{
+				ResponseHeaderTimeout: u.Timeout.Duration,
+				IdleConnTimeout:       u.IdleTimeout.Duration,
+			},
+			BodyReadTimeout: u.BodyReadTimeout.Duration,
 		}
 		routeToken(u, &routes[i]) // clientauth.go
 	}
@@ -283,7 +289,8 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		StoreReady:            st.Ping,
 		DefaultRules:          cfg.DefaultRules(),
 		Bearer:                bv,
-		Transport:             upRT,
+		WrapTransport:         wrapUpstream,
+		BodyReadTimeout:       cfg.Server.BodyReadTimeout.Duration,
 		AccessLog:             access,
 		Observer:              observer,
 		Logger:                logger,

@@ -60,6 +60,11 @@ type Server struct {
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	// IdleTimeout is http.Server.IdleTimeout. Default 120s.
 	IdleTimeout Duration `toml:"idle_timeout"`
+	// BodyReadTimeout bounds the time to read the request body of the
+	// gateway's own endpoints (back-channel logout, sign-out, the REST flow
+	// API): 408 when it passes. Their bodies are also limited to 1 MiB
+	// (413). Default 10s.
+	BodyReadTimeout Duration `toml:"body_read_timeout"`
 	// AccessLog writes one log line per request. Default true.
 	AccessLog bool `toml:"access_log"`
 	// AccessLogFlushInterval batches access log lines: they are written at
@@ -291,6 +296,18 @@ type Upstream struct {
 	// PassAuthorization sends the access token as
 	// "Authorization: Bearer <token>" (RFC 6750 §2.1).
 	PassAuthorization bool `toml:"pass_authorization"`
+	// Timeout bounds the wait for the upstream's response headers once the
+	// request (body included) was sent: 504 when it passes. A streaming
+	// response (server-sent events, WebSocket) is unaffected once its
+	// headers arrived. Zero: the default, 60s.
+	Timeout Duration `toml:"timeout"`
+	// IdleTimeout closes keep-alive connections to the upstream idle this
+	// long. Zero: the default, 90s.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// BodyReadTimeout bounds the time to read a client's request body while
+	// it is proxied (408 when it passes). Zero (the default): no limit, as
+	// uploads can be long.
+	BodyReadTimeout Duration `toml:"body_read_timeout"`
 
 	// The authorization rules of the upstream. A key left out takes its
 	// value from [authorization]; every rule that is set must pass

@@ -38,6 +38,7 @@ func defaults() *Config {
 			ShutdownTimeout:        Duration{15 * time.Second},
 			ReadHeaderTimeout:      Duration{10 * time.Second},
 			IdleTimeout:            Duration{120 * time.Second},
+			BodyReadTimeout:        Duration{10 * time.Second},
 			AccessLog:              true,
 			AccessLogFlushInterval: Duration{100 * time.Millisecond},
 			GCMinHeapMiB:           16,

@@ -30,6 +30,7 @@ func TestParseDefaults(t *testing.T) {
 			ShutdownTimeout:        dur(15 * time.Second),
 			ReadHeaderTimeout:      dur(10 * time.Second),
 			IdleTimeout:            dur(120 * time.Second),
+			BodyReadTimeout:        dur(10 * time.Second),
 			AccessLog:              true,
 			AccessLogFlushInterval: dur(100 * time.Millisecond),
 			GCMinHeapMiB:           16,
@@ -124,7 +125,7 @@ pass_acces_token = true
 [[upstream]]
 url = "http://127.0.0.1:8081"
 path_prefix = "/b"
-timeout = "5s"
+timeuot = "5s"
 
 [metrics]
 `
@@ -139,7 +140,7 @@ timeout = "5s"
 		`unknown key "session.redis.urll" (did you mean "session.redis.url"?)`,
 		`unknown key "headers.x"`,
 		`unknown key "upstream.pass_acces_token" (did you mean "upstream.pass_access_token"?)`,
-		`unknown key "upstream.timeout"`,
+		`unknown key "upstream.timeuot" (did you mean "upstream.timeout"?)`,
 		`unknown key "metrics"`,
 	}
 	if diff := cmp.Diff(want, errLines(err)); diff != "" {

@@ -70,6 +70,7 @@ func (s *Server) validate(p *problems) {
 	checkPositive(p, "server.shutdown_timeout", s.ShutdownTimeout)
 	checkPositive(p, "server.read_header_timeout", s.ReadHeaderTimeout)
 	checkPositive(p, "server.idle_timeout", s.IdleTimeout)
+	checkPositive(p, "server.body_read_timeout", s.BodyReadTimeout)
 	if d := s.AccessLogFlushInterval.Duration; d < 0 || d > 10*time.Second {
 		p.add("server.access_log_flush_interval", "must be between 0s (write each line at once) and 10s")
 	}
@@ -331,6 +332,14 @@ func validateUpstreams(p *problems, ups []Upstream) {
 			p.add(key+".url", "%s", msg)
 		}
 		checkOneOf(p, key+".auth", u.Auth, upstreamAuth...)
+		for _, d := range []struct {
+			key string
+			d   Duration
+		}{{"timeout", u.Timeout}, {"idle_timeout", u.IdleTimeout}, {"body_read_timeout", u.BodyReadTimeout}} {
+			if d.d.Duration < 0 {
+				p.add(key+"."+d.key, "must not be negative (zero: the default)")
+			}
+		}
 	}
 }
 

@@ -363,6 +363,15 @@ func TestValidate(t *testing.T) {
 		}, []string{`upstream[1]: same host ("") and path_prefix ("/") as upstream[0]`}},
 		{"upstream auth", func(c *Config) { c.Upstreams[0].Auth = "none" },
 			[]string{`upstream[0].auth: "none" is not one of "session", "public", "bearer", "session_or_bearer", "password_grant"`}},
+		{"upstream timeouts negative", func(c *Config) {
+			c.Upstreams[0].Timeout, c.Upstreams[0].IdleTimeout, c.Upstreams[0].BodyReadTimeout = dur(-time.Second), dur(-time.Second), dur(-time.Second)
+		}, []string{
+			"upstream[0].timeout: must not be negative (zero: the default)",
+			"upstream[0].idle_timeout: must not be negative (zero: the default)",
+			"upstream[0].body_read_timeout: must not be negative (zero: the default)",
+		}},
+		{"server body_read_timeout", func(c *Config) { c.Server.BodyReadTimeout = dur(0) },
+			[]string{"server.body_read_timeout: must be positive"}},
 
 		{"every problem reported together", func(c *Config) {
 			c.Provider.Issuer = ""

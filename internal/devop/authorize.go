@@ -299,7 +299,9 @@ func (s *Server) redirectToClient(w http.ResponseWriter, r *http.Request, redire
 	for k, v := range params {
 		q[k] = v
 	}
-	q.Set("iss", s.issuer)
+	if !s.opts.Deviations.NoIssParameter {
+		q.Set("iss", s.issuer)
+	}
 	if h := s.opts.Hooks.AuthResponse; h != nil {
 		h(q)
 	}

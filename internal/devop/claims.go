@@ -57,7 +57,7 @@ type idTokenParams struct {
 func (s *Server) idToken(l login, p idTokenParams, now time.Time) (string, error) {
 	claims := userClaims(l.user, p.scopes)
 	claims["iss"] = s.issuer
-	claims["aud"] = p.clientID
+	claims["aud"] = s.audience(p.clientID)
 	claims["azp"] = p.clientID
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(s.opts.IDTokenTTL).Unix()
@@ -91,4 +91,13 @@ func (s *Server) idToken(l login, p idTokenParams, now time.Time) (string, error
 func leftHalfHash(v string) string {
 	h := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+}
+
+// audience is the aud claim for clientID: a string, or a one-element array
+// under Deviations.AudienceArray.
+func (s *Server) audience(clientID string) any {
+	if s.opts.Deviations.AudienceArray {
+		return []string{clientID}
+	}
+	return clientID
 }

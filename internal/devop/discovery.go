@@ -37,6 +37,9 @@ func (s *Server) discoveryDocument() map[string]any {
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 	}
+	if s.opts.Deviations.NoIssParameter {
+		delete(doc, "authorization_response_iss_parameter_supported")
+	}
 	grants, methods := s.supported()
 	doc["grant_types_supported"] = grants
 	doc["token_endpoint_auth_methods_supported"] = methods

@@ -46,6 +46,9 @@ type Client struct {
 	// PostLogoutRedirectURIs are the registered post_logout_redirect_uri
 	// values for RP-initiated logout (exact match).
 	PostLogoutRedirectURIs []string
+	// FrontchannelLogoutURI is the client's front-channel logout URI (OpenID
+	// Connect Front-Channel Logout 1.0 §2); see Server.FrontchannelLogoutURL.
+	FrontchannelLogoutURI string
 	// Public marks a public client (token_endpoint_auth_method "none").
 	Public bool
 	// GrantTypes are the grants the client may use besides
@@ -137,6 +140,32 @@ type Options struct {
 	// Hooks let tests tamper with the server's output. The zero value is an
 	// honest server.
 	Hooks Hooks
+	// Deviations make the server deviate from the specifications the way
+	// some real authorization servers do. The zero value conforms.
+	Deviations Deviations
+}
+
+// Deviations are switches that make the server behave like real
+// authorization servers that deviate from the specifications, so that tests
+// can show a client tolerates them. Each false switch is conforming.
+type Deviations struct {
+	// BareRefusals answers every token request refused after client
+	// authentication (invalid_grant, invalid_request, unauthorized_client,
+	// ...) with its HTTP status and an empty body instead of an RFC 6749
+	// §5.2 error object.
+	BareRefusals bool
+	// LogoutTokenWithoutExp leaves exp out of the logout tokens of
+	// LogoutTokenClaims, as drafts of Back-Channel Logout before 1.0 did.
+	LogoutTokenWithoutExp bool
+	// FrontchannelWithoutSID makes FrontchannelLogoutURL leave out iss and
+	// sid (OpenID Connect Front-Channel Logout 1.0 §2 makes them optional).
+	FrontchannelWithoutSID bool
+	// AudienceArray writes aud as a one-element array in ID tokens and
+	// logout tokens (allowed by OpenID Connect Core §2; many servers do).
+	AudienceArray bool
+	// NoIssParameter leaves out the RFC 9207 iss parameter of authorization
+	// responses and its discovery flag, as servers before RFC 9207 do.
+	NoIssParameter bool
 }
 
 // Hooks are test-only tampering points. Each nil hook is inactive.
@@ -225,6 +254,11 @@ func validate(opts *Options) error {
 		for j, r := range c.PostLogoutRedirectURIs {
 			if err := validRedirectURI(r); err != nil {
 				errs = append(errs, fmt.Errorf("%s.PostLogoutRedirectURIs[%d]: %w", p, j, err))
+			}
+		}
+		if c.FrontchannelLogoutURI != "" {
+			if err := validRedirectURI(c.FrontchannelLogoutURI); err != nil {
+				errs = append(errs, fmt.Errorf("%s.FrontchannelLogoutURI: %w", p, err))
 			}
 		}
 	}

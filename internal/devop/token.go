@@ -51,6 +51,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if oerr != nil {
 		s.log.Info("devop: token request rejected", "client_id", c.ID, "grant_type", form.Get("grant_type"), "error", oerr.code, "description", oerr.description)
+		if s.opts.Deviations.BareRefusals {
+			noStore(w.Header())
+			w.WriteHeader(oerr.status)
+			return
+		}
 		writeOAuthError(w, oerr)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -21,6 +22,12 @@ var (
 	ErrTokenEndpoint = errors.New("login: token endpoint error")
 	// ErrInvalidGrant: the AS answered invalid_grant (code or refresh token no longer valid).
 	ErrInvalidGrant = errors.New("login: invalid grant")
+	// ErrRefused: the token endpoint refused the request with HTTP 400 or
+	// 401 and an error other than invalid_grant, or no RFC 6749 §5.2 error
+	// body at all (some servers answer a revoked refresh token so). It comes
+	// with ErrTokenEndpoint; a transient error code (server_error,
+	// temporarily_unavailable, slow_down) is not a refusal.
+	ErrRefused = errors.New("login: request refused by the token endpoint")
 	// ErrIDToken: the ID token failed verification.
 	ErrIDToken = errors.New("login: ID token invalid")
 	// ErrUserinfo: the userinfo response failed or does not match the ID token.
@@ -175,8 +182,15 @@ var idTokenOnlyClaims = []string{"iss", "sub", "aud", "exp", "iat", "nonce", "az
 // tokenError classifies a token endpoint failure.
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+	if !errors.As(err, &re) {
+		return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
+	}
+	switch {
+	case re.ErrorCode == "invalid_grant":
 		return fmt.Errorf("%w: %w", ErrInvalidGrant, err)
+	case re.ErrorCode == "temporarily_unavailable" || re.ErrorCode == "server_error" || re.ErrorCode == "slow_down":
+	case re.Response != nil && (re.Response.StatusCode == http.StatusBadRequest || re.Response.StatusCode == http.StatusUnauthorized):
+		return fmt.Errorf("%w: %w: %w", ErrTokenEndpoint, ErrRefused, err)
 	}
 	return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 }

@@ -2,9 +2,11 @@ package login
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -35,6 +37,9 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToke
 	}
 	idt, err := md.verifier.Verify(c.ctx(ctx), raw)
 	if err != nil {
+		if missingExp(raw) { // go-oidc would say "token is expired (Token Expiry: 0001-01-01...)"
+			return nil, fmt.Errorf("%w: exp is missing (Back-Channel Logout 1.0 §2.4 requires it)", ErrLogoutToken)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrLogoutToken, err)
 	}
 	var claims struct {
@@ -60,4 +65,24 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToke
 		return nil, fmt.Errorf("%w: missing or future iat", ErrLogoutToken)
 	}
 	return &LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, JTI: claims.JTI, Expiry: idt.Expiry}, nil
+}
+
+// missingExp reports whether the payload of the compact JWT raw, read
+// without verification, is a JSON object without exp. It only words the
+// error of a token that failed verification.
+func missingExp(raw string) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(payload, &claims) != nil {
+		return false
+	}
+	_, ok := claims["exp"]
+	return !ok
 }

@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // ASTransport times every call to the authorization server. The endpoint
@@ -45,14 +48,20 @@ func asEndpoint(p string) string {
 }
 
 // UpstreamTransport times every upstream call up to its response headers,
-// labelled by the upstream's host (a configured, bounded set).
+// labelled by the upstream's host (a configured, bounded set) and the status
+// class: "error" when the upstream could not be reached or timed out,
+// "client" when the client spoiled the request (its body failed, or it left).
 func (m *Metrics) UpstreamTransport(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := rt.RoundTrip(r)
 		code := "error"
-		if err == nil {
+		var be *upstream.RequestBodyError
+		switch {
+		case err == nil:
 			code = statusClass(resp.StatusCode)
+		case errors.As(err, &be) || r.Context().Err() != nil: // the client's body failed, or the client left
+			code = "client"
 		}
 		m.upstream.WithLabelValues(r.URL.Host, code).Observe(time.Since(start).Seconds())
 		return resp, err
