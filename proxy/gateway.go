@@ -250,6 +250,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	g.stripOwnCookies(pr.Out)
 	g.stripRESTCredentials(pr.Out)
 	trusted := g.trusted(pr.In)
+	setRoutingHeaders(pr, trusted) // upstreamheaders.go
 	if xff := pr.In.Header["X-Forwarded-For"]; trusted && len(xff) > 0 {
 		pr.Out.Header["X-Forwarded-For"] = xff
 	}
