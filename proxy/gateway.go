@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,6 +146,10 @@ type Gateway struct {
 	draining    chan struct{}
 	rest        *restAPI // nil when the REST flow API is disabled
 	access      accessControl
+	// ownCookieBases are the gateway's cookie names without prefix, lower
+	// case; setCookieWarned holds the routes warned about setting one.
+	ownCookieBases  []string
+	setCookieWarned sync.Map
 }
 
 // New returns a Gateway for opts.
@@ -177,6 +182,7 @@ func New(opts Options) (*Gateway, error) {
 	if g.secure {
 		g.bindingName = "__Host-" + g.bindingName
 	}
+	g.ownCookieBases = []string{cookieBase(opts.Sessions.CookieName()), cookieBase(g.bindingName)}
 	routes := make([]upstream.Route, len(opts.Routes))
 	for i := range opts.Routes {
 		rt := &opts.Routes[i]
@@ -189,11 +195,12 @@ func New(opts Options) (*Gateway, error) {
 		}
 	}
 	router, err := upstream.New(upstream.Options{
-		Routes:       routes,
-		Rewrite:      g.rewrite,
-		Transport:    grantTransport(opts.Transport),
-		ErrorHandler: g.upstreamError,
-		Logger:       g.logger,
+		Routes:         routes,
+		Rewrite:        g.rewrite,
+		ModifyResponse: g.dropOwnSetCookies, // upstreamcookies.go
+		Transport:      grantTransport(opts.Transport),
+		ErrorHandler:   g.upstreamError,
+		Logger:         g.logger,
 	})
 	if err != nil {
 		return nil, err

@@ -1,7 +1,12 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/proxy"
@@ -61,5 +66,69 @@ func TestRoutingHeadersNeverReachUpstream(t *testing.T) {
 				t.Errorf("X-Real-IP = %q, want %q", v, tc.wantReal)
 			}
 		})
+	}
+}
+
+// TestUpstreamCannotSetGatewayCookies: an upstream's Set-Cookie for the
+// gateway's own cookies (session, flow binding, their prefixed, re-cased and
+// numbered variants) never reaches the browser: no session fixation through
+// the application. Its other cookies pass, and the drop is logged once per
+// route.
+func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
+	own := []string{
+		"gatehouse=planted; Path=/; HttpOnly",
+		"__Host-gatehouse=planted; Path=/; Secure",
+		"__Secure-gatehouse=planted; Path=/; Secure; Domain=127.0.0.1",
+		"Gatehouse=planted",
+		"gatehouse_0=planted",
+		"gatehouse_12=planted",
+		"gatehouse_csrf=planted",
+		"__Host-gatehouse_csrf=planted; Path=/; Secure",
+		" gatehouse=planted",
+	}
+	app := []string{"app=1; Path=/", "gatehouse_pref=dark", "gatehousex=2"}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, c := range append(append([]string(nil), own...), app...) {
+			w.Header().Add("Set-Cookie", c)
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(up.Close)
+	target, _ := url.Parse(up.URL)
+	logs := &logBuffer{}
+	e := newEnv(t, envOptions{logger: logs.logger(), routes: []proxy.Route{
+		{Name: "public", PathPrefix: "/public", Auth: proxy.AuthPublic, Target: target},
+		{Name: "app", PathPrefix: "/", Target: target},
+	}})
+	c := e.browser()
+	for range 2 {
+		resp := e.get(c, e.gwURL+"/public/x")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("public: %d", resp.StatusCode)
+		}
+		if got := resp.Header.Values("Set-Cookie"); !slices.Equal(got, app) {
+			t.Errorf("public route: Set-Cookie = %q, want only %q", got, app)
+		}
+	}
+	if got := e.sessionCookie(c); strings.Contains(got, "planted") {
+		t.Errorf("a planted cookie reached the browser: %q", got)
+	}
+	resp := e.loginAs(c, "/x", "alice")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("app: %d", resp.StatusCode)
+	}
+	if got := resp.Header.Values("Set-Cookie"); !slices.Equal(got, app) {
+		t.Errorf("session route: Set-Cookie = %q, want only %q", got, app)
+	}
+	if ck := e.sessionCookie(c); strings.Contains(ck, "planted") {
+		t.Errorf("a planted cookie reached the browser: %q", ck)
+	}
+	ev := logs.events("upstream_set_own_cookie")
+	routes := map[any]int{}
+	for _, rec := range ev {
+		routes[rec["route"]]++
+	}
+	if routes["public"] != 1 || routes["app"] != 1 || len(ev) != 2 {
+		t.Errorf("warnings: %v, want one per route", routes)
 	}
 }

@@ -43,6 +43,10 @@ type Options struct {
 	Routes []Route
 	// Rewrite runs after the outbound URL is set; it sets headers for the upstream.
 	Rewrite func(pr *httputil.ProxyRequest, route *Route)
+	// ModifyResponse, when set, sees every upstream response before it is
+	// copied to the client (httputil.ReverseProxy.ModifyResponse); an error
+	// makes ErrorHandler answer instead.
+	ModifyResponse func(resp *http.Response, route *Route) error
 	// Transport carries requests to upstreams (default NewTransport()).
 	Transport http.RoundTripper
 	// ErrorHandler answers when the upstream cannot be reached (default: 502
@@ -82,7 +86,12 @@ func New(opts Options) (*Router, error) {
 		}
 		route.Host = strings.ToLower(route.Host)
 		r := &route
+		var modify func(*http.Response) error
+		if opts.ModifyResponse != nil {
+			modify = func(resp *http.Response) error { return opts.ModifyResponse(resp, r) }
+		}
 		r.handler = &httputil.ReverseProxy{
+			ModifyResponse: modify,
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(r.Target)
 				if r.PreserveHost {
