@@ -49,6 +49,7 @@ type envOptions struct {
 	trusted      []netip.Prefix    // trusted proxies
 	logger       *slog.Logger      // the gateway's logger (default: discard)
 	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
+	endSession   string            // RP-initiated logout with this binding ("" disables it; signout_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -150,6 +151,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"}, GrantTypes: o.grantTypes,
+			PostLogoutRedirectURIs: []string{e.gwURL + "/"},
 		}}, o.clients...),
 		Hooks: o.hooks,
 		Users: o.users,
@@ -207,6 +209,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
+		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

@@ -6,11 +6,13 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +107,10 @@ type Options struct {
 	// PostLogoutRedirectURI is where the AS sends the browser after
 	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
 	PostLogoutRedirectURI string
+	// EndSessionBinding is how the RP-initiated logout request travels:
+	// login.EndSessionPost (default, also for ""), login.EndSessionGet or
+	// login.EndSessionGetWithoutHint.
+	EndSessionBinding string
 	// AccessLog writes one line per request (request ID, route, method, path,
 	// status, duration, user); never a query string, cookie or token. Nil
 	// disables it.
@@ -150,6 +156,8 @@ type Gateway struct {
 	// case; setCookieWarned holds the routes warned about setting one.
 	ownCookieBases  []string
 	setCookieWarned sync.Map
+	// signOutOrigins refuses cross-site sign-out POSTs (signout.go).
+	signOutOrigins *http.CrossOriginProtection
 }
 
 // New returns a Gateway for opts.
@@ -159,6 +167,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if opts.RefreshBefore <= 0 {
 		opts.RefreshBefore = 60 * time.Second
+	}
+	if opts.EndSessionBinding != "" && !slices.Contains(login.EndSessionBindings, opts.EndSessionBinding) {
+		return nil, fmt.Errorf("proxy: EndSessionBinding %q is not one of %v", opts.EndSessionBinding, login.EndSessionBindings)
 	}
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = 10 * time.Minute
@@ -182,6 +193,11 @@ func New(opts Options) (*Gateway, error) {
 	if g.secure {
 		g.bindingName = "__Host-" + g.bindingName
 	}
+	so, err := newSignOutOrigins(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	g.signOutOrigins = so
 	g.ownCookieBases = []string{cookieBase(opts.Sessions.CookieName()), cookieBase(g.bindingName)}
 	routes := make([]upstream.Route, len(opts.Routes))
 	for i := range opts.Routes {
