@@ -82,7 +82,7 @@ func (g *Gateway) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	html := acceptsHTML(r)
 	if err := g.signOutOrigins.Check(r); err != nil {
-		g.logger.Info("cross-site sign-out refused", "event", "sign_out_refused",
+		g.logger.Info("cross-site sign-out refused", "event", "logout_rejected", "kind", "local", "reason", "cross_site",
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		g.failAs(w, r, errCrossSiteSignOut, html)
 		return

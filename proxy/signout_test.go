@@ -50,7 +50,8 @@ func (e *env) sameOrigin() []string {
 // browser; a sibling subdomain too) gets a 403 page. The session lives on
 // and its refresh token is not revoked.
 func TestSignOutCSRF(t *testing.T) {
-	e := newEnv(t, envOptions{allowed: []string{"app.example.com"}})
+	logs := &logBuffer{}
+	e := newEnv(t, envOptions{allowed: []string{"app.example.com"}, logger: logs.logger()})
 	c := e.browser()
 	e.loginAs(c, "/", "alice")
 
@@ -86,6 +87,9 @@ func TestSignOutCSRF(t *testing.T) {
 	}
 	if n := e.as.Stats().Revocations; n != 0 {
 		t.Errorf("%d revocations at the AS, want none", n)
+	}
+	if n := len(logs.events("logout_rejected")); n != 4 {
+		t.Errorf("%d logout_rejected events (metrics), want 4", n)
 	}
 }
 
