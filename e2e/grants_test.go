@@ -214,7 +214,7 @@ func TestE2EPrivateKeyJWTLoginAndTokenExchange(t *testing.T) {
 	}
 
 	// Sign-out revokes the refresh token, again with private_key_jwt.
-	tab.Navigate(t, w.gw.URL+"/oauth2/sign_out")
+	tab.SignOut(t, w.gw.URL+"/oauth2/sign_out")
 	if n := w.op.Events(t)["revocation"]; n != 1 {
 		t.Errorf("%d revocations at the OP, want 1", n)
 	}

@@ -8,13 +8,20 @@ import (
 // TestE2ERPInitiatedLogout: sign-out ends the session here, revokes the
 // refresh token and logs the user out at the OP, which returns the browser
 // to the gateway; the next visit needs a new login at the OP.
+//
+// oidc-provider serves POST at its end_session_endpoint only with
+// enableHttpPostMethods, which it allows only with SameSite=None session
+// cookies (a cross-site POST carries no Lax cookie); this OP keeps its
+// defaults, so the gateway uses end_session_binding "get_without_hint": the
+// ID token stays out of the URL all the same. The POST binding is tested
+// against the development AS (proxy TestRPInitiatedLogoutKeepsIDTokenOutOfURLs).
 func TestE2ERPInitiatedLogout(t *testing.T) {
 	w := newWorld(t, worldOptions{backchannel: true})
-	gw := w.gateway(t, gwConfig{ProviderExtra: "rp_initiated_logout = true\n"})
+	gw := w.gateway(t, gwConfig{ProviderExtra: "rp_initiated_logout = true\nend_session_binding = \"get_without_hint\"\n"})
 	tab := w.loggedInTab(t, gw.URL+"/", "rp-logout-final")
 	before := w.op.Events(t)
 
-	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
+	tab.SignOut(t, gw.URL+"/oauth2/sign_out")
 	tab.WaitURLPrefix(t, w.op.Issuer)
 	tab.OPConfirmLogout(t)
 	// Back at the gateway's "/", which now needs a new login at the OP.

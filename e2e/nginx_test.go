@@ -297,7 +297,7 @@ func TestE2ENginxSubdomains(t *testing.T) {
 
 	// Sign-out on the gateway's host removes the shared cookie: the
 	// application's host sends the browser to log in again.
-	tab.Navigate(t, public+"/oauth2/sign_out")
+	tab.SignOut(t, public+"/oauth2/sign_out")
 	if text := tab.Text(t); !strings.Contains(text, "signed out") {
 		t.Errorf("sign-out page: %q", text)
 	}

@@ -209,7 +209,7 @@ func TestE2ELogout(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.loggedInTab(t, gw.URL+"/", "logout-final")
-	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
+	tab.SignOut(t, gw.URL+"/oauth2/sign_out")
 	if text := tab.Text(t); !strings.Contains(text, "signed out") {
 		t.Errorf("sign-out page: %q", text)
 	}

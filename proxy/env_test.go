@@ -55,6 +55,7 @@ type envOptions struct {
 	wrapUp       func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
 	issuerPath   string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
 	noRotation   bool                                      // the AS keeps refresh tokens (no rotation)
+	endSession   string                                    // RP-initiated logout with this binding ("" disables it; signout_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -156,7 +157,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Clients: append([]devop.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs: []string{e.gwURL + "/oauth2/callback"}, GrantTypes: o.grantTypes,
-			FrontchannelLogoutURI: e.gwURL + "/oauth2/frontchannel_logout",
+			FrontchannelLogoutURI:  e.gwURL + "/oauth2/frontchannel_logout",
+			PostLogoutRedirectURIs: []string{e.gwURL + "/"},
 		}}, o.clients...),
 		Hooks:      o.hooks,
 		Deviations: o.deviations,
@@ -225,6 +227,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
+		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

@@ -57,6 +57,11 @@ func wantsHTML(r *http.Request) bool {
 
 // fail answers with e as an HTML page for browsers or JSON for API clients.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
+	g.failAs(w, r, e, wantsHTML(r))
+}
+
+// failAs answers with e as an HTML page when html is set, else as JSON.
+func (g *Gateway) failAs(w http.ResponseWriter, r *http.Request, e *pageError, html bool) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -69,7 +74,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	if !wantsHTML(r) {
+	if !html {
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(e.Status)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": e.Code, "message": e.Detail, "status": e.Status})

@@ -128,7 +128,7 @@ func TestSignOutEndsSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.browser()
 	e.loginAs(c, "/", "alice")
-	resp := e.get(c, e.gwURL+"/oauth2/sign_out")
+	resp := e.post(c, e.gwURL+"/oauth2/sign_out", nil, e.sameOrigin()...)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(bodyOf(resp), "signed out") {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}

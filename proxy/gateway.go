@@ -6,11 +6,14 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,6 +116,10 @@ type Options struct {
 	// PostLogoutRedirectURI is where the AS sends the browser after
 	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
 	PostLogoutRedirectURI string
+	// EndSessionBinding is how the RP-initiated logout request travels:
+	// login.EndSessionPost (default, also for ""), login.EndSessionGet or
+	// login.EndSessionGetWithoutHint.
+	EndSessionBinding string
 	// AccessLog writes one line per request (request ID, route, method, path,
 	// status, duration, user); never a query string, cookie or token. Nil
 	// disables it.
@@ -163,6 +170,12 @@ type Gateway struct {
 	draining    chan struct{}
 	rest        *restAPI // nil when the REST flow API is disabled
 	access      accessControl
+	// ownCookieBases are the gateway's cookie names without prefix, lower
+	// case; setCookieWarned holds the routes warned about setting one.
+	ownCookieBases  []string
+	setCookieWarned sync.Map
+	// signOutOrigins refuses cross-site sign-out POSTs (signout.go).
+	signOutOrigins *http.CrossOriginProtection
 }
 
 // New returns a Gateway for opts.
@@ -172,6 +185,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if opts.RefreshBefore <= 0 {
 		opts.RefreshBefore = 60 * time.Second
+	}
+	if opts.EndSessionBinding != "" && !slices.Contains(login.EndSessionBindings, opts.EndSessionBinding) {
+		return nil, fmt.Errorf("proxy: EndSessionBinding %q is not one of %v", opts.EndSessionBinding, login.EndSessionBindings)
 	}
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = 10 * time.Minute
@@ -198,6 +214,12 @@ func New(opts Options) (*Gateway, error) {
 	if g.secure {
 		g.bindingName = "__Host-" + g.bindingName
 	}
+	so, err := newSignOutOrigins(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	g.signOutOrigins = so
+	g.ownCookieBases = []string{cookieBase(opts.Sessions.CookieName()), cookieBase(g.bindingName)}
 	routes := make([]upstream.Route, len(opts.Routes))
 	for i := range opts.Routes {
 		rt := &opts.Routes[i]
@@ -210,12 +232,13 @@ func New(opts Options) (*Gateway, error) {
 		}
 	}
 	router, err := upstream.New(upstream.Options{
-		Routes:        routes,
-		Rewrite:       g.rewrite,
-		Transport:     opts.Transport,
-		WrapTransport: grantTransport(opts.WrapTransport),
-		ErrorHandler:  g.upstreamError,
-		Logger:        g.logger,
+		Routes:         routes,
+		Rewrite:        g.rewrite,
+		ModifyResponse: g.dropOwnSetCookies, // upstreamcookies.go
+		Transport:      opts.Transport,
+		WrapTransport:  grantTransport(opts.WrapTransport),
+		ErrorHandler:   g.upstreamError,
+		Logger:         g.logger,
 	})
 	if err != nil {
 		return nil, err
@@ -272,6 +295,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	g.stripOwnCookies(pr.Out)
 	g.stripRESTCredentials(pr.Out)
 	trusted := g.trusted(pr.In)
+	setRoutingHeaders(pr, trusted) // upstreamheaders.go
 	if xff := pr.In.Header["X-Forwarded-For"]; trusted && len(xff) > 0 {
 		pr.Out.Header["X-Forwarded-For"] = xff
 	}

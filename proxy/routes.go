@@ -13,7 +13,7 @@ func (g *Gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth2/start", g.handleStart)
 	mux.HandleFunc("GET /oauth2/callback", g.handleCallback)
-	mux.HandleFunc("GET /oauth2/sign_out", g.handleSignOut)
+	mux.HandleFunc("GET /oauth2/sign_out", g.handleSignOutPage)
 	mux.HandleFunc("POST /oauth2/sign_out", g.handleSignOut)
 	mux.HandleFunc("GET /oauth2/userinfo", g.handleUserinfo)
 	mux.HandleFunc("POST /oauth2/backchannel_logout", g.handleBackchannelLogout)

@@ -5,19 +5,98 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"html/template"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
-// handleSignOut ends the session: GET or POST /oauth2/sign_out?rd=URL.
-// The refresh token is revoked at the AS when it has a revocation endpoint
-// (RFC 7009). With RP-initiated logout enabled and an end_session_endpoint
-// at the AS, the browser is then sent there (OpenID Connect RP-Initiated
-// Logout 1.0) with id_token_hint, post_logout_redirect_uri and state.
+// Sign-out is a state change (the session ends, the refresh token is
+// revoked, with RP-initiated logout the user is logged out at the AS), so
+// it is a POST that only a same-origin page may send (logout CSRF): GET
+// shows a confirmation page whose button sends it. Front-channel logout
+// (frontchannel.go) stays a GET, as its specification requires.
+var (
+	errCrossSiteSignOut = &pageError{Status: http.StatusForbidden, Code: "cross_site_sign_out", Title: "Sign-out refused",
+		Detail: "This sign-out request came from another site. Sign out with the button on the sign-out page.", Retry: "/oauth2/sign_out"}
+	errSignOutByPost = &pageError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Sign out by POST",
+		Detail: "Sign out with POST /oauth2/sign_out."}
+	errBadSignOutForm = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
+		Detail: "The sign-out form could not be read.", Retry: "/oauth2/sign_out"}
+)
+
+// maxSignOutForm bounds the body of a sign-out POST (its one field is rd).
+const maxSignOutForm = 8 << 10
+
+// newSignOutOrigins returns the cross-origin check of sign-out POSTs
+// (http.CrossOriginProtection): a browser's POST passes when its
+// Sec-Fetch-Site is "same-origin" or "none", or, from an older browser
+// without Sec-Fetch-Site, when its Origin is the request's own host or the
+// public URL's origin. A request with neither header passes: it does not
+// come from a browser (an API client, curl), and CSRF needs a browser,
+// which sends at least one of them on every cross-site POST.
+func newSignOutOrigins(public *url.URL) (*http.CrossOriginProtection, error) {
+	c := http.NewCrossOriginProtection()
+	if err := c.AddTrustedOrigin(public.Scheme + "://" + public.Host); err != nil {
+		return nil, fmt.Errorf("proxy: public URL as a trusted origin: %w", err)
+	}
+	return c, nil
+}
+
+// handleSignOutPage answers GET /oauth2/sign_out?rd=URL. With a session, a
+// browser gets a page whose button POSTs the sign-out (keeping a valid rd)
+// and an API client 405; without one, the result of a sign-out: a redirect
+// to rd, or the "signed out" page (JSON for API clients). Nothing changes.
+func (g *Gateway) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
+	rd, _ := g.opts.Redirects.Validate(r.URL.Query().Get("rd"))
+	html := wantsHTML(r)
+	if g.opts.Sessions.TicketFromRequest(r) == "" {
+		g.signedOut(w, r, rd, html)
+		return
+	}
+	if !html {
+		w.Header().Set("Allow", http.MethodPost)
+		g.fail(w, r, errSignOutByPost)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY") // no clickjacking of the button
+	_ = confirmSignOutPage.Execute(w, struct{ RD string }{rd})
+}
+
+// handleSignOut ends the session: POST /oauth2/sign_out, with rd=URL in the
+// form or the query. A cross-site browser request is refused (403). The
+// refresh token is revoked at the AS when it has a revocation endpoint (RFC
+// 7009). With RP-initiated logout enabled and an end_session_endpoint at the
+// AS, the browser is then sent there (OpenID Connect RP-Initiated Logout
+// 1.0; endSessionAtAS); otherwise to rd, else shown the "signed out" page.
 func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	html := acceptsHTML(r)
+	if err := g.signOutOrigins.Check(r); err != nil {
+		g.logger.Info("cross-site sign-out refused", "event", "logout_rejected", "kind", "local", "reason", "cross_site",
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		g.failAs(w, r, errCrossSiteSignOut, html)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignOutForm)
+	if err := r.ParseForm(); err != nil {
+		g.failAs(w, r, errBadSignOutForm, html)
+		return
+	}
+	rdRaw := r.URL.Query().Get("rd")
+	if r.PostForm.Has("rd") {
+		rdRaw = r.PostForm.Get("rd")
+	}
+	rd, _ := g.opts.Redirects.Validate(rdRaw)
 	ctx := r.Context()
 	http.SetCookie(w, g.opts.Sessions.ClearCookie())
 	var idToken string
@@ -39,24 +118,71 @@ func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	if g.opts.EndSessionAtAS && idToken != "" {
-		if u := g.opts.Login.EndSessionURL(idToken, g.postLogoutRedirectURI(), randomState()); u != "" {
-			http.Redirect(w, r, u, http.StatusFound)
-			return
-		}
-	}
-	if rd, err := g.opts.Redirects.Validate(r.URL.Query().Get("rd")); err == nil {
-		http.Redirect(w, r, rd, http.StatusFound)
+	if g.opts.EndSessionAtAS && idToken != "" && g.endSessionAtAS(w, r, idToken) {
 		return
 	}
-	if !wantsHTML(r) {
+	g.signedOut(w, r, rd, html)
+}
+
+// signedOut answers a completed sign-out: a redirect to rd when it is set
+// (validated), else the "signed out" page, or JSON for API clients.
+func (g *Gateway) signedOut(w http.ResponseWriter, r *http.Request, rd string, html bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	if rd != "" {
+		http.Redirect(w, r, rd, http.StatusSeeOther)
+		return
+	}
+	if !html {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"signed_out"}` + "\n"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	_ = signedOutPage.Execute(w, nil)
+}
+
+// endSessionAtAS sends the browser to the AS's end_session_endpoint with
+// the binding configured (login.EndSessionPost by default: a form that a
+// nonce'd script submits at once, so the ID token never appears in a URL).
+// It reports false, having written nothing, when the AS has no such
+// endpoint.
+func (g *Gateway) endSessionAtAS(w http.ResponseWriter, r *http.Request, idToken string) bool {
+	w.Header().Set("Cache-Control", "no-store")
+	switch g.opts.EndSessionBinding {
+	case login.EndSessionGet, login.EndSessionGetWithoutHint:
+		if g.opts.EndSessionBinding == login.EndSessionGetWithoutHint {
+			idToken = ""
+		}
+		u := g.opts.Login.EndSessionURL(idToken, g.postLogoutRedirectURI(), randomState())
+		if u == "" {
+			return false
+		}
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return true
+	}
+	ep, params := g.opts.Login.EndSessionRequest(idToken, g.postLogoutRedirectURI(), randomState())
+	if ep == "" {
+		return false
+	}
+	page := endSessionForm{Action: ep, Nonce: randomState()}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		page.Fields = append(page.Fields, formField{Name: k, Value: params.Get(k)})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+page.Nonce+"'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	_ = endSessionPage.Execute(w, page)
+	return true
+}
+
+// acceptsHTML reports whether r, of any method, comes from a browser page
+// (a form submission) rather than a script or an API client: it accepts
+// text/html and is not an XHR.
+func acceptsHTML(r *http.Request) bool {
+	return !strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest") &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // postLogoutRedirectURI is where the AS returns the browser after logout.
@@ -100,11 +226,3 @@ func (g *Gateway) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		"groups": groups, "name": id.Name, "sessionExpiresAt": s.Expires().UTC().Format("2006-01-02T15:04:05Z"),
 	})
 }
-
-var signedOutPage = template.Must(template.New("out").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signed out · Gatehouse</title>
-<style>body{font-family:system-ui,sans-serif;background:#f4f5f7;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
-main{background:#fff;padding:2rem 2.5rem;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
-a{color:#2f6fde}</style></head>
-<body><main><h1>You are signed out</h1><p><a href="/">Sign in again</a></p></main></body></html>
-`))

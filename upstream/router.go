@@ -66,6 +66,10 @@ type Options struct {
 	Routes []Route
 	// Rewrite runs after the outbound URL is set; it sets headers for the upstream.
 	Rewrite func(pr *httputil.ProxyRequest, route *Route)
+	// ModifyResponse, when set, sees every upstream response before it is
+	// copied to the client (httputil.ReverseProxy.ModifyResponse); an error
+	// makes ErrorHandler answer instead.
+	ModifyResponse func(resp *http.Response, route *Route) error
 	// Transport, when set, carries the requests of every route, whatever
 	// its TransportOptions (for tests and benchmarks). By default each
 	// distinct Route.Transport gets its own TransportOptions.NewTransport().
@@ -131,7 +135,12 @@ func New(opts Options) (*Router, error) {
 			rt.upperPrefix = true
 		}
 		r := &route
+		var modify func(*http.Response) error
+		if opts.ModifyResponse != nil {
+			modify = func(resp *http.Response) error { return opts.ModifyResponse(resp, r) }
+		}
 		r.handler = &httputil.ReverseProxy{
+			ModifyResponse: modify,
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(r.Target)
 				if r.PreserveHost {

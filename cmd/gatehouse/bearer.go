@@ -30,6 +30,7 @@ func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTrippe
 		Issuer:        cfg.Bearer.Issuer,
 		Audiences:     cfg.Bearer.Audiences,
 		Algorithms:    cfg.Bearer.Algorithms,
+		RequireATJWT:  cfg.Bearer.RequireATJWT,
 		Introspection: cfg.Bearer.Introspection,
 		ClientID:      cfg.Provider.ClientID,
 		ClientSecret:  cfg.Provider.ClientSecret,

@@ -112,7 +112,7 @@ Gatehouse demo is running.
   Open            %s/
   Log in as       alice / alice   (groups admins, staff)
                or bob / bob       (group staff)
-  Sign out        %s/oauth2/sign_out
+  Sign out        %s/oauth2/sign_out   (asks to confirm; sign-out is a POST)
   Development AS  %s
   Demo upstream   http://%s (direct access shows no identity)
 
@@ -175,7 +175,8 @@ td:first-child{width:16rem;color:#52606d}h2{font-size:1.05rem;margin-top:1.5rem}
 <body><main>
 <h1>Demo application</h1>
 <p class="who" id="who">{{if .User}}Hello, <strong>{{.User}}</strong>. The gateway told this application who you are.{{else}}No identity headers: this request did not come through the gateway.{{end}}</p>
-<p><code>{{.Method}} {{.URI}}</code> · <a href="/oauth2/userinfo">/oauth2/userinfo</a> · <a href="/oauth2/sign_out">Sign out</a></p>
+<p><code>{{.Method}} {{.URI}}</code> · <a href="/oauth2/userinfo">/oauth2/userinfo</a> ·
+<form method="post" action="/oauth2/sign_out" style="display:inline"><button type="submit" id="sign-out">Sign out</button></form></p>
 <h2>Identity headers set by Gatehouse</h2>
 <table id="identity">{{range .Identity}}<tr><td>{{.Name}}</td><td>{{.Value}}</td></tr>{{else}}<tr><td colspan="2">none</td></tr>{{end}}</table>
 <h2>Other request headers</h2>

@@ -285,6 +285,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		OutliveAccessToken:    cfg.Session.OutliveAccessToken,
 		EndSessionAtAS:        cfg.Provider.RPInitiatedLogout,
 		PostLogoutRedirectURI: cfg.Provider.PostLogoutRedirectURI,
+		EndSessionBinding:     cfg.Provider.EndSessionBinding,
 		REST:                  restOptions(cfg.RESTAPI),
 		StoreReady:            st.Ping,
 		DefaultRules:          cfg.DefaultRules(),

@@ -62,6 +62,16 @@ func (tab *Tab) WaitURLPrefix(t testing.TB, prefix string) {
 		fmt.Sprintf(`(location.href.startsWith(%s) && document.readyState === 'complete') || null`, jsString(prefix)))
 }
 
+// SignOut signs out as a user does: it opens the gateway's sign-out page at
+// url (GET /oauth2/sign_out, which only asks to confirm) and presses its
+// button, which POSTs the sign-out from the gateway's own origin; it waits
+// for the next page.
+func (tab *Tab) SignOut(t testing.TB, url string) {
+	t.Helper()
+	tab.Navigate(t, url)
+	tab.clickAndWaitNewDocument(t, "sign out at "+url, "#sign-out")
+}
+
 // Fill replaces the value of the visible form field that the CSS selector finds, typing
 // value key by key.
 func (tab *Tab) Fill(t testing.TB, selector, value string) {

@@ -6,7 +6,8 @@
 //     the AS's JSON Web Key Set from discovery: signature with an allowlist
 //     of asymmetric algorithms, issuer, audience (one of the configured
 //     audiences), expiry and not-before. A JWT whose typ header names
-//     another kind of token, or that carries a nonce (an ID token), is
+//     another kind of token (with Options.RequireATJWT: anything but
+//     "at+jwt"), or that looks like an ID token (jwt.go, isIDToken), is
 //     refused. Encrypted tokens (JWE) are not supported.
 //   - Any other (opaque) token is checked at the AS's token introspection
 //     endpoint (RFC 7662), which the gateway calls authenticated as its own
@@ -81,6 +82,11 @@ type Options struct {
 	// (default Metadata.SigningAlgs, else RS256). Only asymmetric
 	// algorithms are accepted.
 	Algorithms []string
+	// RequireATJWT refuses a JWT whose typ header is not "at+jwt" or
+	// "application/at+jwt" (RFC 9068 §4). Default false: many ASes
+	// (Keycloak, Entra ID, Okta, Dex) send "JWT" or no typ; an ID token is
+	// refused either way (isIDToken).
+	RequireATJWT bool
 	// Introspection enables RFC 7662 introspection of opaque tokens; when
 	// false an opaque token is invalid.
 	Introspection bool

@@ -80,6 +80,10 @@ type Bearer struct {
 	// PS384, PS512, EdDSA). Default []: those the AS advertises for ID
 	// tokens in its discovery document.
 	Algorithms []string `toml:"algorithms"`
+	// RequireATJWT refuses a JWT access token whose typ header is not
+	// "at+jwt" (RFC 9068 §4). Default false: many ASes send "JWT" or no typ.
+	// ID tokens are refused either way.
+	RequireATJWT bool `toml:"require_at_jwt"`
 	// Introspection checks opaque (non-JWT) access tokens at the AS's
 	// introspection endpoint (RFC 7662), authenticated as provider.client_id.
 	// Default false: opaque tokens are refused.

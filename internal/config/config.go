@@ -132,6 +132,11 @@ type Provider struct {
 	// PostLogoutRedirectURI is where the provider returns the browser after
 	// RP-initiated logout; it must be registered there. Default public_url + "/".
 	PostLogoutRedirectURI string `toml:"post_logout_redirect_uri"`
+	// EndSessionBinding is how the RP-initiated logout request travels:
+	// "post" (default: an auto-submitting form, so the id_token_hint stays
+	// out of URLs), "get" (id_token_hint in the query, for an AS without
+	// POST support) or "get_without_hint" (client_id only, no ID token).
+	EndSessionBinding string `toml:"end_session_binding"`
 
 	// The keys below are in grants.go: how the gateway authenticates to the
 	// AS, and ASes without discovery or without OpenID Connect.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gatehouse-dev/gatehouse/internal/login"
 )
 
 // Environment variables consulted by [Parse] when a secret is set neither in
@@ -44,9 +46,10 @@ func defaults() *Config {
 			GCMinHeapMiB:           16,
 		},
 		Provider: Provider{
-			Scopes:       []string{"openid", "email", "profile", "offline_access"},
-			Timeout:      Duration{10 * time.Second},
-			ResponseType: "code",
+			Scopes:            []string{"openid", "email", "profile", "offline_access"},
+			Timeout:           Duration{10 * time.Second},
+			ResponseType:      "code",
+			EndSessionBinding: login.EndSessionPost,
 		},
 		Session: Session{
 			Store:         StoreMemory,

@@ -36,11 +36,12 @@ func TestParseDefaults(t *testing.T) {
 			GCMinHeapMiB:           16,
 		},
 		Provider: Provider{
-			Issuer:       "https://idp.example.com/realms/main",
-			ClientID:     "gatehouse",
-			Scopes:       []string{"openid", "email", "profile", "offline_access"},
-			Timeout:      dur(10 * time.Second),
-			ResponseType: "code",
+			Issuer:            "https://idp.example.com/realms/main",
+			ClientID:          "gatehouse",
+			Scopes:            []string{"openid", "email", "profile", "offline_access"},
+			Timeout:           dur(10 * time.Second),
+			ResponseType:      "code",
+			EndSessionBinding: "post",
 		},
 		Session: Session{
 			Store:         "memory",

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/gatehouse-dev/gatehouse/internal/login"
 )
 
 // problems collects validation errors, each prefixed with its key path.
@@ -115,6 +117,9 @@ func (pr *Provider) validate(p *problems) {
 		if msg := checkBaseURL(pr.PostLogoutRedirectURI, true); msg != "" {
 			p.add("provider.post_logout_redirect_uri", "%s", msg)
 		}
+	}
+	if !slices.Contains(login.EndSessionBindings, pr.EndSessionBinding) {
+		p.add("provider.end_session_binding", "%q is not one of %s", pr.EndSessionBinding, strings.Join(login.EndSessionBindings, ", "))
 	}
 	if pr.ClientSecret == "" && pr.needsSecret() {
 		p.add("provider.client_secret", "required (or client_secret_file, or %s)", EnvClientSecret)

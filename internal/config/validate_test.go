@@ -174,6 +174,8 @@ func TestValidate(t *testing.T) {
 		}},
 		{"response_type other", func(c *Config) { c.Provider.ResponseType = "none" },
 			[]string{`provider.response_type: "none" is not supported; use "code"`}},
+		{"end_session_binding other", func(c *Config) { c.Provider.EndSessionBinding = "redirect" },
+			[]string{`provider.end_session_binding: "redirect" is not one of post, get, get_without_hint`}},
 
 		// session
 		{"cookie_domain parent of public_url's host", func(c *Config) { c.Session.CookieDomain = "example.com" }, nil},

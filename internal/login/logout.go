@@ -8,19 +8,36 @@ import (
 	"net/url"
 )
 
-// EndSessionURL returns the RP-initiated logout URL (OpenID Connect
-// RP-Initiated Logout 1.0 §2), or "" when the AS has no end_session_endpoint.
-func (c *Client) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string) string {
+// The bindings of an RP-initiated logout request (OpenID Connect
+// RP-Initiated Logout 1.0 §2: the OP MUST support both GET and POST).
+const (
+	// EndSessionPost sends the parameters, id_token_hint included, in a form
+	// the browser POSTs to the end_session_endpoint: the ID token stays out
+	// of URLs, browser history, Referer headers and the AS's access logs.
+	EndSessionPost = "post"
+	// EndSessionGet sends them in the query of a redirect (for an AS
+	// without POST support).
+	EndSessionGet = "get"
+	// EndSessionGetWithoutHint redirects with client_id,
+	// post_logout_redirect_uri and state, and no id_token_hint: no personal
+	// data in the URL, but the AS may ask the user to confirm.
+	EndSessionGetWithoutHint = "get_without_hint"
+)
+
+// EndSessionBindings lists the bindings, the default first.
+var EndSessionBindings = []string{EndSessionPost, EndSessionGet, EndSessionGetWithoutHint}
+
+// EndSessionRequest returns the AS's end_session_endpoint and the
+// parameters of an RP-initiated logout request (OpenID Connect
+// RP-Initiated Logout 1.0 §2): client_id, and each of id_token_hint,
+// post_logout_redirect_uri and state that is not empty. The endpoint is ""
+// when the AS has none.
+func (c *Client) EndSessionRequest(idTokenHint, postLogoutRedirectURI, state string) (string, url.Values) {
 	ep := c.EndSessionEndpoint()
 	if ep == "" {
-		return ""
+		return "", nil
 	}
-	u, err := url.Parse(ep)
-	if err != nil {
-		return ""
-	}
-	q := u.Query()
-	q.Set("client_id", c.opts.ClientID)
+	q := url.Values{"client_id": {c.opts.ClientID}}
 	if idTokenHint != "" {
 		q.Set("id_token_hint", idTokenHint)
 	}
@@ -29,6 +46,25 @@ func (c *Client) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string)
 	}
 	if state != "" {
 		q.Set("state", state)
+	}
+	return ep, q
+}
+
+// EndSessionURL returns the RP-initiated logout URL of the GET binding, the
+// parameters of EndSessionRequest in the endpoint's query, or "" when the
+// AS has no end_session_endpoint.
+func (c *Client) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string) string {
+	ep, params := c.EndSessionRequest(idTokenHint, postLogoutRedirectURI, state)
+	if ep == "" {
+		return ""
+	}
+	u, err := url.Parse(ep)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

@@ -1,0 +1,70 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/upstream"
+)
+
+// dropOwnSetCookies is the ModifyResponse step of every proxied response:
+// it removes each Set-Cookie of the upstream that names one of the
+// gateway's own cookies (ownCookieName), so that a compromised or buggy
+// application cannot plant a session or binding cookie in the browser
+// (session fixation) or delete the user's. The first time a route does so,
+// a warning is logged. A response without Set-Cookie costs one map lookup.
+func (g *Gateway) dropOwnSetCookies(resp *http.Response, route *upstream.Route) error {
+	vals := resp.Header["Set-Cookie"]
+	if len(vals) == 0 {
+		return nil
+	}
+	kept := vals[:0:0]
+	dropped := 0
+	for _, v := range vals {
+		name, _, _ := strings.Cut(v, "=")
+		if g.ownCookieName(name) {
+			dropped++
+			continue
+		}
+		kept = append(kept, v)
+	}
+	if dropped == 0 {
+		return nil
+	}
+	if len(kept) == 0 {
+		delete(resp.Header, "Set-Cookie")
+	} else {
+		resp.Header["Set-Cookie"] = kept
+	}
+	if _, warned := g.setCookieWarned.LoadOrStore(route.Name, true); !warned {
+		g.logger.Warn("the upstream set one of the gateway's cookies; dropped (logged once per route)",
+			"event", "upstream_set_own_cookie", "route", route.Name, "dropped", dropped)
+	}
+	return nil
+}
+
+// ownCookieName reports whether a cookie name is one of the gateway's: the
+// session cookie or the flow binding cookie, under any of the prefixes
+// "__Host-" and "__Secure-" or none, with a numbered "_N" suffix or none
+// (the chunks other proxies split large cookies into), compared ASCII
+// case-insensitively (browsers match the prefixes so).
+func (g *Gateway) ownCookieName(name string) bool {
+	n := cookieBase(strings.TrimSpace(name))
+	for _, base := range g.ownCookieBases {
+		if n == base {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(n, base+"_"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieBase returns a cookie name without its "__Host-" or "__Secure-"
+// prefix, lower case.
+func cookieBase(name string) string {
+	n := strings.ToLower(name)
+	n = strings.TrimPrefix(n, "__host-")
+	return strings.TrimPrefix(n, "__secure-")
+}
