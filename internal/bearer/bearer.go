@@ -148,8 +148,8 @@ type Verifier struct {
 	now    func() time.Time
 	state  atomic.Pointer[state]
 	mu     sync.Mutex // serializes loading the state
-	cache  *cache // active tokens
-	neg    *cache // inactive ones (nil Token), bounded separately
+	cache  *cache     // active tokens
+	neg    *cache     // inactive ones (nil Token), bounded separately
 	flight singleflight.Group
 }
 

@@ -66,7 +66,7 @@ type KeySet struct {
 
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey
-	attempted time.Time   // start of the last fetch; zero before the first
+	attempted time.Time     // start of the last fetch; zero before the first
 	flight    chan struct{} // closed when the running fetch ends; nil when none runs
 	fetchErr  error         // the last fetch's error
 }
