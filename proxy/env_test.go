@@ -49,6 +49,9 @@ type envOptions struct {
 	trusted      []netip.Prefix    // trusted proxies
 	logger       *slog.Logger      // the gateway's logger (default: discard)
 	grantTypes   []string          // grants the gateway's own client may use at the AS (grants_test.go)
+	flowLimits   proxy.FlowLimits  // limits on pending logins (limits_test.go)
+	limitObs     proxy.LimitObserver
+	asWrap       func(http.Handler) http.Handler // wraps the AS (to count its requests)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -98,12 +101,18 @@ func unwrapStore(s fullStore) fullStore {
 // countingStore counts the sessions created, so tests can assert none was.
 type countingStore struct {
 	fullStore
-	created atomic.Int64
+	created   atomic.Int64
+	flows     atomic.Int64 // pending logins stored
+	flowBytes atomic.Int64 // their sealed size
 }
 
 func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if strings.HasPrefix(key, "s:") {
 		c.created.Add(1)
+	}
+	if strings.HasPrefix(key, "f:") {
+		c.flows.Add(1)
+		c.flowBytes.Add(int64(len(key) + len(value)))
 	}
 	return c.fullStore.Set(ctx, key, value, ttl)
 }
@@ -158,7 +167,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.as = as
-	asH.set(as)
+	if o.asWrap != nil {
+		asH.set(o.asWrap(as))
+	} else {
+		asH.set(as)
+	}
 
 	e.login = login.New(login.Options{
 		Issuer: e.asURL, ClientID: testClientID, ClientSecret: testClientSecret,
@@ -207,6 +220,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
+		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

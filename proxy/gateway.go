@@ -90,6 +90,11 @@ type Options struct {
 	RefreshBefore time.Duration
 	// FlowTTL bounds a pending login (default 10m).
 	FlowTTL time.Duration
+	// FlowLimits bounds the pending logins anonymous clients can create
+	// (flowlimit.go); the zero value is the defaults.
+	FlowLimits FlowLimits
+	// LimitObserver, when set, is told each time a limit acts (metrics).
+	LimitObserver LimitObserver
 	// Locker, when set, makes refreshes single-flight across replicas and
 	// remembers back-channel logout token IDs (jti).
 	Locker session.Locker
@@ -145,6 +150,7 @@ type Gateway struct {
 	draining    chan struct{}
 	rest        *restAPI // nil when the REST flow API is disabled
 	access      accessControl
+	flows       *flowLimiter
 }
 
 // New returns a Gateway for opts.
@@ -167,6 +173,7 @@ func New(opts Options) (*Gateway, error) {
 		bindingName: "gatehouse_csrf",
 		draining:    make(chan struct{}),
 		idPrefix:    newIDPrefix(),
+		flows:       newFlowLimiter(opts.FlowLimits, opts.FlowTTL),
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
