@@ -191,10 +191,13 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 	asTransport.Proxy = http.ProxyFromEnvironment // calls to the AS may need an egress proxy
 	var asRT, upRT http.RoundTripper = asTransport, upstream.NewTransport()
 	var observer proxy.RequestObserver
+	var limitObs proxy.LimitObserver
+	var observeJWKS, observeBearer func(string)
 	if m != nil {
 		st = m.Store(st)
 		asRT, upRT = m.ASTransport(asRT), m.UpstreamTransport(upRT)
-		observer = m
+		observer, limitObs = m, m
+		observeJWKS, observeBearer = m.ObserveJWKS, m.ObserveBearer
 	}
 	gw := &gateway{closers: []func() error{st.Close}}
 	secret, err := cfg.CookieSecretBytes()
@@ -228,6 +231,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 	lo.Scopes, lo.ExtraAuthParams, lo.UseUserinfo = cfg.Provider.Scopes, cfg.Provider.ExtraAuthParams, cfg.Provider.UseUserinfo
 	lo.HTTPClient = &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT}
 	lo.Logger = logger
+	lo.KeyRefetchInterval, lo.ObserveKeys = cfg.Limits.JWKSRefetchInterval.Duration, observeJWKS
 	lc := login.New(lo)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	gw.closers = append(gw.closers, func() error { cancel(); return nil })
@@ -260,7 +264,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		}
 		routeToken(u, &routes[i]) // clientauth.go
 	}
-	bv, err := newBearerVerifier(cfg, lc, asRT)
+	bv, err := newBearerVerifier(cfg, lc, asRT, observeBearer)
 	if err != nil {
 		gw.close()
 		return nil, err
@@ -286,6 +290,8 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		Transport:             upRT,
 		AccessLog:             access,
 		Observer:              observer,
+		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
+		LimitObserver:         limitObs,
 		Logger:                logger,
 	})
 	if err != nil {

@@ -63,6 +63,7 @@ func defaults() *Config {
 		},
 		RESTAPI: restAPIDefaults(),
 		Bearer:  bearerDefaults(),
+		Limits:  limitsDefaults(),
 	}
 }
 
