@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,9 +16,12 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/session/redisstore"
 )
 
 // limitCounter is a LimitObserver that counts by kind.
@@ -210,5 +214,69 @@ func TestRESTAccessCappedPerClientAddress(t *testing.T) {
 	}
 	if n := e.store.flows.Load(); n != 2 {
 		t.Errorf("%d flows stored, want 2", n)
+	}
+}
+
+// The measurement of finding 5: anonymous browser GETs of a long URL (its
+// return-to URL just under redirect.MaxLength) from one address, on a real
+// redis-server. Main stored one pending login per request; now one address
+// stores at most about FlowsPerClient. make test sends 2,500;
+// GATEHOUSE_MEASURE_GETS=20000 repeats the figures of docs/limits.md.
+func TestManyAnonymousGETsStoreBoundedFlows(t *testing.T) {
+	redistest.Require(t)
+	srv := redistest.Start(t)
+	st := newRedisStore(t, redisstore.Options{URL: srv.URL})
+	obs := &limitCounter{}
+	e := newEnv(t, envOptions{store: st, limitObs: obs})
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rc.Close() })
+	usedMemory := func() int64 {
+		info, err := rc.InfoMap(t.Context(), "memory").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+		return n
+	}
+	before := usedMemory()
+	path := "/" + strings.Repeat("p", redirect.MaxLength-100) + "?q="
+	total, workers := 2*proxy.DefaultFlowsPerClient+500, 8
+	if n, err := strconv.Atoi(os.Getenv("GATEHOUSE_MEASURE_GETS")); err == nil && n > 0 {
+		total = n
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var codes sync.Map
+	for range workers {
+		wg.Go(func() {
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for i := next.Add(1); i <= int64(total); i = next.Add(1) {
+				req, _ := http.NewRequest(http.MethodGet, fmt.Sprint(e.gwURL, path, i), nil)
+				req.Header.Set("Accept", "text/html")
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				n, _ := codes.LoadOrStore(resp.StatusCode, new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	keys, err := rc.DBSize(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, bytes := e.store.flows.Load(), e.store.flowBytes.Load()
+	t.Logf("%d anonymous GETs: %d pending logins stored (%d redis keys), %d bytes sealed (%.0f per login), redis used_memory +%d bytes",
+		total, flows, keys, bytes, float64(bytes)/float64(max(flows, 1)), usedMemory()-before)
+	codes.Range(func(k, v any) bool { t.Logf("status %v: %d", k, v.(*atomic.Int64).Load()); return true })
+	if limit := int64(proxy.DefaultFlowsPerClient) + 50; flows > limit || keys > limit {
+		t.Errorf("%d pending logins (%d keys) stored for one address, want at most about %d", flows, keys, proxy.DefaultFlowsPerClient)
+	}
+	if n := obs.count(proxy.LimitFlowsPerClient); n < total-int(flows)-50 {
+		t.Errorf("%d refusals counted", n)
 	}
 }
