@@ -98,7 +98,7 @@ var signingAlgs = []jose.SignatureAlgorithm{
 // its payload. When no key verifies it, the set is fetched again, unless
 // that happened less than the interval ago (ErrNoKey).
 func (k *KeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, signingAlgs)
+	jws, err := jose.ParseSignedCompact(jwt, signingAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: malformed jwt: %w", err)
 	}
