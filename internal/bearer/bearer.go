@@ -110,7 +110,8 @@ type Options struct {
 	// NegativeCacheSize bounds the number of cached "inactive" answers,
 	// kept apart from the active ones so that a flood of made-up tokens
 	// cannot push real ones out (default 10000); NegativeCacheTTL is how
-	// long such an answer is reused (default 10s, at most CacheTTL).
+	// long such an answer is reused (default 10s; never longer than
+	// CacheTTL).
 	NegativeCacheSize int
 	NegativeCacheTTL  time.Duration
 	// KeyRefetchInterval is the least time between two fetches of the key

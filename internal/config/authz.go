@@ -96,7 +96,8 @@ type Bearer struct {
 	// ones out. Between 1 and 1000000. Default 10000.
 	IntrospectionNegativeCacheSize int `toml:"introspection_negative_cache_size"`
 	// IntrospectionNegativeCacheTTL is how long an "inactive" answer is
-	// reused. Between 1s and introspection_cache_ttl. Default 10s.
+	// reused, never longer than introspection_cache_ttl. Between 1s and 1h.
+	// Default 10s.
 	IntrospectionNegativeCacheTTL Duration `toml:"introspection_negative_cache_ttl"`
 }
 
@@ -152,8 +153,8 @@ func (b *Bearer) validate(p *problems, clientID string, ups []Upstream) {
 	if n := b.IntrospectionNegativeCacheSize; n < 1 || n > 1_000_000 {
 		p.add("bearer.introspection_negative_cache_size", "%d is outside 1 to 1000000", n)
 	}
-	if d := b.IntrospectionNegativeCacheTTL.Duration; d < time.Second || d > b.IntrospectionCacheTTL.Duration {
-		p.add("bearer.introspection_negative_cache_ttl", "%v is outside 1s to bearer.introspection_cache_ttl (%v)", d, b.IntrospectionCacheTTL.Duration)
+	if d := b.IntrospectionNegativeCacheTTL.Duration; d < time.Second || d > time.Hour {
+		p.add("bearer.introspection_negative_cache_ttl", "%v is outside 1s to 1h", d)
 	}
 }
 

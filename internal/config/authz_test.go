@@ -125,11 +125,11 @@ func TestValidateRulesAndBearer(t *testing.T) {
 		}},
 		{"negative cache and limits", func(c *Config) {
 			c.Bearer.IntrospectionNegativeCacheSize = -1
-			c.Bearer.IntrospectionNegativeCacheTTL = dur(2 * time.Minute)
+			c.Bearer.IntrospectionNegativeCacheTTL = dur(2 * time.Hour)
 			c.Limits = Limits{FlowsPerBrowser: 0, FlowsPerClient: 2_000_000, JWKSRefetchInterval: dur(time.Millisecond)}
 		}, []string{
 			`bearer.introspection_negative_cache_size: -1 is outside 1 to 1000000`,
-			`bearer.introspection_negative_cache_ttl: 2m0s is outside 1s to bearer.introspection_cache_ttl (1m0s)`,
+			`bearer.introspection_negative_cache_ttl: 2h0m0s is outside 1s to 1h`,
 			`limits.flows_per_browser: 0 is outside 1 to 1000`,
 			`limits.flows_per_client: 2000000 is outside 1 to 1000000`,
 			`limits.jwks_refetch_interval: 1ms is outside 1s to 1h`,
