@@ -175,6 +175,9 @@ func (g *gateway) close() {
 // redisstore provide all of it.
 type store = metrics.FullStore
 
+// The metrics count what the gateway's limits do.
+var _ proxy.LimitObserver = (*metrics.Metrics)(nil)
+
 // newGateway converts the validated configuration into each package's
 // options and wires them. Provider discovery runs in the background, retried
 // until it succeeds, so the gateway starts (unready) during an AS outage.
