@@ -56,6 +56,9 @@ type envOptions struct {
 	issuerPath   string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
 	noRotation   bool                                      // the AS keeps refresh tokens (no rotation)
 	endSession   string                                    // RP-initiated logout with this binding ("" disables it; signout_test.go)
+	flowLimits   proxy.FlowLimits                          // limits on pending logins (limits_test.go)
+	limitObs     proxy.LimitObserver
+	asWrap       func(http.Handler) http.Handler // wraps the AS (to count its requests)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -105,12 +108,18 @@ func unwrapStore(s fullStore) fullStore {
 // countingStore counts the sessions created, so tests can assert none was.
 type countingStore struct {
 	fullStore
-	created atomic.Int64
+	created   atomic.Int64
+	flows     atomic.Int64 // pending logins stored
+	flowBytes atomic.Int64 // their sealed size
 }
 
 func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if strings.HasPrefix(key, "s:") {
 		c.created.Add(1)
+	}
+	if strings.HasPrefix(key, "f:") {
+		c.flows.Add(1)
+		c.flowBytes.Add(int64(len(key) + len(value)))
 	}
 	return c.fullStore.Set(ctx, key, value, ttl)
 }
@@ -168,14 +177,18 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.as = as
-	asH.set(as)
+	asHandler := http.Handler(as)
+	if o.asWrap != nil {
+		asHandler = o.asWrap(as)
+	}
+	asH.set(asHandler)
 	if o.asOutage != nil {
 		asH.set(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if o.asOutage.Load() && strings.HasSuffix(r.URL.Path, "/token") {
 				http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
 				return
 			}
-			as.ServeHTTP(w, r)
+			asHandler.ServeHTTP(w, r)
 		}))
 	}
 
@@ -228,6 +241,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
+		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

@@ -102,6 +102,11 @@ type Options struct {
 	RefreshBefore time.Duration
 	// FlowTTL bounds a pending login (default 10m).
 	FlowTTL time.Duration
+	// FlowLimits bounds the pending logins anonymous clients can create
+	// (flowlimit.go); the zero value is the defaults.
+	FlowLimits FlowLimits
+	// LimitObserver, when set, is told each time a limit acts (metrics).
+	LimitObserver LimitObserver
 	// Locker, when set, makes refreshes single-flight across replicas and
 	// remembers back-channel logout token IDs (jti).
 	Locker session.Locker
@@ -176,6 +181,7 @@ type Gateway struct {
 	setCookieWarned sync.Map
 	// signOutOrigins refuses cross-site sign-out POSTs (signout.go).
 	signOutOrigins *http.CrossOriginProtection
+	flows          *flowLimiter
 }
 
 // New returns a Gateway for opts.
@@ -204,6 +210,7 @@ func New(opts Options) (*Gateway, error) {
 		bindingName: "gatehouse_csrf",
 		draining:    make(chan struct{}),
 		idPrefix:    newIDPrefix(),
+		flows:       newFlowLimiter(opts.FlowLimits, opts.FlowTTL),
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)

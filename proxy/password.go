@@ -38,6 +38,7 @@ func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[s
 	switch {
 	case err == nil:
 	case errors.Is(err, grants.ErrRateLimited):
+		g.observeLimit(LimitPasswordAttempts)
 		g.logger.Warn("password grant refused", "event", "login_failed", "reason", "rate_limited", "route", pol.Name, "user", user)
 		pe := *errBasicRateLimited
 		if rl, ok := errors.AsType[*grants.RateLimitError](err); ok {

@@ -295,6 +295,13 @@ func (g *Gateway) restStart(w http.ResponseWriter, r *http.Request, app *restApp
 			return restStoreErr(err)
 		}
 	}
+	if err := g.admitFlow(r); err != nil {
+		var pe *pageError
+		if errors.As(err, &pe) {
+			return restTooManyFlows.after(pe.RetryAfter)
+		}
+		return err
+	}
 	handle, err := newHandle()
 	if err != nil {
 		return err

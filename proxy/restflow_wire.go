@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,8 @@ type restError struct {
 	Detail string
 	// Next is meta.nextAuthStep: what the app does now ("" when nothing helps).
 	Next string
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds).
+	RetryAfter time.Duration
 }
 
 func (e *restError) Error() string { return e.Code }
@@ -82,6 +85,13 @@ func (e *restError) Error() string { return e.Code }
 func (e *restError) with(detail string) *restError {
 	c := *e
 	c.Detail = detail
+	return &c
+}
+
+// after returns a copy of e that asks the app to retry after d.
+func (e *restError) after(d time.Duration) *restError {
+	c := *e
+	c.RetryAfter = d
 	return &c
 }
 
@@ -125,6 +135,8 @@ var (
 		Detail: "This authentication flow has expired, ended or never existed. Start a new one.", Next: stepAuthentication}
 	restTooManyAttempts = &restError{Status: http.StatusTooManyRequests, Code: "TOO_MANY_ATTEMPTS",
 		Detail: "This authentication flow had too many attempts and has ended. Start a new one.", Next: stepAuthentication}
+	restTooManyFlows = &restError{Status: http.StatusTooManyRequests, Code: "TOO_MANY_FLOWS",
+		Detail: "Too many authentication flows were started from this network. Retry after the time in Retry-After.", Next: stepAuthentication}
 	restExchangeFailed = &restError{Status: http.StatusBadGateway, Code: "OAUTH2_TOKEN_EXCHANGE_FAILED",
 		Detail: "The authorization server did not answer the code exchange as expected. Request a new authorization.", Next: stepOAuth2Client}
 	restProviderDown = &restError{Status: http.StatusServiceUnavailable, Code: "PROVIDER_UNAVAILABLE",
@@ -204,6 +216,9 @@ func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp,
 	}
 	if re.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if re.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	g.restWrite(w, re.Status, doc)
 }

@@ -50,12 +50,18 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // startLogin sends the browser to the AS. returnTo is validated here and
-// replaced by "/" when it is not acceptable.
+// replaced by "/" when it is not acceptable (or longer than
+// redirect.MaxLength). A client address past its flow limit gets 429; a
+// browser past its own has its oldest pending logins ended (flowlimit.go).
 func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
 	rd, err := g.opts.Redirects.Validate(returnTo)
 	if err != nil {
 		rd = "/"
 	}
+	if err := g.admitFlow(r); err != nil {
+		return err
+	}
+	_, hadBinding := g.hasBinding(r)
 	binding, err := g.bindingCookie(w, r)
 	if err != nil {
 		return err
@@ -74,6 +80,9 @@ func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	if err := g.opts.Sessions.PutFlow(r.Context(), req.State, flow, g.opts.FlowTTL); err != nil {
 		return storeErr(err)
 	}
+	if hadBinding {
+		g.capBrowserFlows(r, flow.Binding, req.State)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.URL, http.StatusFound)
 	return nil
@@ -82,8 +91,8 @@ func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 // bindingCookie returns the browser's binding value, setting a new one when
 // it has none. Every tab of a browser shares it, so parallel logins work.
 func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string, error) {
-	if c, err := r.Cookie(g.bindingName); err == nil && len(c.Value) >= 32 {
-		return c.Value, nil
+	if v, ok := g.hasBinding(r); ok {
+		return v, nil
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -92,6 +101,14 @@ func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string,
 	v := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: g.bindingName, Value: v, Path: "/", HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode})
 	return v, nil
+}
+
+// hasBinding returns the browser's binding cookie, if it sent one.
+func (g *Gateway) hasBinding(r *http.Request) (string, bool) {
+	if c, err := r.Cookie(g.bindingName); err == nil && len(c.Value) >= 32 {
+		return c.Value, true
+	}
+	return "", false
 }
 
 // handleCallback finishes a login: GET /oauth2/callback. The checks run in

@@ -11,8 +11,9 @@ import (
 
 // newBearerVerifier returns the verifier of the AS's access tokens, or nil
 // when no upstream accepts bearer tokens. It learns the AS's keys and
-// introspection endpoint from lc's discovery, once it has succeeded.
-func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTripper) (*bearer.Verifier, error) {
+// introspection endpoint from lc's discovery, once it has succeeded, and
+// shares lc's key set. observe (may be nil) feeds metrics.
+func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTripper, observe func(string)) (*bearer.Verifier, error) {
 	if !cfg.AcceptsBearerTokens() {
 		return nil, nil
 	}
@@ -25,6 +26,7 @@ func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTrippe
 			return bearer.Metadata{
 				Issuer: md.Issuer, JWKSURI: md.JWKSURI, IntrospectionEndpoint: md.IntrospectionEndpoint,
 				IntrospectionAuthMethods: md.IntrospectionAuthMethods, SigningAlgs: md.SigningAlgs,
+				Keys: md.Keys,
 			}, nil
 		},
 		Issuer:        cfg.Bearer.Issuer,
@@ -38,6 +40,11 @@ func newBearerVerifier(cfg *config.Config, lc *login.Client, rt http.RoundTrippe
 		HTTPClient:    &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: rt},
 		CacheSize:     cfg.Bearer.IntrospectionCacheSize,
 		CacheTTL:      cfg.Bearer.IntrospectionCacheTTL.Duration,
+
+		NegativeCacheSize:  cfg.Bearer.IntrospectionNegativeCacheSize,
+		NegativeCacheTTL:   cfg.Bearer.IntrospectionNegativeCacheTTL.Duration,
+		KeyRefetchInterval: cfg.Limits.JWKSRefetchInterval.Duration,
+		Observe:            observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bearer: %w", err)

@@ -175,6 +175,9 @@ func (g *gateway) close() {
 // redisstore provide all of it.
 type store = metrics.FullStore
 
+// The metrics count what the gateway's limits do.
+var _ proxy.LimitObserver = (*metrics.Metrics)(nil)
+
 // newGateway converts the validated configuration into each package's
 // options and wires them. Provider discovery runs in the background, retried
 // until it succeeds, so the gateway starts (unready) during an AS outage.
@@ -192,10 +195,13 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 	var asRT http.RoundTripper = asTransport
 	var wrapUpstream func(http.RoundTripper) http.RoundTripper // each upstream pool, for metrics
 	var observer proxy.RequestObserver
+	var limitObs proxy.LimitObserver
+	var observeJWKS, observeBearer func(string)
 	if m != nil {
 		st = m.Store(st)
 		asRT, wrapUpstream = m.ASTransport(asRT), m.UpstreamTransport
-		observer = m
+		observer, limitObs = m, m
+		observeJWKS, observeBearer = m.ObserveJWKS, m.ObserveBearer
 	}
 	gw := &gateway{closers: []func() error{st.Close}}
 	secret, err := cfg.CookieSecretBytes()
@@ -229,6 +235,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 	lo.Scopes, lo.ExtraAuthParams, lo.UseUserinfo = cfg.Provider.Scopes, cfg.Provider.ExtraAuthParams, cfg.Provider.UseUserinfo
 	lo.HTTPClient = &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT}
 	lo.Logger = logger
+	lo.KeyRefetchInterval, lo.ObserveKeys = cfg.Limits.JWKSRefetchInterval.Duration, observeJWKS
 	lc := login.New(lo)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	gw.closers = append(gw.closers, func() error { cancel(); return nil })
@@ -266,7 +273,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		}
 		routeToken(u, &routes[i]) // clientauth.go
 	}
-	bv, err := newBearerVerifier(cfg, lc, asRT)
+	bv, err := newBearerVerifier(cfg, lc, asRT, observeBearer)
 	if err != nil {
 		gw.close()
 		return nil, err
@@ -294,6 +301,8 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		BodyReadTimeout:       cfg.Server.BodyReadTimeout.Duration,
 		AccessLog:             access,
 		Observer:              observer,
+		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
+		LimitObserver:         limitObs,
 		Logger:                logger,
 	})
 	if err != nil {

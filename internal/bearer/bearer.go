@@ -32,6 +32,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jwks"
 )
 
 // Errors of Verify. Callers branch on them with errors.Is; the wrapped
@@ -65,6 +67,11 @@ type Metadata struct {
 	// SigningAlgs are the JWS algorithms the AS signs with; the default for
 	// Options.Algorithms.
 	SigningAlgs []string
+	// Keys, when set, is the AS's key set (shared with the login client's
+	// ID token verifier); by default the verifier fetches JWKSURI with a
+	// key set of its own (package jwks: a token with an unknown key makes
+	// it fetch again at most once per KeyRefetchInterval).
+	Keys oidc.KeySet
 }
 
 // Options configures a Verifier. The zero value of each optional field is
@@ -106,9 +113,29 @@ type Options struct {
 	// CacheTTL bounds how long an introspection answer is reused (default
 	// 1m); an active token's answer is never reused past its exp.
 	CacheTTL time.Duration
+	// NegativeCacheSize bounds the number of cached "inactive" answers,
+	// kept apart from the active ones so that a flood of made-up tokens
+	// cannot push real ones out (default 10000); NegativeCacheTTL is how
+	// long such an answer is reused (default 10s; never longer than
+	// CacheTTL).
+	NegativeCacheSize int
+	NegativeCacheTTL  time.Duration
+	// KeyRefetchInterval is the least time between two fetches of the key
+	// set when it is the verifier's own (default jwks.DefaultRefetchInterval).
+	KeyRefetchInterval time.Duration
+	// Observe, when set, is told what the verifier did for metrics:
+	// ObserveNegativeHit for a token answered from the negative cache.
+	Observe func(event string)
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
+
+// Events passed to Options.Observe.
+const (
+	// ObserveNegativeHit: an opaque token was refused from the cache of
+	// inactive answers, without asking the AS.
+	ObserveNegativeHit = "negative_cache_hit"
+)
 
 // Token is a verified access token. It is shared between the requests that
 // present the same token: do not modify it.
@@ -128,7 +155,8 @@ type Verifier struct {
 	now    func() time.Time
 	state  atomic.Pointer[state]
 	mu     sync.Mutex // serializes loading the state
-	cache  *cache
+	cache  *cache     // active tokens
+	neg    *cache     // inactive ones (nil Token), bounded separately
 	flight singleflight.Group
 }
 
@@ -171,7 +199,14 @@ func New(opts Options) (*Verifier, error) {
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = time.Minute
 	}
-	v := &Verifier{opts: opts, now: opts.Now, cache: newCache(opts.CacheSize)}
+	if opts.NegativeCacheSize <= 0 {
+		opts.NegativeCacheSize = 10000
+	}
+	if opts.NegativeCacheTTL <= 0 {
+		opts.NegativeCacheTTL = 10 * time.Second
+	}
+	opts.NegativeCacheTTL = min(opts.NegativeCacheTTL, opts.CacheTTL)
+	v := &Verifier{opts: opts, now: opts.Now, cache: newCache(opts.CacheSize), neg: newCache(opts.NegativeCacheSize)}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -211,9 +246,10 @@ func (v *Verifier) load() (*state, error) {
 	if len(algs) == 0 {
 		algs = []string{oidc.RS256}
 	}
-	// The key set fetches with the injected client; its context carries
-	// no deadline of its own (the client's timeout applies).
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), v.opts.HTTPClient), md.JWKSURI)
+	var keys oidc.KeySet = md.Keys
+	if keys == nil {
+		keys = jwks.New(jwks.Options{URL: md.JWKSURI, HTTPClient: v.opts.HTTPClient, RefetchInterval: v.opts.KeyRefetchInterval, Now: v.opts.Now})
+	}
 	st := &state{
 		jwt: oidc.NewVerifier(issuer, keys, &oidc.Config{
 			SkipClientIDCheck:    true, // the audience is checked against Audiences below

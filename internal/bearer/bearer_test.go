@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -250,18 +251,47 @@ func TestVerifyJWTKeyRotation(t *testing.T) {
 	as := newFakeAS(t)
 	old := newRSASigner(t, "old", jose.RS256)
 	as.publish(old)
-	v := newVerifier(t, Options{Metadata: as.metadata()})
-	c := map[string]any{"iss": as.srv.URL, "sub": "s", "aud": testAudience, "exp": time.Now().Add(time.Hour).Unix()}
+	var clock atomic.Int64 // seconds past now
+	now := time.Now()
+	v := newVerifier(t, Options{Metadata: as.metadata(), Now: func() time.Time { return now.Add(time.Duration(clock.Load()) * time.Second) }})
+	c := map[string]any{"iss": as.srv.URL, "sub": "s", "aud": testAudience, "exp": now.Add(time.Hour).Unix()}
 	if _, err := v.Verify(t.Context(), sign(t, old, "at+jwt", c)); err != nil {
 		t.Fatalf("old key: %v", err)
 	}
 	rotated := newRSASigner(t, "new", jose.RS256)
 	as.publish(rotated)
+	clock.Store(60) // the key set may be fetched again once a minute
 	if _, err := v.Verify(t.Context(), sign(t, rotated, "at+jwt", c)); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
 	if n := as.jwksCalls.Load(); n != 2 {
 		t.Errorf("JWKS fetched %d times, want 2 (once, then once for the unknown kid)", n)
+	}
+}
+
+// Finding 6 of issue #13: every forged JWT (a kid the AS does not have, or
+// a known kid and a bad signature) made the gateway fetch the JWKS again.
+func TestVerifyForgedJWTsFetchKeysAtMostOncePerInterval(t *testing.T) {
+	as := newFakeAS(t)
+	real := newRSASigner(t, "real", jose.RS256)
+	as.publish(real)
+	v := newVerifier(t, Options{Metadata: as.metadata()})
+	c := map[string]any{"iss": as.srv.URL, "sub": "s", "aud": testAudience, "exp": time.Now().Add(time.Hour).Unix()}
+	if _, err := v.Verify(t.Context(), sign(t, real, "at+jwt", c)); err != nil {
+		t.Fatalf("real key: %v", err)
+	}
+	forger := newRSASigner(t, "real", jose.RS256) // claims the real kid
+	for i := range 100 {
+		f := forger
+		if i%2 == 0 {
+			f.kid = fmt.Sprint("unknown-", i)
+		}
+		if _, err := v.Verify(t.Context(), sign(t, f, "at+jwt", c)); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("forged token %d: %v, want ErrInvalidToken", i, err)
+		}
+	}
+	if n := as.jwksCalls.Load(); n > 2 {
+		t.Errorf("100 forged tokens: the JWKS was fetched %d times, want at most 2", n)
 	}
 }
 

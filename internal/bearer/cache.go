@@ -7,8 +7,9 @@ import (
 )
 
 // cache is a bounded LRU cache of introspection answers, keyed by the
-// SHA-256 of the token (the token itself is never kept). A nil Token is a
-// cached "inactive".
+// SHA-256 of the token (the token itself is never kept). The verifier keeps
+// active and inactive answers (a nil Token) in two caches, so that a flood
+// of made-up tokens cannot evict the real ones.
 type cache struct {
 	mu      sync.Mutex
 	max     int

@@ -3,6 +3,7 @@ package bearer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -177,6 +178,83 @@ func TestConcurrentIntrospectionsShareOneCall(t *testing.T) {
 		wg.Wait()
 		if n := rt.calls.Load(); n != 1 {
 			t.Errorf("%d introspection calls, want 1", n)
+		}
+	})
+}
+
+// Finding 6 of issue #13: made-up opaque tokens were cached in the same
+// LRU as real ones and pushed them out.
+func TestRandomTokensDoNotEvictActiveOnes(t *testing.T) {
+	rt := &roundTripper{answers: map[string]map[string]any{
+		"t1": {"active": true, "sub": "a", "aud": testAudience},
+		"t2": {"active": true, "sub": "b", "aud": testAudience},
+	}}
+	v := cacheVerifier(t, rt, 2, time.Hour)
+	for _, tok := range []string{"t1", "t2"} {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		if _, err := v.Verify(t.Context(), fmt.Sprint("random-", i)); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("random token: %v", err)
+		}
+	}
+	before := rt.calls.Load()
+	for _, tok := range []string{"t1", "t2"} {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rt.calls.Load() - before; n != 0 {
+		t.Errorf("after 100 random tokens the real ones needed %d introspections, want 0 (still cached)", n)
+	}
+	if n := v.neg.len(); n > 10000 || n == 0 {
+		t.Errorf("negative cache holds %d entries", n)
+	}
+}
+
+func TestNegativeAnswersCachedBriefly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := &roundTripper{answers: map[string]map[string]any{}}
+		var hits atomic.Int64
+		v, err := New(Options{
+			Metadata: func() (Metadata, error) {
+				return Metadata{Issuer: "https://as.test", JWKSURI: "https://as.test/jwks", IntrospectionEndpoint: "https://as.test/introspect"}, nil
+			},
+			Audiences: []string{testAudience}, Introspection: true, ClientID: "c", ClientSecret: "s",
+			HTTPClient: &http.Client{Transport: rt}, NegativeCacheSize: 3, NegativeCacheTTL: 10 * time.Second,
+			Observe: func(e string) {
+				if e == ObserveNegativeHit {
+					hits.Add(1)
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := v.Verify(t.Context(), "unknown"); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("unknown: %v", err)
+			}
+		}
+		if rt.calls.Load() != 1 || hits.Load() != 2 {
+			t.Errorf("%d introspections and %d negative hits, want 1 and 2", rt.calls.Load(), hits.Load())
+		}
+		// The AS activates the token (it was issued a moment later than
+		// presented): the gateway believes it once the short TTL is over.
+		rt.mu.Lock()
+		rt.answers["unknown"] = map[string]any{"active": true, "sub": "a", "aud": testAudience}
+		rt.mu.Unlock()
+		time.Sleep(10 * time.Second)
+		if _, err := v.Verify(t.Context(), "unknown"); err != nil {
+			t.Errorf("after the negative TTL: %v", err)
+		}
+		for i := range 10 {
+			v.Verify(t.Context(), fmt.Sprint("r", i))
+		}
+		if n := v.neg.len(); n > 3 {
+			t.Errorf("negative cache holds %d entries, want at most 3", n)
 		}
 	})
 }

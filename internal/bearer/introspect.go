@@ -19,11 +19,13 @@ const maxIntrospectionBody = 1 << 20
 // cache. Concurrent requests for the same token share one call.
 func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Token, error) {
 	key := sha256.Sum256([]byte(raw))
-	if tok, ok := v.cache.get(key, v.now()); ok {
-		if tok == nil {
-			return nil, fmt.Errorf("%w: inactive (cached)", ErrInvalidToken)
-		}
+	now := v.now()
+	if tok, ok := v.cache.get(key, now); ok {
 		return tok, nil
+	}
+	if _, ok := v.neg.get(key, now); ok {
+		v.observe(ObserveNegativeHit)
+		return nil, fmt.Errorf("%w: inactive (cached)", ErrInvalidToken)
 	}
 	ch := v.flight.DoChan(string(key[:]), func() (any, error) {
 		// Others may wait on this call: it does not end with the first
@@ -33,8 +35,12 @@ func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Toke
 			return nil, err
 		}
 		now := v.now()
+		if tok == nil {
+			v.neg.put(key, nil, now.Add(v.opts.NegativeCacheTTL))
+			return nil, nil
+		}
 		expires := now.Add(v.opts.CacheTTL)
-		if tok != nil && !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
+		if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 			expires = tok.Expiry
 		}
 		v.cache.put(key, tok, expires)
@@ -52,6 +58,12 @@ func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Toke
 			return nil, fmt.Errorf("%w: inactive", ErrInvalidToken)
 		}
 		return tok, nil
+	}
+}
+
+func (v *Verifier) observe(event string) {
+	if v.opts.Observe != nil {
+		v.opts.Observe(event)
 	}
 }
 

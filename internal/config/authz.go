@@ -95,10 +95,21 @@ type Bearer struct {
 	// (never past the token's exp); a token revoked at the AS is refused at
 	// most this long after. Between 1s and 1h. Default 1m.
 	IntrospectionCacheTTL Duration `toml:"introspection_cache_ttl"`
+	// IntrospectionNegativeCacheSize bounds the "inactive" answers kept,
+	// apart from the active ones so that made-up tokens cannot push real
+	// ones out. Between 1 and 1000000. Default 10000.
+	IntrospectionNegativeCacheSize int `toml:"introspection_negative_cache_size"`
+	// IntrospectionNegativeCacheTTL is how long an "inactive" answer is
+	// reused, never longer than introspection_cache_ttl. Between 1s and 1h.
+	// Default 10s.
+	IntrospectionNegativeCacheTTL Duration `toml:"introspection_negative_cache_ttl"`
 }
 
 func bearerDefaults() Bearer {
-	return Bearer{IntrospectionCacheSize: 10000, IntrospectionCacheTTL: Duration{time.Minute}}
+	return Bearer{
+		IntrospectionCacheSize: 10000, IntrospectionCacheTTL: Duration{time.Minute},
+		IntrospectionNegativeCacheSize: 10000, IntrospectionNegativeCacheTTL: Duration{10 * time.Second},
+	}
 }
 
 // asymmetricAlgs are the values bearer.algorithms accepts.
@@ -142,6 +153,12 @@ func (b *Bearer) validate(p *problems, clientID string, ups []Upstream) {
 	}
 	if d := b.IntrospectionCacheTTL.Duration; d < time.Second || d > time.Hour {
 		p.add("bearer.introspection_cache_ttl", "%v is outside 1s to 1h", d)
+	}
+	if n := b.IntrospectionNegativeCacheSize; n < 1 || n > 1_000_000 {
+		p.add("bearer.introspection_negative_cache_size", "%d is outside 1 to 1000000", n)
+	}
+	if d := b.IntrospectionNegativeCacheTTL.Duration; d < time.Second || d > time.Hour {
+		p.add("bearer.introspection_negative_cache_ttl", "%v is outside 1s to 1h", d)
 	}
 }
 

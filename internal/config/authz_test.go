@@ -123,6 +123,17 @@ func TestValidateRulesAndBearer(t *testing.T) {
 			`bearer.introspection_cache_size: 0 is outside 1 to 1000000`,
 			`bearer.introspection_cache_ttl: 2h0m0s is outside 1s to 1h`,
 		}},
+		{"negative cache and limits", func(c *Config) {
+			c.Bearer.IntrospectionNegativeCacheSize = -1
+			c.Bearer.IntrospectionNegativeCacheTTL = dur(2 * time.Hour)
+			c.Limits = Limits{FlowsPerBrowser: 0, FlowsPerClient: 2_000_000, JWKSRefetchInterval: dur(time.Millisecond)}
+		}, []string{
+			`bearer.introspection_negative_cache_size: -1 is outside 1 to 1000000`,
+			`bearer.introspection_negative_cache_ttl: 2h0m0s is outside 1s to 1h`,
+			`limits.flows_per_browser: 0 is outside 1 to 1000`,
+			`limits.flows_per_client: 2000000 is outside 1 to 1000000`,
+			`limits.jwks_refetch_interval: 1ms is outside 1s to 1h`,
+		}},
 		{"rules with key paths", func(c *Config) {
 			c.Authorization.AllowedEmailDomains = []string{"*.example.com"}
 			c.Authorization.SkipAuth = []string{"/a/../b"}

@@ -29,6 +29,8 @@ type Config struct {
 	Authorization Authorization `toml:"authorization"`
 	// Bearer configures how access tokens of the AS are accepted.
 	Bearer Bearer `toml:"bearer"`
+	// Limits bounds what clients without a session can make the gateway do.
+	Limits Limits `toml:"limits"`
 }
 
 // Server configures the listening HTTP server and how Gatehouse presents

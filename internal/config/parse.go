@@ -67,6 +67,7 @@ func defaults() *Config {
 		},
 		RESTAPI: restAPIDefaults(),
 		Bearer:  bearerDefaults(),
+		Limits:  limitsDefaults(),
 	}
 }
 

@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 	c.RESTAPI.validate(&p, c.Provider.ClientID, c.Upstreams)
 	validateRules(&p, &c.Authorization, c.Upstreams)
 	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)
+	c.Limits.validate(&p)
 	return errors.Join(p...)
 }
 

@@ -66,18 +66,49 @@ func (c *cache[V]) fetch(ctx context.Context, key string, f *flight[V], fetch fu
 	val, expires, err := fetch(ctx)
 	c.mu.Lock()
 	delete(c.flights, key)
-	if err == nil && c.now().Before(expires) {
-		if el, ok := c.entries[key]; ok {
-			c.removeLocked(el)
-		}
-		c.entries[key] = c.lru.PushFront(&entry[V]{key: key, val: val, expires: expires})
-		for c.lru.Len() > c.max {
-			c.removeLocked(c.lru.Back())
-		}
+	if err == nil {
+		c.putLocked(key, val, expires)
 	}
 	c.mu.Unlock()
 	f.val, f.err = val, err
 	close(f.done)
+}
+
+// lookup returns the value of key when it is cached and not expired.
+func (c *cache[V]) lookup(key string) (V, bool) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		e := el.Value.(*entry[V])
+		if now.Before(e.expires) {
+			c.lru.MoveToFront(el)
+			return e.val, true
+		}
+		c.removeLocked(el)
+	}
+	var zero V
+	return zero, false
+}
+
+// put caches val under key until expires (nothing when that has passed).
+func (c *cache[V]) put(key string, val V, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(key, val, expires)
+}
+
+func (c *cache[V]) putLocked(key string, val V, expires time.Time) {
+	if !c.now().Before(expires) {
+		return
+	}
+	if el, ok := c.entries[key]; ok {
+		c.removeLocked(el)
+	}
+	c.entries[key] = c.lru.PushFront(&entry[V]{key: key, val: val, expires: expires})
+	for c.lru.Len() > c.max {
+		c.removeLocked(c.lru.Back())
+	}
 }
 
 func (c *cache[V]) removeLocked(el *list.Element) {

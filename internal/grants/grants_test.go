@@ -310,3 +310,112 @@ func TestPasswordFailureTableBounded(t *testing.T) {
 		}
 	})
 }
+
+// slowAS is a password-grant AS that answers after a second: alice's
+// password is "s3cret", every other one is refused.
+type slowAS struct{ calls atomic.Int64 }
+
+func (a *slowAS) fetch(ctx context.Context, user, pass string) (string, time.Time, error) {
+	a.calls.Add(1)
+	time.Sleep(time.Second)
+	if pass != "s3cret" {
+		return "", time.Time{}, fmt.Errorf("%w: invalid_grant", ErrInvalidCredentials)
+	}
+	return "token-for-" + user, time.Now().Add(time.Hour), nil
+}
+
+// Finding 4 of issue #13: "blocked?" was checked before the AS call and the
+// failure counted after it, so parallel guesses all reached the AS.
+func TestPasswordParallelGuessesReachASAtMostLimitTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := &slowAS{}
+		p := NewPassword(PasswordOptions[string]{MaxFailures: 5, FailureWindow: 15 * time.Minute, Fetch: as.fetch})
+		var wg sync.WaitGroup
+		var refused, limited atomic.Int64
+		for i := range 100 {
+			wg.Go(func() {
+				_, err := p.Login(t.Context(), "alice", fmt.Sprint("guess-", i))
+				switch {
+				case errors.Is(err, ErrInvalidCredentials):
+					refused.Add(1)
+				case errors.Is(err, ErrRateLimited):
+					limited.Add(1)
+				default:
+					t.Errorf("guess %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := as.calls.Load(); n > 5 {
+			t.Errorf("100 parallel wrong passwords reached the AS %d times, want at most 5", n)
+		}
+		if refused.Load() > 5 || limited.Load() < 95 {
+			t.Errorf("%d refused by the AS and %d rate limited, want at most 5 and the rest", refused.Load(), limited.Load())
+		}
+	})
+}
+
+func TestPasswordRightPasswordInBurstPastLimitRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := &slowAS{}
+		p := NewPassword(PasswordOptions[string]{MaxFailures: 5, FailureWindow: 15 * time.Minute, Fetch: as.fetch})
+		var wg sync.WaitGroup
+		for i := range 19 {
+			wg.Go(func() { p.Login(t.Context(), "alice", fmt.Sprint("guess-", i)) })
+		}
+		synctest.Wait() // the 19 guesses are in flight or queued
+		_, err := p.Login(t.Context(), "alice", "s3cret")
+		var rl *RateLimitError
+		if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
+			t.Errorf("the right password as the 20th guess of a burst: %v, want a RateLimitError", err)
+		}
+		wg.Wait()
+		if n := as.calls.Load(); n > 5 {
+			t.Errorf("the AS was asked %d times, want at most 5", n)
+		}
+	})
+}
+
+func TestPasswordParallelRightPasswordsShareOneGrant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := &slowAS{}
+		p := NewPassword(PasswordOptions[string]{MaxFailures: 2, Fetch: as.fetch})
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if v, err := p.Login(t.Context(), "alice", "s3cret"); err != nil || v != "token-for-alice" {
+					t.Errorf("Login = %q, %v", v, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := as.calls.Load(); n != 1 {
+			t.Errorf("20 parallel logins with the right password made %d grants, want 1", n)
+		}
+		if _, err := p.Login(t.Context(), "alice", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("successes must not count as failures: %v", err)
+		}
+	})
+}
+
+func TestPasswordCanceledCallerKeepsSlotUntilASAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := &slowAS{}
+		p := NewPassword(PasswordOptions[string]{MaxFailures: 5, Fetch: as.fetch})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() { p.Login(ctx, "alice", "guess-1") }()
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		go func() { p.Login(t.Context(), "alice", "guess-2") }()
+		synctest.Wait()
+		if n := as.calls.Load(); n != 1 {
+			t.Errorf("%d AS calls in flight for one user name, want 1", n)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if n := as.calls.Load(); n != 2 {
+			t.Errorf("%d AS calls after the first answered, want 2", n)
+		}
+	})
+}

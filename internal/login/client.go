@@ -21,6 +21,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jwks"
 )
 
 // ErrNotReady is returned while the provider's metadata is not loaded yet.
@@ -46,6 +48,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// KeyRefetchInterval is the least time between two fetches of the AS's
+	// key set for tokens no known key verifies (default
+	// jwks.DefaultRefetchInterval): forged tokens cannot make the gateway
+	// call the AS more often.
+	KeyRefetchInterval time.Duration
+	// ObserveKeys, when set, is told each outcome of the key set (see
+	// package jwks), for metrics.
+	ObserveKeys func(outcome string)
 
 	// ClientAuth is how the gateway authenticates to the AS (clientauth.go).
 	ClientAuth ClientAuth
@@ -81,6 +91,7 @@ type Client struct {
 // metadata is what discovery yields (see loadMetadata).
 type metadata struct {
 	provider   *oidc.Provider
+	keys       *jwks.KeySet // the AS's keys, shared with the resource server (ResourceMetadata)
 	verifier   *oidc.IDTokenVerifier
 	oauth      oauth2.Config
 	issParam   bool

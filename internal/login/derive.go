@@ -38,7 +38,7 @@ func (c *Client) derivedMetadata() (*metadata, error) {
 		return nil, err
 	}
 	md := *pmd
-	md.verifier = pmd.provider.Verifier(&oidc.Config{
+	md.verifier = oidc.NewVerifier(c.opts.Issuer, pmd.keys, &oidc.Config{
 		ClientID:             c.opts.ClientID,
 		SupportedSigningAlgs: pmd.algs,
 		Now:                  c.now,

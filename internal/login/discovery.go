@@ -12,6 +12,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jwks"
 )
 
 // Endpoints are the AS's endpoints. Each one set replaces the value from
@@ -140,7 +142,11 @@ func (c *Client) loadMetadata(ctx context.Context) (*metadata, error) {
 		JWKSURL:     doc.JWKS,
 		Algorithms:  algs,
 	}).NewProvider(c.ctx(ctx))
-	md.verifier = md.provider.Verifier(&oidc.Config{
+	md.keys = jwks.New(jwks.Options{
+		URL: doc.JWKS, HTTPClient: c.opts.HTTPClient, RefetchInterval: c.opts.KeyRefetchInterval,
+		Observe: c.opts.ObserveKeys, Now: c.opts.Now,
+	})
+	md.verifier = oidc.NewVerifier(c.opts.Issuer, md.keys, &oidc.Config{
 		ClientID:             c.opts.ClientID,
 		SupportedSigningAlgs: algs,
 		Now:                  c.now,

@@ -3,6 +3,8 @@ package login
 import (
 	"fmt"
 	"slices"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // ResourceMetadata is what the gateway needs from the AS's discovery
@@ -23,6 +25,9 @@ type ResourceMetadata struct {
 	// tokens (RS256 when it advertises none), the same allowlist ID tokens
 	// are verified with.
 	SigningAlgs []string
+	// Keys is the AS's key set, shared with the ID token verifier so both
+	// fetch it as one (see package jwks).
+	Keys oidc.KeySet
 }
 
 // ResourceMetadata returns the discovered metadata a resource server needs,
@@ -46,5 +51,6 @@ func (c *Client) ResourceMetadata() (ResourceMetadata, error) {
 		IntrospectionEndpoint:    doc.IntrospectionEndpoint,
 		IntrospectionAuthMethods: doc.IntrospectionAuthMethods,
 		SigningAlgs:              slices.Clone(md.algs),
+		Keys:                     md.keys,
 	}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 )
 
 // Metrics holds the gateway's collectors in a registry of its own.
@@ -27,6 +29,9 @@ type Metrics struct {
 	logouts    *prometheus.CounterVec
 	denials    *prometheus.CounterVec
 	flowsStart prometheus.Counter
+	limited    *prometheus.CounterVec
+	jwks       *prometheus.CounterVec
+	negHits    prometheus.Counter
 }
 
 // New registers every collector, plus the Go runtime and process collectors.
@@ -65,8 +70,18 @@ func New() *Metrics {
 		flowsStart: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gatehouse_login_flows_started_total", Help: "Authorization requests started (compare with gatehouse_logins_total).",
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_limited_requests_total", Help: "Requests a limit acted on, by kind: flows_per_client (429), flows_per_browser (oldest pending login ended), password_attempts (429).",
+		}, []string{"kind"}),
+		jwks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_jwks_fetches_total", Help: "Fetches of the authorization server's key set (fetched, failed) and refetches suppressed by limits.jwks_refetch_interval (suppressed).",
+		}, []string{"outcome"}),
+		negHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gatehouse_introspection_negative_cache_hits_total", Help: "Opaque bearer tokens refused from the cache of inactive introspection answers.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.upstream, m.as, m.store, m.storeErrs, m.logins, m.refreshes, m.logouts, m.denials, m.flowsStart,
+		m.limited, m.jwks, m.negHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -93,6 +108,20 @@ func statusClass(code int) string {
 // ObserveRequest records one served request.
 func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
 	m.requests.WithLabelValues(route, boundedMethod(method), statusClass(code)).Observe(d.Seconds())
+}
+
+// ObserveLimit counts one request a limit acted on (proxy.LimitObserver).
+func (m *Metrics) ObserveLimit(kind string) { m.limited.WithLabelValues(bounded(kind)).Inc() }
+
+// ObserveJWKS counts an outcome of the AS's key set (package jwks).
+func (m *Metrics) ObserveJWKS(outcome string) { m.jwks.WithLabelValues(bounded(outcome)).Inc() }
+
+// ObserveBearer counts an event of the bearer token verifier; only
+// negative cache hits are counted.
+func (m *Metrics) ObserveBearer(event string) {
+	if event == bearer.ObserveNegativeHit {
+		m.negHits.Inc()
+	}
 }
 
 func boundedMethod(m string) string {
