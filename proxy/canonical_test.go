@@ -1,14 +1,10 @@
 package proxy_test
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/proxy"
@@ -136,7 +132,6 @@ func TestForwardAuthHostSpellings(t *testing.T) {
 // over the Host header, RFC 9112 §3.2.2), to the admin host's rules.
 func TestHostSpellingsWhenProxying(t *testing.T) {
 	e := newEnv(t, envOptions{routes: hostRoutes()})
-	addr := strings.TrimPrefix(e.gwURL, "http://")
 	for _, tc := range []struct {
 		name, requestLine, host string
 		want                    int
@@ -150,9 +145,9 @@ func TestHostSpellingsWhenProxying(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.upstream.count()
-			status := rawRequest(t, addr, tc.requestLine+"\r\nHost: "+tc.host+"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
-			if status != tc.want {
-				t.Errorf("%s with Host %s: %d, want %d", tc.requestLine, tc.host, status, tc.want)
+			resp, _ := e.rawExchange(t, tc.requestLine+"\r\nHost: "+tc.host+"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s with Host %s: %d, want %d", tc.requestLine, tc.host, resp.StatusCode, tc.want)
 			}
 			if reached := e.upstream.count() != before; reached != (tc.want == 200) {
 				t.Errorf("upstream reached: %v", reached)
@@ -161,33 +156,13 @@ func TestHostSpellingsWhenProxying(t *testing.T) {
 	}
 	// The upstream sees the canonical host as X-Forwarded-Host.
 	before := e.upstream.count()
-	rawRequest(t, addr, "GET /x HTTP/1.1\r\nHost: WWW.Example.com.:8080\r\nConnection: close\r\n\r\n")
+	e.rawExchange(t, "GET /x HTTP/1.1\r\nHost: WWW.Example.com.:8080\r\nConnection: close\r\n\r\n")
 	if e.upstream.count() != before+1 {
 		t.Fatal("the public request did not reach the upstream")
 	}
 	if got := e.upstream.last().Header.Get("X-Forwarded-Host"); got != "www.example.com:8080" {
 		t.Errorf("X-Forwarded-Host = %q, want the canonical www.example.com:8080", got)
 	}
-}
-
-// rawRequest sends req over a new TCP connection and returns the status.
-func rawRequest(t *testing.T, addr, req string) int {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("reading the response to %q: %v", req, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // TestForwardAuthTokensOnlyForTrustedCallers is the regression test of
