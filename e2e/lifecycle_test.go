@@ -9,26 +9,31 @@ import (
 // refresh token and logs the user out at the OP, which returns the browser
 // to the gateway; the next visit needs a new login at the OP.
 func TestE2ERPInitiatedLogout(t *testing.T) {
-	w := newWorld(t, worldOptions{backchannel: true})
+	forEachProvider(t, testRPInitiatedLogout)
+}
+
+func testRPInitiatedLogout(t *testing.T, provider string) {
+	w := newWorld(t, worldOptions{provider: provider, backchannel: true})
 	gw := w.gateway(t, gwConfig{ProviderExtra: "rp_initiated_logout = true\n"})
 	tab := w.loggedInTab(t, gw.URL+"/", "rp-logout-final")
-	before := w.op.Events(t)
+	before := w.events(t)
 
 	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
-	tab.WaitURLPrefix(t, w.op.Issuer)
+	tab.WaitURLPrefix(t, w.signIn)
 	tab.OPConfirmLogout(t)
 	// Back at the gateway's "/", which now needs a new login at the OP.
-	tab.WaitURLPrefix(t, w.op.Issuer)
+	tab.WaitURLPrefix(t, w.signIn)
 	if text := strings.ToLower(tab.Text(t)); !strings.Contains(text, "sign-in") && !strings.Contains(text, "sign in") {
 		t.Errorf("after RP-initiated logout the OP shows %q, want its login page", text)
 	}
-	after := w.op.Events(t)
+	after := w.events(t)
 	if after["end_session.success"] <= before["end_session.success"] {
 		t.Errorf("the OP saw no end_session: %v", after)
 	}
 	if after["revocation"] <= before["revocation"] {
 		t.Errorf("the refresh token was not revoked: %v", after)
 	}
+	w.checkRevoked(t)
 }
 
 // TestE2EBackchannelLogoutFromOP: the OP ends the user's OP session and
