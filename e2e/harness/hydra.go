@@ -3,6 +3,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,8 +17,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // hydraReadyTimeout bounds how long StartHydra waits for Hydra's admin health check.
@@ -88,10 +93,28 @@ func StartHydra(t testing.TB, cfg HydraConfig) *Hydra {
 			t.Fatalf("start hydra: failed after %d attempts", attempt)
 		}
 	}
+	// Hydra makes its signing keys on first use: RSA 4096, seconds of CPU each, in the
+	// middle of a login. Smaller keys made once per test binary keep that out of the tests.
+	for _, set := range []string{"hydra.openid.id-token", "hydra.jwt.access-token"} {
+		h.AdminCall(t, http.MethodPut, "/admin/keys/"+set, signingKeys(t, set), nil, http.StatusOK)
+	}
 	for _, c := range cfg.Clients {
 		h.registerClient(t, c)
 	}
 	return h
+}
+
+var hydraKeys = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// signingKeys is a JSON Web Key Set with one RS256 signing key (private) for Hydra's key
+// set named set.
+func signingKeys(t testing.TB, set string) jose.JSONWebKeySet {
+	t.Helper()
+	key, err := hydraKeys()
+	if err != nil {
+		t.Fatalf("make hydra's signing keys: %v", err)
+	}
+	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key, KeyID: set + "-e2e", Algorithm: "RS256", Use: "sig"}}}
 }
 
 // start makes one attempt to run Hydra. It returns (false, true) when a port was taken.
@@ -114,7 +137,7 @@ func (h *Hydra) start(t testing.TB, bin string, cfg HydraConfig) (ok, retry bool
 		"URLS_LOGOUT":                   h.LoginApp + "/logout",
 		"URLS_POST_LOGOUT_REDIRECT":     h.LoginApp + "/logged-out",
 		"URLS_ERROR":                    h.LoginApp + "/error",
-		"LOG_LEVEL":                     "info",
+		"LOG_LEVEL":                     "warn",
 		"LOG_FORMAT":                    "text",
 		"OAUTH2_EXPOSE_INTERNAL_ERRORS": "true",
 		"SQA_OPT_OUT":                   "true",
