@@ -153,6 +153,7 @@ func (h *Hydra) start(t testing.TB, bin string, cfg HydraConfig) (ok, retry bool
 	}
 	out := newTailBuffer(256 << 10)
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start hydra: %v", err)
 	}
