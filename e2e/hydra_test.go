@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +84,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EHydraConsentRevoked: an administrator revokes the user's consent
+// at Hydra, which deletes the gateway's tokens. At the next refresh Hydra
+// answers invalid_grant, and the gateway ends the session and sends the
+// browser to sign in again instead of serving with the old identity.
+func TestE2EHydraConsentRevoked(t *testing.T) {
+	const ttl = 3 * time.Second
+	w := newWorld(t, worldOptions{provider: hydraOP, accessTTL: ttl})
+	gw := w.gateway(t, gwConfig{})
+	tab := w.loggedInTab(t, gw.URL+"/before", "hydra-consent-revoked-final")
+
+	w.hydra.AdminCall(t, http.MethodDelete, "/admin/oauth2/auth/sessions/consent?subject="+url.QueryEscape(alice.Sub)+"&client="+gwClientID, nil, nil, http.StatusNoContent)
+	if rts := w.hydra.IssuedRefreshTokens(); w.hydra.Active(t, rts[len(rts)-1]) {
+		t.Fatalf("the refresh token is still active after the consent was revoked")
+	}
+	time.Sleep(ttl + 500*time.Millisecond)
+	n := w.up.count()
+	tab.Navigate(t, gw.URL+"/after")
+	if got := tab.URL(t); !strings.HasPrefix(got, w.signIn) {
+		t.Errorf("after the revocation the browser is at %q, want Hydra's sign-in", got)
+	}
+	if w.up.count() != n {
+		t.Errorf("the upstream was reached with a revoked grant")
+	}
+	if ev := w.events(t); ev["grant.error.refresh_token"] != 1 {
+		t.Errorf("hydra refused %d refreshes, want 1: %v", ev["grant.error.refresh_token"], ev)
 	}
 }

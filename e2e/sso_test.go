@@ -266,8 +266,10 @@ func testTransparentRefresh(t *testing.T, provider string) {
 		if got := tab.URL(t); got != gw.URL+path {
 			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", i, got)
 		}
-		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
-			t.Fatalf("after expiry %d upstream user %q", i, h.Get("X-Forwarded-User"))
+		// The identity stays whole: the claims of the refreshed ID token (or
+		// of the first one, when the OP sends none) are the user's.
+		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Forwarded-Email") != "alice@example.com" || h.Get("X-Forwarded-Groups") != "admins,staff" {
+			t.Fatalf("after expiry %d upstream user %q, email %q, groups %q", i, h.Get("X-Forwarded-User"), h.Get("X-Forwarded-Email"), h.Get("X-Forwarded-Groups"))
 		}
 	}
 	if got := w.events(t)["grant.refresh_token"] - before; got != 2 {
