@@ -194,6 +194,7 @@ client_id = "` + mobileClientID + `"
 	if got := w.events(t)["revocation"] - revoked; got != 1 {
 		t.Errorf("the OP saw %d revocations, want 1", got)
 	}
+	w.checkRevoked(t)
 	n := w.up.count()
 	if resp, d, _ := app.do(http.MethodGet, gw.URL+"/api/orders", token, nil); resp.StatusCode != http.StatusUnauthorized || d.Meta.NextAuthStep != "AUTHENTICATION_REQUIRED" {
 		t.Errorf("after logout: %d %+v", resp.StatusCode, d)

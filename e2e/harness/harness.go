@@ -32,6 +32,7 @@ var debianPackage = map[string]string{
 	"redis-server": "redis-server",
 	"nginx":        "nginx",
 	"gcc":          "gcc",
+	"go":           "golang-go",
 }
 
 // inCI reports whether the tests run under CI (CI=true), where a missing tool is a
