@@ -20,9 +20,9 @@ demo:
 test: test-deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-## test-deps: redis-server, chromium, nginx, node + the e2e OpenID Provider's npm packages
+## test-deps: redis-server, chromium, nginx, node, gcc + the e2e OpenID Provider's npm packages and bin/hydra (Ory Hydra)
 test-deps:
-	@scripts/test-deps.sh
+	@GO=$(GO) scripts/test-deps.sh
 
 ## unit: the fast tests only (no external processes needed beyond redis-server)
 unit:

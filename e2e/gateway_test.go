@@ -1,6 +1,7 @@
 // Package e2e proves Gatehouse against real parts: the built gatehouse
-// binary, a certified OpenID Provider (oidc-provider on node), headless
-// Chromium and real redis-server processes, all on 127.0.0.1.
+// binary, two certified OpenID Providers (oidc-provider on node and Ory
+// Hydra; docs/providers.md), headless Chromium and real redis-server
+// processes, all on 127.0.0.1.
 package e2e
 
 import (

@@ -87,8 +87,12 @@ func (a *nativeApp) do(method, url, bearer string, body any) (*http.Response, *a
 }
 
 func TestE2ERestNativeAppLogin(t *testing.T) {
+	forEachProvider(t, testRestNativeAppLogin)
+}
+
+func testRestNativeAppLogin(t *testing.T, provider string) {
 	const ttl = 4 * time.Second
-	w := newWorld(t, worldOptions{accessTTL: ttl, extra: []harness.OPClient{{
+	w := newWorld(t, worldOptions{provider: provider, accessTTL: ttl, extra: []harness.OPClient{{
 		ID: mobileClientID, AuthMethod: "none", ApplicationType: "native", RedirectURIs: []string{mobileRedirect},
 	}}})
 	gw := w.gateway(t, gwConfig{Extra: `
@@ -118,7 +122,7 @@ client_id = "` + mobileClientID + `"
 		t.Fatalf("start: %d %s", resp.StatusCode, raw)
 	}
 	authURL := d.Data.Attributes.OAuth2Client.AuthorizationRequestURL
-	if !strings.HasPrefix(authURL, w.op.Issuer) || d.Data.Attributes.OAuth2Client.RedirectURI != mobileRedirect {
+	if !strings.HasPrefix(authURL, w.issuer) || d.Data.Attributes.OAuth2Client.RedirectURI != mobileRedirect {
 		t.Fatalf("authorization request %s", raw)
 	}
 
@@ -168,12 +172,12 @@ client_id = "` + mobileClientID + `"
 
 	// The access token (issued to the app's public client) expires: the
 	// gateway refreshes it with that client, transparently.
-	before := w.op.Events(t)["grant.refresh_token"]
+	before := w.events(t)["grant.refresh_token"]
 	time.Sleep(ttl + 500*time.Millisecond)
 	if resp, _, body := app.do(http.MethodGet, gw.URL+"/api/after-expiry", token, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the access token expired: %d %s", resp.StatusCode, body)
 	}
-	if got := w.op.Events(t)["grant.refresh_token"] - before; got != 1 {
+	if got := w.events(t)["grant.refresh_token"] - before; got != 1 {
 		t.Errorf("the OP saw %d refresh grants, want 1", got)
 	}
 	resp, d, raw = app.do(http.MethodGet, gw.URL+"/auth/rest/protected/session/", token, nil)
@@ -182,14 +186,15 @@ client_id = "` + mobileClientID + `"
 	}
 
 	// Logout ends the session and revokes the refresh token at the OP.
-	revoked := w.op.Events(t)["revocation"]
+	revoked := w.events(t)["revocation"]
 	resp, d, raw = app.do(http.MethodPost, gw.URL+"/auth/rest/public/authentication/logout/", token, nil)
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(d.Data.Attributes.EndSessionURL, w.op.Issuer) {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(d.Data.Attributes.EndSessionURL, w.issuer) {
 		t.Errorf("logout: %d %s", resp.StatusCode, raw)
 	}
-	if got := w.op.Events(t)["revocation"] - revoked; got != 1 {
+	if got := w.events(t)["revocation"] - revoked; got != 1 {
 		t.Errorf("the OP saw %d revocations, want 1", got)
 	}
+	w.checkRevoked(t)
 	n := w.up.count()
 	if resp, d, _ := app.do(http.MethodGet, gw.URL+"/api/orders", token, nil); resp.StatusCode != http.StatusUnauthorized || d.Meta.NextAuthStep != "AUTHENTICATION_REQUIRED" {
 		t.Errorf("after logout: %d %+v", resp.StatusCode, d)

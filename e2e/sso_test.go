@@ -20,30 +20,49 @@ var alice = harness.OPUser{Sub: "alice-sub", Email: "alice@example.com", Name: "
 
 // world is one scenario's set of real parts.
 type world struct {
-	op       *harness.OP
+	op       *harness.OP    // set when the scenario runs against oidc-provider
+	hydra    *harness.Hydra // set when it runs against Ory Hydra
 	up       *upstream
 	browser  *harness.Browser
 	gwPort   int
 	gwPublic string
+
+	// issuer is the OP's issuer; signIn is where the browser lands when the
+	// OP wants the user to sign in (or consent): the issuer for oidc-provider,
+	// the login app for Hydra.
+	issuer, signIn string
 }
 
-// newWorld starts the OP (its client registered for a gateway at gwPort,
-// and the extra clients), the upstream and the browser.
+// The OPs a scenario can run against (worldOptions.provider).
+const (
+	oidcProvider = "oidc-provider"
+	hydraOP      = "hydra"
+)
+
+// providers are the OPs of the scenarios that run against each.
+var providers = []string{oidcProvider, hydraOP}
+
 // worldOptions varies a scenario's OP.
 type worldOptions struct {
+	// provider is oidcProvider (the default) or hydraOP.
+	provider  string
 	accessTTL time.Duration // 0: the OP's default
 	// backchannel registers the gateway's back-channel logout URI at the OP.
 	backchannel bool
+	// frontchannel registers the gateway's front-channel logout URI (Hydra only).
+	frontchannel bool
 	// extra are more clients registered at the OP (native apps).
 	extra []harness.OPClient
 }
 
+// newWorld starts the OP (its client registered for a gateway at gwPort,
+// and the extra clients), the upstream and the browser.
 func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	harness.Require(t, "node", "chromium")
+	harness.Require(t, "chromium")
 	w := &world{gwPort: harness.FreePort(t)}
 	w.gwPublic = fmt.Sprintf("http://127.0.0.1:%d", w.gwPort)
 	gwClient := harness.OPClient{
@@ -54,14 +73,32 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.backchannel {
 		gwClient.BackchannelLogoutURI = w.gwPublic + "/oauth2/backchannel_logout"
 	}
-	w.op = harness.StartOP(t, harness.OPConfig{
-		AccessTokenTTL: o.accessTTL,
-		Clients:        append([]harness.OPClient{gwClient}, o.extra...),
-		Users:          []harness.OPUser{alice},
-	})
+	if o.frontchannel {
+		gwClient.FrontchannelLogoutURI = w.gwPublic + "/oauth2/frontchannel_logout"
+	}
+	clients := append([]harness.OPClient{gwClient}, o.extra...)
+	switch o.provider {
+	case "", oidcProvider:
+		w.op = harness.StartOP(t, harness.OPConfig{AccessTokenTTL: o.accessTTL, Clients: clients, Users: []harness.OPUser{alice}})
+		w.issuer, w.signIn = w.op.Issuer, w.op.Issuer
+	case hydraOP:
+		w.hydra = harness.StartHydra(t, harness.HydraConfig{AccessTokenTTL: o.accessTTL, Clients: clients, Users: []harness.OPUser{alice}})
+		w.issuer, w.signIn = w.hydra.Issuer, w.hydra.LoginApp
+	default:
+		t.Fatalf("unknown provider %q", o.provider)
+	}
 	w.up = startUpstream(t)
 	w.browser = harness.StartBrowser(t)
 	return w
+}
+
+// events returns the OP's counters (harness.OP.Events; Hydra's in the same names).
+func (w *world) events(t *testing.T) map[string]int {
+	t.Helper()
+	if w.hydra != nil {
+		return w.hydra.Events(t)
+	}
+	return w.op.Events(t)
 }
 
 func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
@@ -69,8 +106,33 @@ func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
 	if c.Port == 0 {
 		c.Port = w.gwPort
 	}
-	c.Issuer, c.ClientID, c.ClientSecret, c.UpstreamURL = w.op.Issuer, gwClientID, gwClientSecret, w.up.URL
+	c.Issuer, c.ClientID, c.ClientSecret, c.UpstreamURL = w.issuer, gwClientID, gwClientSecret, w.up.URL
 	return startGateway(t, c)
+}
+
+// forEachProvider runs the scenario against each OP, as a subtest named
+// after it.
+func forEachProvider(t *testing.T, scenario func(t *testing.T, provider string)) {
+	for _, p := range providers {
+		t.Run(p, func(t *testing.T) { scenario(t, p) })
+	}
+}
+
+// checkRevoked checks, at Hydra, that the last refresh token it issued
+// (the gateway's, after its login and refreshes) is no longer active. At
+// oidc-provider the events say it.
+func (w *world) checkRevoked(t *testing.T) {
+	t.Helper()
+	if w.hydra == nil {
+		return
+	}
+	rts := w.hydra.IssuedRefreshTokens()
+	if len(rts) == 0 {
+		t.Fatal("hydra issued no refresh token")
+	}
+	if w.hydra.Active(t, rts[len(rts)-1]) {
+		t.Errorf("the refresh token is still active at hydra after sign-out")
+	}
 }
 
 // loggedInTab opens a tab at url (on a gateway), logs in at the OP as alice
@@ -95,7 +157,11 @@ func screenshotOnFailure(t *testing.T, tab *harness.Tab, name string) {
 }
 
 func TestE2EDeepLinkLogin(t *testing.T) {
-	w := newWorld(t, worldOptions{})
+	forEachProvider(t, testDeepLinkLogin)
+}
+
+func testDeepLinkLogin(t *testing.T, provider string) {
+	w := newWorld(t, worldOptions{provider: provider})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.browser.NewTab(t)
 	screenshotOnFailure(t, tab, "deep-link-final")
@@ -182,11 +248,15 @@ func TestE2EParallelTabs(t *testing.T) {
 }
 
 func TestE2ETransparentRefresh(t *testing.T) {
+	forEachProvider(t, testTransparentRefresh)
+}
+
+func testTransparentRefresh(t *testing.T, provider string) {
 	const ttl = 3 * time.Second
-	w := newWorld(t, worldOptions{accessTTL: ttl})
+	w := newWorld(t, worldOptions{provider: provider, accessTTL: ttl})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.loggedInTab(t, gw.URL+"/start", "refresh-final")
-	before := w.op.Events(t)["grant.refresh_token"]
+	before := w.events(t)["grant.refresh_token"]
 	// Two expiries in a row: the second refresh only works if the rotated
 	// refresh token from the first was stored (the OP rejects reuse).
 	for i := 1; i <= 2; i++ {
@@ -196,17 +266,35 @@ func TestE2ETransparentRefresh(t *testing.T) {
 		if got := tab.URL(t); got != gw.URL+path {
 			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", i, got)
 		}
-		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
-			t.Fatalf("after expiry %d upstream user %q", i, h.Get("X-Forwarded-User"))
+		// The identity stays whole: the claims of the refreshed ID token (or
+		// of the first one, when the OP sends none) are the user's.
+		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Forwarded-Email") != "alice@example.com" || h.Get("X-Forwarded-Groups") != "admins,staff" {
+			t.Fatalf("after expiry %d upstream user %q, email %q, groups %q", i, h.Get("X-Forwarded-User"), h.Get("X-Forwarded-Email"), h.Get("X-Forwarded-Groups"))
 		}
 	}
-	if got := w.op.Events(t)["grant.refresh_token"] - before; got != 2 {
+	if got := w.events(t)["grant.refresh_token"] - before; got != 2 {
 		t.Errorf("the OP saw %d refresh grants, want 2", got)
+	}
+	if w.hydra != nil {
+		// Hydra rotated the refresh token at each refresh: the first two are spent.
+		rts := w.hydra.IssuedRefreshTokens()
+		if len(rts) != 3 {
+			t.Fatalf("hydra issued %d refresh tokens, want 3", len(rts))
+		}
+		for i, want := range []bool{false, false, true} {
+			if got := w.hydra.Active(t, rts[i]); got != want {
+				t.Errorf("refresh token %d active = %v at hydra, want %v", i+1, got, want)
+			}
+		}
 	}
 }
 
 func TestE2ELogout(t *testing.T) {
-	w := newWorld(t, worldOptions{})
+	forEachProvider(t, testLogout)
+}
+
+func testLogout(t *testing.T, provider string) {
+	w := newWorld(t, worldOptions{provider: provider})
 	gw := w.gateway(t, gwConfig{})
 	tab := w.loggedInTab(t, gw.URL+"/", "logout-final")
 	tab.SignOut(t, gw.URL+"/oauth2/sign_out")
@@ -215,15 +303,16 @@ func TestE2ELogout(t *testing.T) {
 	}
 	n := w.up.count()
 	tab.Navigate(t, gw.URL+"/private")
-	if got := tab.URL(t); !strings.HasPrefix(got, w.op.Issuer) {
+	if got := tab.URL(t); !strings.HasPrefix(got, w.signIn) {
 		t.Errorf("after logout the browser is at %q, want the OP", got)
 	}
 	if w.up.count() != n {
 		t.Errorf("the upstream was reached after logout")
 	}
-	if ev := w.op.Events(t); ev["revocation"] < 1 {
+	if ev := w.events(t); ev["revocation"] < 1 {
 		t.Errorf("the refresh token was not revoked at the OP: %v", ev)
 	}
+	w.checkRevoked(t)
 }
 
 func TestE2EConsentDenied(t *testing.T) {

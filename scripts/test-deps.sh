@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing: redis-server, chromium,
-# nginx and node/npm from Debian's packages (as root), and the e2e OpenID
-# Provider's npm packages (npm ci, from the committed package-lock.json).
+# nginx, node/npm and gcc from Debian's packages (as root), the e2e OpenID
+# Provider's npm packages (npm ci, from the committed package-lock.json), and
+# Ory Hydra, the second e2e OpenID Provider, built into bin/hydra from the
+# version e2e/hydra/go.mod pins (minutes the first time; rebuilt only when
+# e2e/hydra/go.mod or go.sum change).
 # Without root it stops and says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc) # Hydra's SQLite driver uses cgo
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -30,4 +34,16 @@ if [ -f e2e/op/package-lock.json ]; then
     echo "test-deps: npm ci in e2e/op"
     (cd e2e/op && npm ci --no-audit --no-fund --loglevel=error)
   fi
+fi
+
+# The stamp is what e2e/harness (ensureHydra) compares: sha256 of go.mod then go.sum.
+hydra_stamp=$(cat e2e/hydra/go.mod e2e/hydra/go.sum | sha256sum | cut -d' ' -f1)
+if [ ! -x bin/hydra ] || [ "$(cat bin/hydra.stamp 2>/dev/null)" != "$hydra_stamp" ]; then
+  echo "test-deps: building Ory Hydra into bin/hydra (the first build takes minutes)"
+  mkdir -p bin
+  start=$(date +%s)
+  (cd e2e/hydra && CGO_ENABLED=1 "${GO:-go}" build -trimpath -tags sqlite,sqlite_omit_load_extension \
+    -o ../../bin/hydra github.com/ory/hydra/v2)
+  echo "$hydra_stamp" >bin/hydra.stamp
+  echo "test-deps: built bin/hydra in $(($(date +%s) - start))s"
 fi

@@ -1,10 +1,11 @@
-// Package harness holds the building blocks of Gatehouse's end-to-end tests: a real OpenID
-// Provider (panva's oidc-provider, run by node from e2e/op), a headless Chromium driven by
+// Package harness holds the building blocks of Gatehouse's end-to-end tests: two real
+// OpenID Providers (panva's oidc-provider, run by node from e2e/op, and Ory Hydra, built from
+// e2e/hydra into bin/hydra, with its login and consent app), a headless Chromium driven by
 // chromedp, and the small helpers around them.
 //
 // Every process it starts is tied to the test that started it: it stops in t.Cleanup, and
-// the OP also exits when its standard input closes, so a test binary that dies leaves
-// nothing running. Missing tools skip the test locally and fail it under CI=true (see
+// the oidc-provider OP also exits when its standard input closes and Hydra when the test
+// binary dies (Linux), so a test binary that dies leaves nothing running. Missing tools skip the test locally and fail it under CI=true (see
 // Require).
 package harness
 
@@ -30,6 +31,8 @@ var debianPackage = map[string]string{
 	"chromium":     "chromium",
 	"redis-server": "redis-server",
 	"nginx":        "nginx",
+	"gcc":          "gcc",
+	"go":           "golang-go",
 }
 
 // inCI reports whether the tests run under CI (CI=true), where a missing tool is a

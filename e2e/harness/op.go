@@ -72,6 +72,10 @@ type OPClient struct {
 	// so ID tokens and logout tokens carry sid.
 	BackchannelLogoutURI string
 
+	// FrontchannelLogoutURI is loaded by the OP in an iframe at logout (OpenID Connect
+	// Front-Channel Logout 1.0), with iss and sid. Only StartHydra registers it.
+	FrontchannelLogoutURI string
+
 	// AuthMethod is the token_endpoint_auth_method: "client_secret_basic" (the default with
 	// a Secret) or "none" (the default without).
 	AuthMethod string
