@@ -111,8 +111,18 @@ func TestClientBodyFaultIsNotUpstreamFailure(t *testing.T) {
 // own endpoints, or to a route with body_read_timeout, gets 408 once the
 // timeout passes (issue #14.4); a body too large for an endpoint gets 413.
 func TestSlowRequestBodiesAreCutOff(t *testing.T) {
+	// An upload handler reads the whole body before it answers (one that
+	// answered first would race the deadline).
+	uploads := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		io.WriteString(w, "stored")
+	}))
+	t.Cleanup(uploads.Close)
+	uploadsURL, _ := url.Parse(uploads.URL)
 	e := newEnv(t, envOptions{bodyTimeout: 100 * time.Millisecond, routes: []proxy.Route{
-		{Name: "uploads", PathPrefix: "/uploads", Auth: proxy.AuthPublic, BodyReadTimeout: 100 * time.Millisecond},
+		{Name: "uploads", PathPrefix: "/uploads", Target: uploadsURL, Auth: proxy.AuthPublic, BodyReadTimeout: 100 * time.Millisecond},
 		{Name: "app", PathPrefix: "/"},
 	}})
 	for _, path := range []string{"/oauth2/backchannel_logout", "/uploads/file"} {
