@@ -75,6 +75,32 @@ func TestE2EHydraBackchannelLogoutWithoutExp(t *testing.T) {
 	}
 }
 
+// TestE2EHydraBackchannelLogout: with provider.insecure_logout_token_without_exp,
+// the logout token Hydra sends when its login session ends (without exp)
+// ends the gateway's session: the next visit goes to Hydra's sign-in.
+func TestE2EHydraBackchannelLogout(t *testing.T) {
+	w := newWorld(t, worldOptions{provider: hydraOP, backchannel: true})
+	gw := w.gateway(t, gwConfig{ProviderExtra: "insecure_logout_token_without_exp = true\n"})
+	tab := w.loggedInTab(t, gw.URL+"/before", "hydra-backchannel-accepted-final")
+
+	sids := w.hydra.LoginSessionIDs(t, alice.Sub)
+	if len(sids) != 1 {
+		t.Fatalf("hydra has %d login sessions for alice, want 1", len(sids))
+	}
+	w.hydra.RevokeLoginSession(t, sids[0]) // delivers the logout token before it answers
+	waitFor(t, "the gateway's back-channel logout", func() bool {
+		return strings.Contains(gw.log(), `msg="back-channel logout" event=logout`)
+	})
+	n := w.up.count()
+	tab.Navigate(t, gw.URL+"/after")
+	if got := tab.URL(t); !strings.HasPrefix(got, w.signIn) {
+		t.Errorf("after Hydra's logout token the browser is at %q, want Hydra's sign-in", got)
+	}
+	if w.up.count() != n {
+		t.Errorf("the upstream was reached after the back-channel logout")
+	}
+}
+
 // waitFor polls cond until it holds, for up to ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 )
 
@@ -105,6 +106,31 @@ func TestLogoutTokenWithoutExp(t *testing.T) {
 	}
 	if code := apiGet(t, e.gwURL+"/", e.sessionCookie(c)); code != http.StatusOK {
 		t.Errorf("the session ended: %d", code)
+	}
+}
+
+// TestInsecureLogoutTokenWithoutExp: with the provider's switch, a logout
+// token without exp ends the session while its iat is fresh, and is
+// refused once its iat is older than login.LogoutTokenMaxAge.
+func TestInsecureLogoutTokenWithoutExp(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, envOptions{now: clock.Now, logoutWithoutExp: true, deviations: devop.Deviations{LogoutTokenWithoutExp: true}})
+	stale, fresh := e.browser(), e.browser()
+	e.loginAs(stale, "/", "alice")
+	old := e.as.LogoutTokenClaims(testClientID, "user-alice", "")
+	clock.Advance(login.LogoutTokenMaxAge + time.Second)
+	if code := e.postLogoutToken(t, e.gwURL, e.sign(t, old)); code != http.StatusBadRequest {
+		t.Errorf("logout token without exp, iat too old: %d, want 400", code)
+	}
+	if code := apiGet(t, e.gwURL+"/", e.sessionCookie(stale)); code != http.StatusOK {
+		t.Errorf("a stale token ended the session: %d", code)
+	}
+	e.loginAs(fresh, "/", "alice")
+	if code := e.postLogoutToken(t, e.gwURL, e.sign(t, e.as.LogoutTokenClaims(testClientID, "user-alice", ""))); code != http.StatusOK {
+		t.Errorf("logout token without exp, fresh iat: %d, want 200", code)
+	}
+	if code := apiGet(t, e.gwURL+"/", e.sessionCookie(fresh)); code != http.StatusUnauthorized {
+		t.Errorf("after the logout token the session answers %d, want 401", code)
 	}
 }
 

@@ -34,31 +34,32 @@ const (
 
 // envOptions varies the test environment.
 type envOptions struct {
-	hooks        devop.Hooks
-	useUserinfo  bool
-	accessTTL    time.Duration
-	store        fullStore
-	routes       []proxy.Route // Target is filled in with the recording upstream when nil
-	allowed      []string
-	now          func() time.Time                          // shared by the AS and the gateway (default time.Now)
-	clients      []devop.Client                            // registered at the AS besides the gateway's own client
-	rest         proxy.RESTOptions                         // the REST flow API (restflow_test.go)
-	users        []devop.User                              // the AS's accounts (default devop.DemoUsers)
-	bearer       *bearer.Verifier                          // verifies bearer tokens (access_test.go)
-	defaultRules authz.Rules                               // rules of unmatched forward-auth requests
-	trusted      []netip.Prefix                            // trusted proxies
-	logger       *slog.Logger                              // the gateway's logger (default: discard)
-	grantTypes   []string                                  // grants the gateway's own client may use at the AS (grants_test.go)
-	deviations   devop.Deviations                          // the AS's deviations from the specifications (deviations_test.go)
-	asOutage     *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
-	bodyTimeout  time.Duration                             // proxy.Options.BodyReadTimeout (reliability_test.go)
-	wrapUp       func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
-	issuerPath   string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
-	noRotation   bool                                      // the AS keeps refresh tokens (no rotation)
-	endSession   string                                    // RP-initiated logout with this binding ("" disables it; signout_test.go)
-	flowLimits   proxy.FlowLimits                          // limits on pending logins (limits_test.go)
-	limitObs     proxy.LimitObserver
-	asWrap       func(http.Handler) http.Handler // wraps the AS (to count its requests)
+	hooks            devop.Hooks
+	useUserinfo      bool
+	accessTTL        time.Duration
+	store            fullStore
+	routes           []proxy.Route // Target is filled in with the recording upstream when nil
+	allowed          []string
+	now              func() time.Time                          // shared by the AS and the gateway (default time.Now)
+	clients          []devop.Client                            // registered at the AS besides the gateway's own client
+	rest             proxy.RESTOptions                         // the REST flow API (restflow_test.go)
+	users            []devop.User                              // the AS's accounts (default devop.DemoUsers)
+	bearer           *bearer.Verifier                          // verifies bearer tokens (access_test.go)
+	defaultRules     authz.Rules                               // rules of unmatched forward-auth requests
+	trusted          []netip.Prefix                            // trusted proxies
+	logger           *slog.Logger                              // the gateway's logger (default: discard)
+	grantTypes       []string                                  // grants the gateway's own client may use at the AS (grants_test.go)
+	deviations       devop.Deviations                          // the AS's deviations from the specifications (deviations_test.go)
+	asOutage         *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
+	bodyTimeout      time.Duration                             // proxy.Options.BodyReadTimeout (reliability_test.go)
+	wrapUp           func(http.RoundTripper) http.RoundTripper // proxy.Options.WrapTransport (metrics)
+	issuerPath       string                                    // a path of the AS's issuer URL ("/realms/x"; deviations_test.go)
+	noRotation       bool                                      // the AS keeps refresh tokens (no rotation)
+	logoutWithoutExp bool                                      // login.Options.InsecureLogoutTokenWithoutExp
+	endSession       string                                    // RP-initiated logout with this binding ("" disables it; signout_test.go)
+	flowLimits       proxy.FlowLimits                          // limits on pending logins (limits_test.go)
+	limitObs         proxy.LimitObserver
+	asWrap           func(http.Handler) http.Handler // wraps the AS (to count its requests)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -197,7 +198,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Scopes:      []string{"openid", "email", "profile", "groups", "offline_access"},
 		UseUserinfo: o.useUserinfo,
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second},
-		Now:         o.now,
+
+		InsecureLogoutTokenWithoutExp: o.logoutWithoutExp,
+		Now:                           o.now,
 	})
 	if err := e.login.Discover(t.Context()); err != nil {
 		t.Fatalf("discovery: %v", err)

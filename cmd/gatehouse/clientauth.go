@@ -29,6 +29,8 @@ func providerLogin(p config.Provider, asTransport *http.Transport, logger *slog.
 		PlainOAuth2:         p.Type == config.ProviderOAuth2,
 		SubjectClaim:        p.SubjectClaim,
 		InsecureDisablePKCE: p.InsecureDisablePKCE,
+
+		InsecureLogoutTokenWithoutExp: p.InsecureLogoutTokenWithoutExp,
 	}
 	if p.PrivateKeyFile != "" {
 		pemData, err := os.ReadFile(p.PrivateKeyFile)

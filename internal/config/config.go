@@ -183,6 +183,11 @@ type Provider struct {
 	// authorization code can be redeemed. For an AS that rejects the
 	// parameters only. Default false.
 	InsecureDisablePKCE bool `toml:"insecure_disable_pkce"`
+	// InsecureLogoutTokenWithoutExp accepts back-channel logout tokens
+	// without exp (Ory Hydra 2.3 and ASes built on drafts before
+	// Back-Channel Logout 1.0) when their iat is at most 2 minutes old. It
+	// MUST NOT be set for an AS that sends exp. Default false.
+	InsecureLogoutTokenWithoutExp bool `toml:"insecure_logout_token_without_exp"`
 }
 
 // Session configures the login session: its store and its cookie.

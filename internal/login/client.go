@@ -75,6 +75,12 @@ type Options struct {
 	// one. It MUST NOT be set for any AS that accepts PKCE: without it, an
 	// intercepted authorization code can be redeemed (RFC 9700 §2.1.1).
 	InsecureDisablePKCE bool
+	// InsecureLogoutTokenWithoutExp accepts a back-channel logout token
+	// without exp, as ASes built on drafts before Back-Channel Logout 1.0
+	// send (Ory Hydra 2.3), when its iat is at most LogoutTokenMaxAge old;
+	// everything else is verified as usual. It MUST NOT be set for an AS
+	// that sends exp: the final specification requires it.
+	InsecureLogoutTokenWithoutExp bool
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.

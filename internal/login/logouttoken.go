@@ -8,10 +8,17 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // ErrLogoutToken: a back-channel logout token failed validation.
 var ErrLogoutToken = errors.New("login: logout token invalid")
+
+// LogoutTokenMaxAge is how old a logout token without exp may be (by its
+// iat) when Options.InsecureLogoutTokenWithoutExp accepts it; its jti is
+// remembered that long.
+const LogoutTokenMaxAge = 2 * time.Minute
 
 // backchannelEvent is the event a logout token must carry (OpenID Connect
 // Back-Channel Logout 1.0 §2.4).
@@ -36,11 +43,23 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToke
 		return nil, err
 	}
 	idt, err := md.verifier.Verify(c.ctx(ctx), raw)
+	withoutExp := err != nil && missingExp(raw)
+	if withoutExp && c.opts.InsecureLogoutTokenWithoutExp {
+		idt, err = oidc.NewVerifier(c.opts.Issuer, md.keys, &oidc.Config{
+			ClientID: c.opts.ClientID, SupportedSigningAlgs: md.algs, Now: c.now, SkipExpiryCheck: true,
+		}).Verify(c.ctx(ctx), raw)
+	}
 	if err != nil {
-		if missingExp(raw) { // go-oidc would say "token is expired (Token Expiry: 0001-01-01...)"
+		if withoutExp && !c.opts.InsecureLogoutTokenWithoutExp { // go-oidc would say "token is expired (Token Expiry: 0001-01-01...)"
 			return nil, fmt.Errorf("%w: exp is missing (Back-Channel Logout 1.0 §2.4 requires it)", ErrLogoutToken)
 		}
 		return nil, fmt.Errorf("%w: %w", ErrLogoutToken, err)
+	}
+	if withoutExp { // accepted by InsecureLogoutTokenWithoutExp: iat bounds its life
+		if idt.IssuedAt.IsZero() || c.now().Sub(idt.IssuedAt) > LogoutTokenMaxAge {
+			return nil, fmt.Errorf("%w: exp is missing and iat is more than %v old", ErrLogoutToken, LogoutTokenMaxAge)
+		}
+		idt.Expiry = idt.IssuedAt.Add(LogoutTokenMaxAge)
 	}
 	var claims struct {
 		SID    string                     `json:"sid"`
