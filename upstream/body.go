@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -23,6 +25,13 @@ func (e *RequestBodyError) Error() string {
 // Unwrap returns Err.
 func (e *RequestBodyError) Unwrap() error { return e.Err }
 
+// Timeout reports whether the body was too slow (the read deadline passed),
+// so that a net.Error the transport wraps around it says so too.
+func (e *RequestBodyError) Timeout() bool {
+	var ne net.Error
+	return errors.Is(e.Err, os.ErrDeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout())
+}
+
 // clientBody wraps a proxied request's body. It remembers the first read
 // error: the transport may report it as something else (a failed write to
 // the upstream; context.Canceled, as the server cancels the request when
@@ -32,9 +41,10 @@ func (e *RequestBodyError) Unwrap() error { return e.Err }
 type clientBody struct {
 	io.ReadCloser
 
-	mu  sync.Mutex               // Read runs on the transport's goroutine
-	ctl *http.ResponseController // non-nil while a read deadline is set
-	err error                    // the first read error (not io.EOF)
+	mu       sync.Mutex               // Read runs on the transport's goroutine
+	ctl      *http.ResponseController // non-nil while a read deadline is set
+	deadline time.Time                // the read deadline, zero when none
+	err      error                    // the first read error (not io.EOF)
 }
 
 type clientBodyKey struct{}
@@ -49,8 +59,9 @@ func watchBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*
 	cb := &clientBody{ReadCloser: r.Body}
 	if timeout > 0 {
 		ctl := http.NewResponseController(w)
-		if ctl.SetReadDeadline(time.Now().Add(timeout)) == nil {
-			cb.ctl = ctl
+		deadline := time.Now().Add(timeout)
+		if ctl.SetReadDeadline(deadline) == nil {
+			cb.ctl, cb.deadline = ctl, deadline
 		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), clientBodyKey{}, cb))
@@ -103,8 +114,13 @@ func bodyError(r *http.Request, err error) error {
 	}
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
-	if cb.err != nil {
+	switch {
+	case cb.err != nil:
 		return &RequestBodyError{Err: cb.err}
+	case !cb.deadline.IsZero() && errors.Is(err, context.Canceled) && !time.Now().Before(cb.deadline):
+		// The deadline passed and the server canceled the request before
+		// the transport's Read returned its error: the body was too slow.
+		return &RequestBodyError{Err: os.ErrDeadlineExceeded}
 	}
 	return err
 }

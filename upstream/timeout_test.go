@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -185,4 +186,18 @@ func TestClientBodyErrors(t *testing.T) {
 			t.Errorf("status %d, want 400", code)
 		}
 	})
+}
+
+// TestRequestBodyTimeoutThroughTransportErrors: a body read that hit its
+// deadline stays a timeout when the transport wraps it in a *net.OpError
+// ("readfrom tcp ...: ... i/o timeout"), so the client gets 408, not 499.
+func TestRequestBodyTimeoutThroughTransportErrors(t *testing.T) {
+	slow := &RequestBodyError{Err: os.ErrDeadlineExceeded}
+	wrapped := &net.OpError{Op: "readfrom", Net: "tcp", Err: slow}
+	if !IsTimeout(wrapped) {
+		t.Errorf("IsTimeout(%v) = false, want true", wrapped)
+	}
+	if bad := (&net.OpError{Op: "readfrom", Net: "tcp", Err: &RequestBodyError{Err: io.ErrUnexpectedEOF}}); IsTimeout(bad) {
+		t.Errorf("IsTimeout(%v) = true for a body cut short", bad)
+	}
 }
