@@ -109,8 +109,8 @@ func bodyError(r *http.Request, err error) error {
 		return err
 	}
 	var be *RequestBodyError
-	if errors.As(err, &be) {
-		return err
+	if errors.As(err, &be) { // the transport may have wrapped it (*net.OpError)
+		return be
 	}
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
