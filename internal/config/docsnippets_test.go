@@ -21,7 +21,7 @@ var docsWithSnippets = []struct {
 	path string
 	min  int
 }{
-	{"../../docs/migrating-from-oauth2-proxy.md", 3},
+	{"../../docs/migrating-from-oauth2-proxy.md", 2},
 	{"../../docs/provider-recipes.md", 8},
 	{"../../docs/integrations.md", 4},
 }
