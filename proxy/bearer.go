@@ -69,14 +69,21 @@ func isB64Token(s string) bool {
 	return true
 }
 
+// bearerAuth authenticates requests by an access token of the AS (RFC 6750).
+type bearerAuth struct {
+	base
+	verifier *bearer.Verifier // nil when no route accepts bearer tokens
+	claims   identity.Mapping
+}
+
 // tokenIdentity verifies an access token of the AS and returns the identity
 // its claims describe, with the same claim mapping as sessions.
-func (g *Gateway) tokenIdentity(ctx context.Context, tok string) (*forward, map[string]any, error) {
-	t, err := g.opts.Bearer.Verify(ctx, tok)
+func (ba *bearerAuth) tokenIdentity(ctx context.Context, tok string) (*forward, map[string]any, error) {
+	t, err := ba.verifier.Verify(ctx, tok)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := identity.FromClaims(t.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(t.Claims, ba.claims)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", bearer.ErrInvalidToken, err)
 	}
@@ -85,10 +92,10 @@ func (g *Gateway) tokenIdentity(ctx context.Context, tok string) (*forward, map[
 
 // credentialErr maps an authentication failure other than "no credentials"
 // to what failErr renders, logging the refused tokens (never the token).
-func (g *Gateway) credentialErr(err error) error {
+func (ba *bearerAuth) credentialErr(err error) error {
 	switch {
 	case errors.Is(err, bearer.ErrInvalidToken), errors.Is(err, errBadToken):
-		g.logger.Info("bearer token refused", "event", "bearer_refused", "reason", err)
+		ba.logger.Info("bearer token refused", "event", "bearer_refused", "reason", err)
 		return errBadToken
 	case errors.Is(err, bearer.ErrNotReady):
 		return fmt.Errorf("%w: %w", errProviderDown, err)

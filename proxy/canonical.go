@@ -98,12 +98,12 @@ var errNoOriginalURI = &pageError{Status: http.StatusForbidden, Code: "forward_a
 // serves the host; the route when the first route that serves the host
 // (Match's order) is for "/" and has no skip_auth, so that it takes every
 // path; otherwise errNoOriginalURI, because the rules depend on the path.
-func (g *Gateway) routeWithoutPath(host string) (*upstream.Route, error) {
+func (g *gate) routeWithoutPath(host string) (*upstream.Route, error) {
 	for _, rt := range g.router.Routes() {
 		if rt.Host != "" && rt.Host != host {
 			continue
 		}
-		if rt.PathPrefix == "/" && !rt.Data.(*Route).policy.HasSkipAuth() {
+		if rt.PathPrefix == "/" && !rt.Data.(*route).policy.HasSkipAuth() {
 			return rt, nil
 		}
 		g.logger.Warn("forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
@@ -116,7 +116,7 @@ func (g *Gateway) routeWithoutPath(host string) (*upstream.Route, error) {
 // routeOf returns the route of r read canonically (its Clean path), for
 // labels such as a log line's route; nil when there is none. It decides
 // nothing: the gate does (decide).
-func (g *Gateway) routeOf(r *http.Request) *upstream.Route {
+func (g *gate) routeOf(r *http.Request) *upstream.Route {
 	gr, err := canonicalRequest(r.Method, r.Host, r.URL.EscapedPath())
 	if err != nil {
 		return nil

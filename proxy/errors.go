@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,13 +56,20 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
+// base is what every handler type has: a logger, a clock, and the one
+// place that renders errors (fail, failAs, failErr).
+type base struct {
+	logger *slog.Logger
+	now    func() time.Time
+}
+
 // fail answers with e as an HTML page for browsers or JSON for API clients.
-func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
+func (g *base) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
 	g.failAs(w, r, e, wantsHTML(r))
 }
 
 // failAs answers with e as an HTML page when html is set, else as JSON.
-func (g *Gateway) failAs(w http.ResponseWriter, r *http.Request, e *pageError, html bool) {
+func (g *base) failAs(w http.ResponseWriter, r *http.Request, e *pageError, html bool) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -87,7 +95,7 @@ func (g *Gateway) failAs(w http.ResponseWriter, r *http.Request, e *pageError, h
 }
 
 // failErr maps an error from a handler to a page and logs it once.
-func (g *Gateway) failErr(w http.ResponseWriter, r *http.Request, err error) {
+func (g *base) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):

@@ -17,7 +17,7 @@ const refreshTimeout = 15 * time.Second
 // ensureFresh returns s with an access token that is valid for at least
 // RefreshBefore, refreshing it when needed. Refreshes of one session are
 // single-flight within this process; waiting follows ctx.
-func (g *Gateway) ensureFresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+func (g *gate) ensureFresh(ctx context.Context, s *session.Session) (*session.Session, error) {
 	if !g.needsRefresh(s) {
 		return s, nil
 	}
@@ -43,8 +43,8 @@ func (g *Gateway) ensureFresh(ctx context.Context, s *session.Session) (*session
 	}
 }
 
-func (g *Gateway) needsRefresh(s *session.Session) bool {
-	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.opts.RefreshBefore
+func (g *gate) needsRefresh(s *session.Session) bool {
+	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.refreshBefore
 }
 
 // refreshLockTTL bounds how long one replica may hold a session's refresh
@@ -58,13 +58,13 @@ var errRefreshBusy = errors.New("proxy: refresh lock busy")
 // is single-flight within this process only. With one, the replica that
 // takes the lock refreshes and announces it; the others wait for the
 // announcement (or the lock's expiry) and re-read the session.
-func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Session, error) {
-	if g.opts.Locker == nil {
+func (g *gate) refresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+	if g.locker == nil {
 		return g.refreshHeld(ctx, s)
 	}
 	for range 2 {
 		woken, cancel := g.waiters.add(s.ID)
-		unlock, ok, err := g.opts.Locker.TryLock(ctx, "l:"+s.ID, refreshLockTTL)
+		unlock, ok, err := g.locker.TryLock(ctx, "l:"+s.ID, refreshLockTTL)
 		if err != nil {
 			cancel()
 			return nil, err
@@ -91,7 +91,7 @@ func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Ses
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		cur, err := g.opts.Sessions.Reload(ctx, s)
+		cur, err := g.sessions.Reload(ctx, s)
 		if err != nil {
 			if errors.Is(err, session.ErrNotFound) {
 				return nil, errSessionEnded
@@ -105,11 +105,11 @@ func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Ses
 	return nil, errRefreshBusy
 }
 
-func (g *Gateway) announceRefresh(ctx context.Context, id string) {
-	if g.opts.Notifier == nil {
+func (g *gate) announceRefresh(ctx context.Context, id string) {
+	if g.notifier == nil {
 		return
 	}
-	if err := g.opts.Notifier.Publish(context.WithoutCancel(ctx), refreshedPrefix+id); err != nil {
+	if err := g.notifier.Publish(context.WithoutCancel(ctx), refreshedPrefix+id); err != nil {
 		g.logger.Warn("refresh announcement failed", "error", err)
 	}
 }
@@ -117,8 +117,8 @@ func (g *Gateway) announceRefresh(ctx context.Context, id string) {
 // refreshHeld re-reads the session (another request may have refreshed it
 // meanwhile), then uses the refresh token and stores the result. The caller
 // holds the refresh lock.
-func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session.Session, error) {
-	cur, err := g.opts.Sessions.Reload(ctx, s)
+func (g *gate) refreshHeld(ctx context.Context, s *session.Session) (*session.Session, error) {
+	cur, err := g.sessions.Reload(ctx, s)
 	if err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			return nil, errSessionEnded
@@ -128,11 +128,11 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 	if !g.needsRefresh(cur) {
 		return cur, nil
 	}
-	res, err := g.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
+	res, err := g.clients.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
 	if err != nil {
 		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrRefused) || errors.Is(err, login.ErrIDToken) {
 			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))
-			if derr := g.opts.Sessions.Delete(ctx, cur); derr != nil {
+			if derr := g.sessions.Delete(ctx, cur); derr != nil {
 				g.logger.Warn("session delete failed", "error", derr)
 			}
 			return nil, errSessionEnded
@@ -150,7 +150,7 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 			cur.SID = res.SID
 		}
 	}
-	if err := g.opts.Sessions.Save(ctx, cur); err != nil {
+	if err := g.sessions.Save(ctx, cur); err != nil {
 		return nil, err
 	}
 	g.logger.Info("access token refreshed", "event", "refresh", "sub", cur.Subject)
@@ -167,7 +167,7 @@ var errRefreshUnavailable = &pageError{Status: http.StatusServiceUnavailable, Co
 // ended session logs out; a transient failure keeps the session and serves
 // the request while the current access token is still valid, and answers
 // 503 with Retry-After once it has expired.
-func (g *Gateway) refreshFailed(s *session.Session, err error) (*session.Session, error) {
+func (g *gate) refreshFailed(s *session.Session, err error) (*session.Session, error) {
 	if errors.Is(err, errSessionEnded) || errors.Is(err, session.ErrNotFound) {
 		return nil, errSessionEnded
 	}

@@ -166,12 +166,12 @@ func restHeaders(w http.ResponseWriter) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (g *Gateway) restMeta(next string) restMeta {
-	return restMeta{Type: restMetaType, Timestamp: g.now().UTC().Format(restTimeFormat), NextAuthStep: next}
+func (ra *restAPI) restMeta(next string) restMeta {
+	return restMeta{Type: restMetaType, Timestamp: ra.now().UTC().Format(restTimeFormat), NextAuthStep: next}
 }
 
 // restWrite sends a document with status.
-func (g *Gateway) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
+func (ra *restAPI) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
 	restHeaders(w)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -180,17 +180,17 @@ func (g *Gateway) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
 }
 
 // restOK answers 200 with data of type authentication.session.
-func (g *Gateway) restOK(w http.ResponseWriter, next, id string, attrs any) {
+func (ra *restAPI) restOK(w http.ResponseWriter, next, id string, attrs any) {
 	if attrs == nil {
 		attrs = struct{}{}
 	}
-	g.restWrite(w, http.StatusOK, &restDoc{Meta: g.restMeta(next), Data: &restData{Type: restResourceType, ID: id, Attributes: attrs}})
+	ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta(next), Data: &restData{Type: restResourceType, ID: id, Attributes: attrs}})
 }
 
 // restFail answers with err as an error document and logs server-side
 // failures once, with the error ID the app sees. app names the application
 // whose start endpoint the document links to (nil: the default one).
-func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp, err error) {
+func (ra *restAPI) restFail(w http.ResponseWriter, r *http.Request, app *restApp, err error) {
 	var re *restError
 	switch {
 	case errors.As(err, &re):
@@ -204,13 +204,13 @@ func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp,
 	}
 	id := restErrorID()
 	if re.Status >= 500 {
-		g.logger.Error("rest flow request failed", "path", r.URL.Path, "code", re.Code, "error_id", id, "error", err)
+		ra.logger.Error("rest flow request failed", "path", r.URL.Path, "code", re.Code, "error_id", id, "error", err)
 	} else {
-		g.logger.Debug("rest flow request refused", "path", r.URL.Path, "code", re.Code, "error_id", id)
+		ra.logger.Debug("rest flow request refused", "path", r.URL.Path, "code", re.Code, "error_id", id)
 	}
-	doc := &restDoc{Meta: g.restMeta(re.Next), Errors: []restErrorObject{{ID: id, Status: re.Status, Code: re.Code, Detail: re.Detail}}}
+	doc := &restDoc{Meta: ra.restMeta(re.Next), Errors: []restErrorObject{{ID: id, Status: re.Status, Code: re.Code, Detail: re.Detail}}}
 	if re.Next == stepAuthentication {
-		if u := g.rest.startURL(app); u != "" {
+		if u := ra.startURL(app); u != "" {
 			doc.Links = map[string]string{"start": u}
 		}
 	}
@@ -220,7 +220,7 @@ func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp,
 	if re.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	g.restWrite(w, re.Status, doc)
+	ra.restWrite(w, re.Status, doc)
 }
 
 func restErrorID() string {

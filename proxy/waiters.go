@@ -63,7 +63,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	err := g.opts.Notifier.Subscribe(ctx, func(key string) {
 		if id, ok := strings.CutPrefix(key, refreshedPrefix); ok {
-			g.waiters.wake(id)
+			g.gate.waiters.wake(id)
 		}
 	})
 	if ctx.Err() != nil {
