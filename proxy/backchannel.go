@@ -42,11 +42,11 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		switch pe := clientFault(r, err); {
-		case pe == errClientGone:
-			w.WriteHeader(pe.Status)
-		case pe != nil: // too large, too slow, malformed
-			reject(pe.Status, "invalid_request", pe.Detail)
+		switch he := classify(r, err); {
+		case he == errClientGone:
+			w.WriteHeader(he.Status)
+		case isClientFault(he): // too large, too slow, malformed
+			reject(he.Status, "invalid_request", he.Detail)
 		default:
 			reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
 		}
@@ -137,7 +137,7 @@ func (cl *channelLogout) handleFrontchannelLogout(w http.ResponseWriter, r *http
 	switch {
 	case iss != "" && sid != "":
 		if iss != cl.login.Issuer() {
-			cl.fail(w, r, &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Logout not accepted", Detail: "The logout request names another issuer."})
+			cl.fail(w, r, &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Logout not accepted", Detail: "The logout request names another issuer."})
 			return
 		}
 		n, err := cl.endSessions(r, iss, sid, "")

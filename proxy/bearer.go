@@ -15,18 +15,18 @@ import (
 // repeats the token.
 var (
 	// errNoToken: a bearer-only route got no token (RFC 6750 §3.1: no error code).
-	errNoToken = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Access token required",
+	errNoToken = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Access token required",
 		Detail: "This resource requires an access token (Authorization: Bearer).", Challenge: `Bearer realm="gatehouse"`}
 	// errBadToken: the token is invalid, expired, revoked or not for this resource.
-	errBadToken = &pageError{Status: http.StatusUnauthorized, Code: "invalid_token", Title: "Access token rejected",
+	errBadToken = &httpError{Status: http.StatusUnauthorized, Code: "invalid_token", Title: "Access token rejected",
 		Detail:    "The access token is invalid, expired, revoked, or not meant for this resource.",
 		Challenge: `Bearer realm="gatehouse", error="invalid_token", error_description="The access token is invalid"`}
 	// errBadAuthorization: the Authorization header is malformed.
-	errBadAuthorization = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
+	errBadAuthorization = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
 		Detail:    "The Authorization header is malformed: send exactly one \"Authorization: Bearer <token>\".",
 		Challenge: `Bearer realm="gatehouse", error="invalid_request"`}
 	// errTokenCheckFailed: the AS's introspection endpoint did not answer.
-	errTokenCheckFailed = &pageError{Status: http.StatusBadGateway, Code: "token_check_failed", Title: "Temporarily unavailable",
+	errTokenCheckFailed = &httpError{Status: http.StatusBadGateway, Code: "token_check_failed", Title: "Temporarily unavailable",
 		Detail: "The access token could not be checked with the sign-in service. Please try again."}
 )
 

@@ -58,7 +58,7 @@ const (
 	LimitPasswordAttempts = "password_attempts"
 )
 
-var errTooManyFlows = &pageError{Status: http.StatusTooManyRequests, Code: "too_many_logins", Title: "Too many sign-ins",
+var errTooManyFlows = &httpError{Status: http.StatusTooManyRequests, Code: "too_many_logins", Title: "Too many sign-ins",
 	Detail: "Too many sign-ins were started from your network. Please wait a moment and try again."}
 
 // flowLimiter keeps the counters of FlowLimits. It is safe for concurrent use.

@@ -148,7 +148,7 @@ func (fa *forwardAuth) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Requ
 // 403 and answers any other status with 500, which would let a client
 // cause a 5xx at will.
 func asForwardAuthRefusal(err error) error {
-	var pe *pageError
+	var pe *httpError
 	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest {
 		refused := *pe
 		refused.Status = http.StatusForbidden
@@ -171,13 +171,13 @@ func (fa *forwardAuth) loginURL(returnTo string) string {
 
 // errForwardAuthUntrusted refuses Envoy's path form of forward-auth
 // (/oauth2/auth/<original path>) from a peer that is not a trusted proxy.
-var errForwardAuthUntrusted = &pageError{Status: http.StatusForbidden, Code: "forward_auth_untrusted", Title: "Access denied",
+var errForwardAuthUntrusted = &httpError{Status: http.StatusForbidden, Code: "forward_auth_untrusted", Title: "Access denied",
 	Detail: "This endpoint answers only the proxies the gateway is configured to trust."}
 
 // errAmbiguousOriginal refuses a forward-auth request whose headers name
 // two different original requests (X-Forwarded-Host and the host of
 // X-Original-URL, or X-Forwarded-Uri and its path).
-var errAmbiguousOriginal = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Request refused",
+var errAmbiguousOriginal = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Request refused",
 	Detail: "The proxy's headers describe two different requests."}
 
 // originalRequest reads what a forward-auth request says about the

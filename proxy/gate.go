@@ -225,8 +225,8 @@ func isUnauthenticated(err error) bool {
 }
 
 // forbidden returns the 403 page for a denial.
-func forbidden(d *denial) *pageError {
-	pe := &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
+func forbidden(d *denial) *httpError {
+	pe := &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
 	rule, _, _ := strings.Cut(d.rule, ".")
 	switch rule {
 	case authz.RuleMethods:
@@ -247,7 +247,7 @@ func forbidden(d *denial) *pageError {
 }
 
 // errLoginForbidden refuses a login that no authorization rules admit.
-var errLoginForbidden = &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
+var errLoginForbidden = &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
 	Detail: "You signed in, but your account is not allowed to use any application behind this gateway."}
 
 // loginAllowed applies the authorization rules at login, before a session

@@ -178,7 +178,7 @@ func (t tokenCheckTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 }
 
 // errUpstreamToken: the AS did not issue the token the upstream needs.
-var errUpstreamToken = &pageError{Status: http.StatusBadGateway, Code: "upstream_token_unavailable", Title: "Sign-in service error",
+var errUpstreamToken = &httpError{Status: http.StatusBadGateway, Code: "upstream_token_unavailable", Title: "Sign-in service error",
 	Detail: "The gateway could not obtain the credentials this application needs from the sign-in service. Please try again."}
 
 // upstreamTokenFailed answers a request whose upstream token could not be

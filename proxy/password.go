@@ -16,11 +16,11 @@ const basicChallenge = `Basic realm="gatehouse", charset="UTF-8"`
 // The answers of a route with AuthPasswordGrant. None says whether the user
 // name exists.
 var (
-	errBasicRequired = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required",
+	errBasicRequired = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required",
 		Detail: "This resource requires a user name and password (HTTP Basic).", Challenge: basicChallenge}
-	errBasicRejected = &pageError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Title: "Sign-in failed",
+	errBasicRejected = &httpError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Title: "Sign-in failed",
 		Detail: "The user name or password is wrong.", Challenge: basicChallenge}
-	errBasicRateLimited = &pageError{Status: http.StatusTooManyRequests, Code: "too_many_failed_logins", Title: "Too many failed sign-ins",
+	errBasicRateLimited = &httpError{Status: http.StatusTooManyRequests, Code: "too_many_failed_logins", Title: "Too many failed sign-ins",
 		Detail: "Too many wrong passwords were given for this user name. Please try again later."}
 )
 

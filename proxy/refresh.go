@@ -159,7 +159,7 @@ func (g *gate) refreshHeld(ctx context.Context, s *session.Session) (*session.Se
 
 // errRefreshUnavailable: the access token has expired and the AS cannot
 // renew it for now (unreachable, timing out, 5xx). The session is kept.
-var errRefreshUnavailable = &pageError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable",
+var errRefreshUnavailable = &httpError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable",
 	Title: "Sign-in service unavailable", RetryAfter: providerRetryAfter,
 	Detail: "The sign-in service cannot renew your session right now. You stay signed in; please try again in a moment."}
 

@@ -294,7 +294,7 @@ func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restAp
 		}
 	}
 	if err := ra.limit.admitFlow(r); err != nil {
-		var pe *pageError
+		var pe *httpError
 		if errors.As(err, &pe) {
 			return restTooManyFlows.after(pe.RetryAfter)
 		}

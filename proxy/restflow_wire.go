@@ -191,16 +191,14 @@ func (ra *restAPI) restOK(w http.ResponseWriter, next, id string, attrs any) {
 // failures once, with the error ID the app sees. app names the application
 // whose start endpoint the document links to (nil: the default one).
 func (ra *restAPI) restFail(w http.ResponseWriter, r *http.Request, app *restApp, err error) {
-	var re *restError
-	switch {
-	case errors.As(err, &re):
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499) // client closed request; nothing to send or log
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		re = restTimeout
-	default:
-		re = restInternal
+	re, ok := errors.AsType[*restError](err)
+	if !ok {
+		he := classify(r, err)
+		if he == errClientGone {
+			w.WriteHeader(499) // client closed request; nothing to send or log
+			return
+		}
+		re = restErrorOf(he)
 	}
 	id := restErrorID()
 	if re.Status >= 500 {
@@ -221,6 +219,26 @@ func (ra *restAPI) restFail(w http.ResponseWriter, r *http.Request, app *restApp
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	ra.restWrite(w, re.Status, doc)
+}
+
+// restErrorOf renders classify's answer in the API's dialect: its own code
+// for the answers it names, else the status and detail with the API's
+// generic code for the status class.
+func restErrorOf(he *httpError) *restError {
+	switch he {
+	case errStoreDown:
+		return restStoreDown
+	case errTimeout:
+		return restTimeout
+	case errProviderDown:
+		return restProviderDown
+	case errInternal:
+		return restInternal
+	}
+	if he.Status >= 500 {
+		return &restError{Status: he.Status, Code: restInternal.Code, Detail: he.Detail, RetryAfter: he.RetryAfter}
+	}
+	return &restError{Status: he.Status, Code: restInvalidRequest.Code, Detail: he.Detail, RetryAfter: he.RetryAfter}
 }
 
 func restErrorID() string {

@@ -23,11 +23,11 @@ import (
 // shows a confirmation page whose button sends it. Front-channel logout
 // (frontchannel.go) stays a GET, as its specification requires.
 var (
-	errCrossSiteSignOut = &pageError{Status: http.StatusForbidden, Code: "cross_site_sign_out", Title: "Sign-out refused",
+	errCrossSiteSignOut = &httpError{Status: http.StatusForbidden, Code: "cross_site_sign_out", Title: "Sign-out refused",
 		Detail: "This sign-out request came from another site. Sign out with the button on the sign-out page.", Retry: "/oauth2/sign_out"}
-	errSignOutByPost = &pageError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Sign out by POST",
+	errSignOutByPost = &httpError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Sign out by POST",
 		Detail: "Sign out with POST /oauth2/sign_out."}
-	errBadSignOutForm = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
+	errBadSignOutForm = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
 		Detail: "The sign-out form could not be read.", Retry: "/oauth2/sign_out"}
 )
 

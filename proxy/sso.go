@@ -27,21 +27,21 @@ type pendingFlow struct {
 }
 
 var (
-	errStateMissing = &pageError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
+	errStateMissing = &httpError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response is incomplete. Please start again.", Retry: "/oauth2/start"}
-	errStateUnknown = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+	errStateUnknown = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
 		Detail: "This sign-in attempt has expired or was already used. Please start again.", Retry: "/oauth2/start"}
-	errBinding = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+	errBinding = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
 		Detail: "This sign-in was started in another browser. Please start again here.", Retry: "/oauth2/start"}
-	errIssuer = &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
+	errIssuer = &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: "/oauth2/start"}
-	errCodeMissing = &pageError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
+	errCodeMissing = &httpError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response carries no authorization code.", Retry: "/oauth2/start"}
-	errCodeRejected = &pageError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
+	errCodeRejected = &httpError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
 		Detail: "The sign-in service did not accept the authorization code (expired or already used). Please start again.", Retry: "/oauth2/start"}
-	errIDToken = &pageError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
+	errIDToken = &httpError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
 		Detail: "The identity the sign-in service returned could not be verified.", Retry: "/oauth2/start"}
-	errUserinfo = &pageError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
+	errUserinfo = &httpError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
 		Detail: "The user information the sign-in service returned does not match the sign-in.", Retry: "/oauth2/start"}
 )
 
@@ -272,8 +272,8 @@ func keptClaims(claims map[string]any) map[string]any {
 // asError renders an error the AS sent back for a flow this browser started
 // (RFC 6749 §4.1.2.1) in the gateway's own words: the page never repeats
 // the AS's text, and its code is one of the RFC's codes or "as_error".
-func asError(code string) *pageError {
-	pe := &pageError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
+func asError(code string) *httpError {
+	pe := &httpError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
 	switch code {
 	case "access_denied":
 		pe.Status, pe.Title = http.StatusForbidden, "Access was denied"

@@ -8,8 +8,8 @@ import (
 )
 
 var (
-	errUpstreamDown    = &pageError{Status: http.StatusBadGateway, Code: "upstream_unavailable", Title: "Application unavailable", Detail: "The application behind the gateway cannot be reached. Please try again in a moment."}
-	errUpstreamTimeout = &pageError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Application timed out", Detail: "The application behind the gateway took too long to answer."}
+	errUpstreamDown    = &httpError{Status: http.StatusBadGateway, Code: "upstream_unavailable", Title: "Application unavailable", Detail: "The application behind the gateway cannot be reached. Please try again in a moment."}
+	errUpstreamTimeout = &httpError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Application timed out", Detail: "The application behind the gateway took too long to answer."}
 )
 
 // upstreamError answers when a proxied request failed before the upstream's
