@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -26,7 +24,6 @@ type channelLogout struct {
 	login    *login.Client
 	clients  *clientSet
 	sessions *session.Manager
-	locker   session.Locker
 }
 
 // handleBackchannelLogout ends every session the AS names:
@@ -68,13 +65,12 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 		reject(http.StatusBadRequest, "invalid_request", "the logout token is not valid")
 		return
 	}
-	if cl.locker == nil {
+	fresh, err := cl.sessions.FirstUse(ctx, lt.Issuer, lt.JTI, max(time.Until(lt.Expiry), 0)+jtiMemory)
+	switch {
+	case errors.Is(err, session.ErrNoReplayMemory):
 		reject(http.StatusNotImplemented, "not_supported", "the session store cannot remember logout tokens")
 		return
-	}
-	ttl := max(time.Until(lt.Expiry), 0) + jtiMemory
-	_, fresh, err := cl.locker.TryLock(ctx, "j:"+jtiKey(lt.Issuer, lt.JTI), ttl)
-	if err != nil {
+	case err != nil:
 		cl.failErr(w, r, storeErr(err))
 		return
 	}
@@ -120,11 +116,6 @@ func unverifiedAudience(raw string) []string {
 // applies the AS's own allowlist).
 var logoutTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384,
 	jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
-
-func jtiKey(iss, jti string) string {
-	h := sha256.Sum256([]byte(iss + "\x00" + jti))
-	return base64.RawURLEncoding.EncodeToString(h[:18])
-}
 
 // handleFrontchannelLogout ends the sessions of an OP session:
 // GET /oauth2/frontchannel_logout?iss=...&sid=... (OpenID Connect

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -34,10 +32,6 @@ type gate struct {
 	clients       *clientSet
 	bearer        *bearerAuth
 	limitObs      LimitObserver
-	locker        session.Locker
-	notifier      session.Notifier
-	refreshes     singleflight.Group
-	waiters       waiters
 	sso           *sso     // sends browsers to log in
 	rest          *restAPI // nil when the REST flow API is disabled
 }

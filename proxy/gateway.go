@@ -4,6 +4,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,8 +145,6 @@ func New(opts Options) (*Gateway, error) {
 		clients:       clients,
 		bearer:        &bearerAuth{base: b, verifier: opts.Bearer, claims: opts.Claims},
 		limitObs:      opts.LimitObserver,
-		locker:        opts.Locker,
-		notifier:      opts.Notifier,
 		rest:          rest,
 	}
 	g.sso = &sso{
@@ -170,7 +169,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.gate.sso = g.sso
 	g.forwardAuth = &forwardAuth{base: b, gate: g.gate, sso: g.sso, publicURL: opts.PublicURL, proxies: g.proxies}
-	g.logout = &channelLogout{base: b, login: opts.Login, clients: clients, sessions: opts.Sessions, locker: opts.Locker}
+	g.logout = &channelLogout{base: b, login: opts.Login, clients: clients, sessions: opts.Sessions}
 	if rest != nil {
 		rest.base = b
 		rest.sessions, rest.claims = opts.Sessions, opts.Claims
@@ -282,4 +281,12 @@ func (g trustedProxies) trusted(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// Run waits for ctx to end and returns nil. Refresh announcements of other
+// replicas are dispatched by session.Manager.Run, which must run; Run is
+// kept so that callers need not change.
+func (g *Gateway) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
