@@ -67,7 +67,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // a random per-process prefix and a counter, unique across replicas and
 // restarts without a random draw per request.
 func (g *Gateway) requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && g.trusted(r) && isToken(id) {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && g.proxies.trusted(r) && isToken(id) {
 		return id
 	}
 	var b [32]byte // one allocation: the string
@@ -100,7 +100,7 @@ func (g *Gateway) routeName(r *http.Request) string {
 	if strings.HasPrefix(r.URL.Path, "/oauth2/") {
 		return "oauth2_other"
 	}
-	if rt := g.routeOf(r); rt != nil {
+	if rt := g.gate.routeOf(r); rt != nil {
 		return rt.Name
 	}
 	return "unmatched"

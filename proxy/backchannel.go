@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,17 +10,27 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/session"
 )
 
 // jtiMemory is how long a logout token ID is remembered when the token's
 // own expiry is sooner or unknown.
 const jtiMemory = 10 * time.Minute
 
+// channelLogout ends sessions the AS names: back-channel logout (a signed
+// logout token) and front-channel logout (a browser in an iframe).
+type channelLogout struct {
+	base
+	login    *login.Client
+	clients  *clientSet
+	sessions *session.Manager
+}
+
 // handleBackchannelLogout ends every session the AS names:
 // POST /oauth2/backchannel_logout with a logout_token (OpenID Connect
 // Back-Channel Logout 1.0 §2.5). Each token is honoured once (jti). The
 // answer is 200, or 400 with a JSON error body; it is never cached.
-func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	reject := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
@@ -31,11 +39,11 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		switch pe := clientFault(r, err); {
-		case pe == errClientGone:
-			w.WriteHeader(pe.Status)
-		case pe != nil: // too large, too slow, malformed
-			reject(pe.Status, "invalid_request", pe.Detail)
+		switch he := classify(r, err); {
+		case he == errClientGone:
+			w.WriteHeader(he.Status)
+		case isClientFault(he): // too large, too slow, malformed
+			reject(he.Status, "invalid_request", he.Detail)
 		default:
 			reject(http.StatusBadRequest, "invalid_request", "the body must be a form")
 		}
@@ -47,66 +55,45 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 		return
 	}
 	ctx := r.Context()
-	lt, err := g.logoutClient(raw).VerifyLogoutToken(ctx, raw)
+	lt, err := cl.clients.logoutClient(raw).VerifyLogoutToken(ctx, raw)
 	if err != nil {
 		if errors.Is(err, login.ErrNotReady) {
 			reject(http.StatusServiceUnavailable, "temporarily_unavailable", "provider metadata not loaded")
 			return
 		}
-		g.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "error", err)
+		cl.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "error", err)
 		reject(http.StatusBadRequest, "invalid_request", "the logout token is not valid")
 		return
 	}
-	if g.opts.Locker == nil {
+	fresh, err := cl.sessions.FirstUse(ctx, lt.Issuer, lt.JTI, max(time.Until(lt.Expiry), 0)+jtiMemory)
+	switch {
+	case errors.Is(err, session.ErrNoReplayMemory):
 		reject(http.StatusNotImplemented, "not_supported", "the session store cannot remember logout tokens")
 		return
-	}
-	ttl := max(time.Until(lt.Expiry), 0) + jtiMemory
-	_, fresh, err := g.opts.Locker.TryLock(ctx, "j:"+jtiKey(lt.Issuer, lt.JTI), ttl)
-	if err != nil {
-		g.failErr(w, r, storeErr(err))
+	case err != nil:
+		cl.failErr(w, r, storeErr(err))
 		return
 	}
 	if !fresh {
-		g.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "reason", "replayed_jti")
+		cl.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "reason", "replayed_jti")
 		reject(http.StatusBadRequest, "invalid_request", "the logout token was already used")
 		return
 	}
-	n, err := g.endSessions(r, lt.Issuer, lt.SID, lt.Subject)
+	n, err := cl.endSessions(r, lt.Issuer, lt.SID, lt.Subject)
 	if err != nil {
-		g.failErr(w, r, storeErr(err))
+		cl.failErr(w, r, storeErr(err))
 		return
 	}
-	g.logger.Info("back-channel logout", "event", "logout", "kind", "backchannel", "sub", lt.Subject, "sessions", n)
+	cl.logger.Info("back-channel logout", "event", "logout", "kind", "backchannel", "sub", lt.Subject, "sessions", n)
 	w.WriteHeader(http.StatusOK)
 }
 
 // endSessions ends the sessions of an OP session (sid) or, without one, of a subject.
-func (g *Gateway) endSessions(r *http.Request, iss, sid, sub string) (int, error) {
+func (cl *channelLogout) endSessions(r *http.Request, iss, sid, sub string) (int, error) {
 	if sid != "" {
-		return g.opts.Sessions.EndBySID(r.Context(), iss, sid)
+		return cl.sessions.EndBySID(r.Context(), iss, sid)
 	}
-	return g.opts.Sessions.EndBySubject(r.Context(), iss, sub)
-}
-
-// logoutClient returns the client a logout token is addressed to: the
-// gateway's own, or a REST flow API application's own client when the
-// token's aud names it (the AS then logs out a session that app's client
-// holds). The choice reads the unverified aud; the chosen client's
-// verification checks it, with the signature, like everything else.
-func (g *Gateway) logoutClient(raw string) *login.Client {
-	if g.rest == nil || len(g.rest.clients) == 0 {
-		return g.opts.Login
-	}
-	for _, aud := range unverifiedAudience(raw) {
-		if aud == g.opts.Login.ClientID() {
-			return g.opts.Login
-		}
-		if lc := g.rest.clients[aud]; lc != nil {
-			return lc
-		}
-	}
-	return g.opts.Login
+	return cl.sessions.EndBySubject(r.Context(), iss, sub)
 }
 
 // unverifiedAudience returns a JWT's aud claim without verifying anything;
@@ -130,44 +117,39 @@ func unverifiedAudience(raw string) []string {
 var logoutTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384,
 	jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
 
-func jtiKey(iss, jti string) string {
-	h := sha256.Sum256([]byte(iss + "\x00" + jti))
-	return base64.RawURLEncoding.EncodeToString(h[:18])
-}
-
 // handleFrontchannelLogout ends the sessions of an OP session:
 // GET /oauth2/frontchannel_logout?iss=...&sid=... (OpenID Connect
 // Front-Channel Logout 1.0 §2), rendered in an iframe by the AS. Without
 // iss and sid the browser's own session (if its cookie is sent) is ended.
-func (g *Gateway) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) {
+func (cl *channelLogout) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
 	iss, sid := q.Get("iss"), q.Get("sid")
 	switch {
 	case iss != "" && sid != "":
-		if iss != g.opts.Login.Issuer() {
-			g.fail(w, r, &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Logout not accepted", Detail: "The logout request names another issuer."})
+		if iss != cl.login.Issuer() {
+			cl.fail(w, r, &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Logout not accepted", Detail: "The logout request names another issuer."})
 			return
 		}
-		n, err := g.endSessions(r, iss, sid, "")
+		n, err := cl.endSessions(r, iss, sid, "")
 		if err != nil {
-			g.failErr(w, r, storeErr(err))
+			cl.failErr(w, r, storeErr(err))
 			return
 		}
-		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
+		cl.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
 	default: // no iss and sid (optional in §2): the browser's own session
 		n := 0
-		if t := g.opts.Sessions.TicketFromRequest(r); t != "" {
-			if s, err := g.opts.Sessions.Load(r.Context(), t); err == nil {
-				if err := g.opts.Sessions.Delete(r.Context(), s); err != nil {
-					g.failErr(w, r, storeErr(err))
+		if t := cl.sessions.TicketFromRequest(r); t != "" {
+			if s, err := cl.sessions.Load(r.Context(), t); err == nil {
+				if err := cl.sessions.Delete(r.Context(), s); err != nil {
+					cl.failErr(w, r, storeErr(err))
 					return
 				}
 				n = 1
 			}
 		}
-		http.SetCookie(w, g.opts.Sessions.ClearCookie())
-		g.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
+		http.SetCookie(w, cl.sessions.ClearCookie())
+		cl.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte("<!doctype html><title>Logged out</title>\n"))

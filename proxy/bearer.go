@@ -15,18 +15,18 @@ import (
 // repeats the token.
 var (
 	// errNoToken: a bearer-only route got no token (RFC 6750 §3.1: no error code).
-	errNoToken = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Access token required",
+	errNoToken = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Access token required",
 		Detail: "This resource requires an access token (Authorization: Bearer).", Challenge: `Bearer realm="gatehouse"`}
 	// errBadToken: the token is invalid, expired, revoked or not for this resource.
-	errBadToken = &pageError{Status: http.StatusUnauthorized, Code: "invalid_token", Title: "Access token rejected",
+	errBadToken = &httpError{Status: http.StatusUnauthorized, Code: "invalid_token", Title: "Access token rejected",
 		Detail:    "The access token is invalid, expired, revoked, or not meant for this resource.",
 		Challenge: `Bearer realm="gatehouse", error="invalid_token", error_description="The access token is invalid"`}
 	// errBadAuthorization: the Authorization header is malformed.
-	errBadAuthorization = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
+	errBadAuthorization = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
 		Detail:    "The Authorization header is malformed: send exactly one \"Authorization: Bearer <token>\".",
 		Challenge: `Bearer realm="gatehouse", error="invalid_request"`}
 	// errTokenCheckFailed: the AS's introspection endpoint did not answer.
-	errTokenCheckFailed = &pageError{Status: http.StatusBadGateway, Code: "token_check_failed", Title: "Temporarily unavailable",
+	errTokenCheckFailed = &httpError{Status: http.StatusBadGateway, Code: "token_check_failed", Title: "Temporarily unavailable",
 		Detail: "The access token could not be checked with the sign-in service. Please try again."}
 )
 
@@ -69,14 +69,21 @@ func isB64Token(s string) bool {
 	return true
 }
 
+// bearerAuth authenticates requests by an access token of the AS (RFC 6750).
+type bearerAuth struct {
+	base
+	verifier *bearer.Verifier // nil when no route accepts bearer tokens
+	claims   identity.Mapping
+}
+
 // tokenIdentity verifies an access token of the AS and returns the identity
 // its claims describe, with the same claim mapping as sessions.
-func (g *Gateway) tokenIdentity(ctx context.Context, tok string) (*forward, map[string]any, error) {
-	t, err := g.opts.Bearer.Verify(ctx, tok)
+func (ba *bearerAuth) tokenIdentity(ctx context.Context, tok string) (*forward, map[string]any, error) {
+	t, err := ba.verifier.Verify(ctx, tok)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := identity.FromClaims(t.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(t.Claims, ba.claims)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", bearer.ErrInvalidToken, err)
 	}
@@ -85,10 +92,10 @@ func (g *Gateway) tokenIdentity(ctx context.Context, tok string) (*forward, map[
 
 // credentialErr maps an authentication failure other than "no credentials"
 // to what failErr renders, logging the refused tokens (never the token).
-func (g *Gateway) credentialErr(err error) error {
+func (ba *bearerAuth) credentialErr(err error) error {
 	switch {
 	case errors.Is(err, bearer.ErrInvalidToken), errors.Is(err, errBadToken):
-		g.logger.Info("bearer token refused", "event", "bearer_refused", "reason", err)
+		ba.logger.Info("bearer token refused", "event", "bearer_refused", "reason", err)
 		return errBadToken
 	case errors.Is(err, bearer.ErrNotReady):
 		return fmt.Errorf("%w: %w", errProviderDown, err)

@@ -10,13 +10,13 @@ import (
 
 // errInvalidHost refuses a request whose host is not a host name or an
 // address: no route could be chosen for it with confidence.
-var errInvalidHost = &pageError{Status: http.StatusBadRequest, Code: "invalid_host", Title: "Request refused",
+var errInvalidHost = &httpError{Status: http.StatusBadRequest, Code: "invalid_host", Title: "Request refused",
 	Detail: "The request's host name is malformed and was refused."}
 
 // errInvalidPath refuses a path that an upstream could route differently
 // from the gateway ("/public/..;/admin" reaches /admin on Tomcat,
 // "/ADMIN/x" and "/admin./x" reach /admin on IIS).
-var errInvalidPath = &pageError{Status: http.StatusBadRequest, Code: "invalid_path", Title: "Request refused",
+var errInvalidPath = &httpError{Status: http.StatusBadRequest, Code: "invalid_path", Title: "Request refused",
 	Detail: "The request path is ambiguous and was refused."}
 
 // gateRequest is the request the gate decides about, in canonical form:
@@ -90,7 +90,7 @@ func joinHostPort(orig, host, port string) string {
 // errNoOriginalURI refuses a forward-auth request that does not say which
 // path it asks about, for a host whose rules depend on the path: answering
 // for "/" could allow what the rules of "/admin" refuse.
-var errNoOriginalURI = &pageError{Status: http.StatusForbidden, Code: "forward_auth_no_uri", Title: "Access denied",
+var errNoOriginalURI = &httpError{Status: http.StatusForbidden, Code: "forward_auth_no_uri", Title: "Access denied",
 	Detail: "The proxy in front of this application did not say which page was asked for, so access cannot be decided."}
 
 // routeWithoutPath returns the route of a forward-auth request for host
@@ -98,12 +98,12 @@ var errNoOriginalURI = &pageError{Status: http.StatusForbidden, Code: "forward_a
 // serves the host; the route when the first route that serves the host
 // (Match's order) is for "/" and has no skip_auth, so that it takes every
 // path; otherwise errNoOriginalURI, because the rules depend on the path.
-func (g *Gateway) routeWithoutPath(host string) (*upstream.Route, error) {
+func (g *gate) routeWithoutPath(host string) (*upstream.Route, error) {
 	for _, rt := range g.router.Routes() {
 		if rt.Host != "" && rt.Host != host {
 			continue
 		}
-		if rt.PathPrefix == "/" && !rt.Data.(*Route).policy.HasSkipAuth() {
+		if rt.PathPrefix == "/" && !rt.Data.(*route).policy.HasSkipAuth() {
 			return rt, nil
 		}
 		g.logger.Warn("forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
@@ -116,7 +116,7 @@ func (g *Gateway) routeWithoutPath(host string) (*upstream.Route, error) {
 // routeOf returns the route of r read canonically (its Clean path), for
 // labels such as a log line's route; nil when there is none. It decides
 // nothing: the gate does (decide).
-func (g *Gateway) routeOf(r *http.Request) *upstream.Route {
+func (g *gate) routeOf(r *http.Request) *upstream.Route {
 	gr, err := canonicalRequest(r.Method, r.Host, r.URL.EscapedPath())
 	if err != nil {
 		return nil

@@ -19,13 +19,13 @@ const MaxBodyBytes = 1 << 20
 
 // Pages of requests the client spoiled.
 var (
-	errClientGone = &pageError{Status: 499, Code: "client_closed_request", Title: "Client closed the request",
+	errClientGone = &httpError{Status: 499, Code: "client_closed_request", Title: "Client closed the request",
 		Detail: "The client went away before the answer was ready."}
-	errBodyTooLarge = &pageError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Title: "Request too large",
+	errBodyTooLarge = &httpError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Title: "Request too large",
 		Detail: "The request body is larger than the gateway accepts."}
-	errBodyTimeout = &pageError{Status: http.StatusRequestTimeout, Code: "body_timeout", Title: "Request timed out",
+	errBodyTimeout = &httpError{Status: http.StatusRequestTimeout, Code: "body_timeout", Title: "Request timed out",
 		Detail: "The request body was not sent in time."}
-	errBodyInvalid = &pageError{Status: http.StatusBadRequest, Code: "body_invalid", Title: "Bad request",
+	errBodyInvalid = &httpError{Status: http.StatusBadRequest, Code: "body_invalid", Title: "Bad request",
 		Detail: "The request body could not be read (it is malformed or incomplete)."}
 )
 
@@ -36,7 +36,7 @@ var (
 // own endpoints (failErr) and for proxied requests (upstreamError); a client
 // fault is neither logged nor counted as a failure of the gateway, the AS or
 // the upstream.
-func clientFault(r *http.Request, err error) *pageError {
+func clientFault(r *http.Request, err error) *httpError {
 	var (
 		mbe *http.MaxBytesError
 		ube *upstream.RequestBodyError
@@ -57,6 +57,11 @@ func clientFault(r *http.Request, err error) *pageError {
 		return errClientGone
 	}
 	return nil
+}
+
+// isClientFault reports whether e is one of clientFault's answers.
+func isClientFault(e *httpError) bool {
+	return e == errClientGone || e == errBodyTooLarge || e == errBodyTimeout || e == errBodyInvalid
 }
 
 // bodyReadError is a failure to read the request body of one of the

@@ -63,12 +63,7 @@ type envOptions struct {
 }
 
 // fullStore is what memstore and redisstore both provide.
-type fullStore interface {
-	session.Store
-	session.Indexer
-	session.Locker
-	session.Notifier
-}
+type fullStore = session.Backend
 
 // recorder is an upstream that records every request it receives.
 type recorder struct {
@@ -224,7 +219,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	t := e.t
 	t.Helper()
-	sessions, err := session.NewManager(session.Options{Store: store, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: e.opts.now})
+	sessions, err := session.NewManager(session.Options{Store: store, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: e.opts.now,
+		CacheMaxAge: -1}) // no local cache: every request reads the store
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +253,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = gw.Run(ctx) }()
+	go func() { defer close(done); _ = sessions.Run(ctx) }() // other replicas' refresh announcements
 	t.Cleanup(func() { cancel(); <-done })
 	return gw
 }

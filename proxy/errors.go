@@ -5,15 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/session"
 )
 
-// pageError is what a client is told. Detail is written for people and never
-// carries an internal error string, a token or a code.
-type pageError struct {
+// httpError is what a client is told, whatever the form it is rendered in:
+// an HTML page or a JSON body (fail), a REST flow API document (restFail),
+// an OAuth error object (back-channel logout). classify makes one from any
+// error. Detail is written for people and never carries an internal error
+// string, a token or a code; Err, which does, is only logged.
+type httpError struct {
 	Status int
 	Code   string // stable, machine-readable
 	Title  string
@@ -26,17 +32,45 @@ type pageError struct {
 	// RetryAfter, when positive, is sent as Retry-After in whole seconds
 	// (RFC 9110 §10.2.3), rounded up.
 	RetryAfter time.Duration
+	// Err, when set, is the error this answer classifies (for the log).
+	Err error
 }
 
-func (e *pageError) Error() string { return e.Code }
+func (e *httpError) Error() string { return e.Code }
+
+// Unwrap returns the classified error, if any.
+func (e *httpError) Unwrap() error { return e.Err }
+
+// errTimeout: a dependency (AS, store) did not answer in time.
+var errTimeout = &httpError{Status: http.StatusGatewayTimeout, Code: "timeout", Title: "Timed out", Detail: "A service the gateway depends on took too long to answer."}
+
+// classify is the one mapping from an error to what the client is told:
+// an *httpError anywhere in err's chain as it is; the client's own faults
+// (clientFault: 499, 400, 408, 413); the session store unreachable (503);
+// a timeout (504); anything else 500. The renderers (fail, restFail, the
+// back-channel logout's OAuth errors) differ only in form.
+func classify(r *http.Request, err error) *httpError {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case clientFault(r, err) != nil:
+		return clientFault(r, err)
+	case errors.Is(err, session.ErrUnavailable):
+		return errStoreDown
+	case errors.Is(err, context.DeadlineExceeded):
+		return errTimeout
+	}
+	return errInternal
+}
 
 var (
-	errNotFound       = &pageError{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "No application is served at this address."}
-	errUnauthorized   = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required", Detail: "This resource requires a session. Sign in first."}
-	errStoreDown      = &pageError{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable", Detail: "The session store cannot be reached. Please try again in a moment."}
-	errProviderDown   = &pageError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable", Title: "Temporarily unavailable", Detail: "The sign-in service is not available yet. Please try again in a moment."}
-	errProviderFailed = &pageError{Status: http.StatusBadGateway, Code: "provider_error", Title: "Sign-in service error", Detail: "The sign-in service did not answer as expected. Please try again.", Retry: "/oauth2/start"}
-	errInternal       = &pageError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
+	errNotFound       = &httpError{Status: http.StatusNotFound, Code: "not_found", Title: "Not found", Detail: "No application is served at this address."}
+	errUnauthorized   = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required", Detail: "This resource requires a session. Sign in first."}
+	errStoreDown      = &httpError{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable", Detail: "The session store cannot be reached. Please try again in a moment."}
+	errProviderDown   = &httpError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable", Title: "Temporarily unavailable", Detail: "The sign-in service is not available yet. Please try again in a moment."}
+	errProviderFailed = &httpError{Status: http.StatusBadGateway, Code: "provider_error", Title: "Sign-in service error", Detail: "The sign-in service did not answer as expected. Please try again.", Retry: "/oauth2/start"}
+	errInternal       = &httpError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
 )
 
 // providerRetryAfter is the Retry-After of answers that say the sign-in
@@ -55,13 +89,20 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
+// base is what every handler type has: a logger, a clock, and the one
+// place that renders errors (fail, failAs, failErr).
+type base struct {
+	logger *slog.Logger
+	now    func() time.Time
+}
+
 // fail answers with e as an HTML page for browsers or JSON for API clients.
-func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, e *pageError) {
+func (g *base) fail(w http.ResponseWriter, r *http.Request, e *httpError) {
 	g.failAs(w, r, e, wantsHTML(r))
 }
 
 // failAs answers with e as an HTML page when html is set, else as JSON.
-func (g *Gateway) failAs(w http.ResponseWriter, r *http.Request, e *pageError, html bool) {
+func (g *base) failAs(w http.ResponseWriter, r *http.Request, e *httpError, html bool) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -87,21 +128,14 @@ func (g *Gateway) failAs(w http.ResponseWriter, r *http.Request, e *pageError, h
 }
 
 // failErr maps an error from a handler to a page and logs it once.
-func (g *Gateway) failErr(w http.ResponseWriter, r *http.Request, err error) {
-	var pe *pageError
+func (g *base) failErr(w http.ResponseWriter, r *http.Request, err error) {
+	pe := classify(r, err)
 	switch {
-	case errors.As(err, &pe):
-	case clientFault(r, err) != nil:
-		pe = clientFault(r, err)
-		if pe == errClientGone {
-			w.WriteHeader(499) // client closed request; nothing to render or log
-			return
-		}
+	case pe == errClientGone:
+		w.WriteHeader(499) // client closed request; nothing to render or log
+		return
+	case isClientFault(pe):
 		g.logger.Debug("request refused: client fault", "path", r.URL.Path, "code", pe.Code, "error", err)
-	case errors.Is(err, context.DeadlineExceeded):
-		pe = &pageError{Status: http.StatusGatewayTimeout, Code: "timeout", Title: "Timed out", Detail: "A service the gateway depends on took too long to answer."}
-	default:
-		pe = errInternal
 	}
 	if pe.Status >= 500 {
 		g.logger.Error("request failed", "path", r.URL.Path, "code", pe.Code, "error", err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/session"
 )
 
 // Defaults of FlowLimits.
@@ -56,7 +58,7 @@ const (
 	LimitPasswordAttempts = "password_attempts"
 )
 
-var errTooManyFlows = &pageError{Status: http.StatusTooManyRequests, Code: "too_many_logins", Title: "Too many sign-ins",
+var errTooManyFlows = &httpError{Status: http.StatusTooManyRequests, Code: "too_many_logins", Title: "Too many sign-ins",
 	Detail: "Too many sign-ins were started from your network. Please wait a moment and try again."}
 
 // flowLimiter keeps the counters of FlowLimits. It is safe for concurrent use.
@@ -177,7 +179,7 @@ func clientKey(a netip.Addr) netip.Prefix {
 // that is not a trusted proxy (a client can prepend anything, so entries
 // left of the first untrusted one are never believed). The zero Addr when
 // nothing parses.
-func (g *Gateway) clientAddr(r *http.Request) netip.Addr {
+func (g trustedProxies) clientAddr(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}
@@ -200,8 +202,8 @@ func (g *Gateway) clientAddr(r *http.Request) netip.Addr {
 	return addr
 }
 
-func (g *Gateway) trustedAddr(a netip.Addr) bool {
-	for _, p := range g.opts.TrustedProxies {
+func (g trustedProxies) trustedAddr(a netip.Addr) bool {
+	for _, p := range g {
 		if p.Contains(a) {
 			return true
 		}
@@ -210,21 +212,30 @@ func (g *Gateway) trustedAddr(a netip.Addr) bool {
 }
 
 // observeLimit tells the LimitObserver, if any.
-func (g *Gateway) observeLimit(kind string) {
-	if g.opts.LimitObserver != nil {
-		g.opts.LimitObserver.ObserveLimit(kind)
+func observeLimit(o LimitObserver, kind string) {
+	if o != nil {
+		o.ObserveLimit(kind)
 	}
+}
+
+// flowGuard applies FlowLimits to the requests that start a login.
+type flowGuard struct {
+	base
+	flows    *flowLimiter
+	proxies  trustedProxies
+	observer LimitObserver
+	sessions *session.Manager
 }
 
 // admitFlow refuses a new flow (429, Retry-After) when r's client address
 // has started too many.
-func (g *Gateway) admitFlow(r *http.Request) error {
-	wait := g.flows.admitClient(g.clientAddr(r), g.now())
+func (l *flowGuard) admitFlow(r *http.Request) error {
+	wait := l.flows.admitClient(l.proxies.clientAddr(r), l.now())
 	if wait <= 0 {
 		return nil
 	}
-	g.observeLimit(LimitFlowsPerClient)
-	g.logger.Debug("login refused: too many pending logins from one client address", "kind", LimitFlowsPerClient)
+	observeLimit(l.observer, LimitFlowsPerClient)
+	l.logger.Debug("login refused: too many pending logins from one client address", "kind", LimitFlowsPerClient)
 	pe := *errTooManyFlows
 	pe.RetryAfter = wait
 	return &pe
@@ -233,11 +244,11 @@ func (g *Gateway) admitFlow(r *http.Request) error {
 // capBrowserFlows records a browser's new flow and ends its oldest ones
 // past FlowLimits.PerBrowser. Only browsers that came with a binding cookie
 // are tracked: one without gets a new cookie and has this one flow.
-func (g *Gateway) capBrowserFlows(r *http.Request, binding, secret string) {
-	for _, old := range g.flows.noteBrowser(binding, secret, g.now()) {
-		g.observeLimit(LimitFlowsPerBrowser)
-		if err := g.opts.Sessions.DeleteFlow(r.Context(), old); err != nil {
-			g.logger.Warn("could not end a browser's oldest pending login", "error", err)
+func (l *flowGuard) capBrowserFlows(r *http.Request, binding, secret string) {
+	for _, old := range l.flows.noteBrowser(binding, secret, l.now()) {
+		observeLimit(l.observer, LimitFlowsPerBrowser)
+		if err := l.sessions.DeleteFlow(r.Context(), old); err != nil {
+			l.logger.Warn("could not end a browser's oldest pending login", "error", err)
 		}
 	}
 }

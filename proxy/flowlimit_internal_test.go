@@ -9,9 +9,7 @@ import (
 )
 
 func TestClientAddr(t *testing.T) {
-	g := &Gateway{opts: Options{TrustedProxies: []netip.Prefix{
-		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"),
-	}}}
+	g := trustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 	tests := []struct {
 		name, peer, xff, want string
 	}{

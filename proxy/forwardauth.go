@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -38,6 +39,20 @@ type original struct {
 	redirect bool
 }
 
+// forwardAuth answers a proxy's question whether a request may pass
+// (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz): the gate
+// decides about the original request, read from trusted headers.
+type forwardAuth struct {
+	base
+	gate      *gate
+	sso       *sso
+	publicURL *url.URL
+	proxies   trustedProxies
+	// warnUntrusted logs once that forwarded headers came from an
+	// untrusted peer (a likely misconfiguration).
+	warnUntrusted sync.Once
+}
+
 // handleAuth answers a front proxy's forward-auth request: nginx
 // auth_request (GET /oauth2/auth?redirect=false), Traefik ForwardAuth
 // (/oauth2/auth) and Envoy ext_authz (/oauth2/auth + the original path).
@@ -56,18 +71,18 @@ type original struct {
 // trusted proxy (server.trusted_proxies); otherwise they are ignored, and
 // without an original path neither a route nor skip_auth applies: the
 // default policy does.
-func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
-	o, err := g.originalRequest(r)
+func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
+	o, err := fa.originalRequest(r)
 	if err != nil {
-		g.failErr(w, r, asForwardAuthRefusal(err))
+		fa.failErr(w, r, asForwardAuthRefusal(err))
 		return
 	}
 	ov := o.view(r)
 	var v verdict
-	err = g.decide(r, &o.gr, &v)
+	err = fa.gate.decide(r, &o.gr, &v)
 	noteRequest(w, &v, false)
 	if err != nil {
-		g.refuseForwardAuth(w, r, ov, o, &v, err)
+		fa.refuseForwardAuth(w, r, ov, o, &v, err)
 		return
 	}
 	h := w.Header()
@@ -96,35 +111,35 @@ func (g *Gateway) handleAuth(w http.ResponseWriter, r *http.Request) {
 
 // refuseForwardAuth answers a forward-auth request the gate refused. ov is
 // the original request's view (method, host, URL), for content negotiation.
-func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, o original, v *verdict, err error) {
+func (fa *forwardAuth) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, o original, v *verdict, err error) {
 	var d *denial
 	switch {
 	case errors.As(err, &d):
-		g.fail(w, ov, forbidden(d))
+		fa.fail(w, ov, forbidden(d))
 	case isUnauthenticated(err):
 		switch {
 		case v.pol.Auth == AuthBearer:
-			g.fail(w, ov, errNoToken)
-		case o.redirect && o.url != "" && wantsHTML(ov) && !strings.EqualFold(ov.Host, g.opts.PublicURL.Host):
+			fa.fail(w, ov, errNoToken)
+		case o.redirect && o.url != "" && wantsHTML(ov) && !strings.EqualFold(ov.Host, fa.publicURL.Host):
 			// The browser gets this answer from the protected host: a
 			// login started here would bind its flow to a cookie of that
 			// host, which the callback on public_url's host never sees.
 			// So the login starts on public_url's host.
 			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, ov, g.loginURL(o.url), http.StatusFound)
+			http.Redirect(w, ov, fa.loginURL(o.url), http.StatusFound)
 		case o.redirect && o.url != "" && wantsHTML(ov):
-			if err := g.startLogin(w, ov, o.url); err != nil {
-				g.failErr(w, ov, err)
+			if err := fa.sso.startLogin(w, ov, o.url); err != nil {
+				fa.failErr(w, ov, err)
 			}
 		case wantsHTML(ov): // nginx: its error_page 401 sends the browser to Location
-			w.Header().Set("Location", g.loginURL(o.url))
-			g.fail(w, ov, errUnauthorized)
+			w.Header().Set("Location", fa.loginURL(o.url))
+			fa.fail(w, ov, errUnauthorized)
 		default:
-			w.Header().Set("Location", g.loginURL(o.url))
-			g.unauthenticated(w, ov)
+			w.Header().Set("Location", fa.loginURL(o.url))
+			fa.gate.unauthenticated(w, ov)
 		}
 	default:
-		g.failErr(w, ov, asForwardAuthRefusal(g.credentialErr(err)))
+		fa.failErr(w, ov, asForwardAuthRefusal(fa.gate.bearer.credentialErr(err)))
 	}
 }
 
@@ -133,7 +148,7 @@ func (g *Gateway) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Request, 
 // 403 and answers any other status with 500, which would let a client
 // cause a 5xx at will.
 func asForwardAuthRefusal(err error) error {
-	var pe *pageError
+	var pe *httpError
 	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest {
 		refused := *pe
 		refused.Status = http.StatusForbidden
@@ -146,8 +161,8 @@ func asForwardAuthRefusal(err error) error {
 // returnTo (validated by /oauth2/start), for the Location header of a 401:
 // nginx's "auth_request_set $login $upstream_http_location; error_page 401
 // =302 $login;" redirects there, with the return URL properly escaped.
-func (g *Gateway) loginURL(returnTo string) string {
-	u := g.opts.PublicURL.JoinPath("/oauth2/start")
+func (fa *forwardAuth) loginURL(returnTo string) string {
+	u := fa.publicURL.JoinPath("/oauth2/start")
 	if returnTo != "" {
 		u.RawQuery = url.Values{"rd": {returnTo}}.Encode()
 	}
@@ -156,13 +171,13 @@ func (g *Gateway) loginURL(returnTo string) string {
 
 // errForwardAuthUntrusted refuses Envoy's path form of forward-auth
 // (/oauth2/auth/<original path>) from a peer that is not a trusted proxy.
-var errForwardAuthUntrusted = &pageError{Status: http.StatusForbidden, Code: "forward_auth_untrusted", Title: "Access denied",
+var errForwardAuthUntrusted = &httpError{Status: http.StatusForbidden, Code: "forward_auth_untrusted", Title: "Access denied",
 	Detail: "This endpoint answers only the proxies the gateway is configured to trust."}
 
 // errAmbiguousOriginal refuses a forward-auth request whose headers name
 // two different original requests (X-Forwarded-Host and the host of
 // X-Original-URL, or X-Forwarded-Uri and its path).
-var errAmbiguousOriginal = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Request refused",
+var errAmbiguousOriginal = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Request refused",
 	Detail: "The proxy's headers describe two different requests."}
 
 // originalRequest reads what a forward-auth request says about the
@@ -173,11 +188,11 @@ var errAmbiguousOriginal = &pageError{Status: http.StatusBadRequest, Code: "inva
 // where both name a host or a path, they must agree. Envoy's path form is
 // accepted only from a trusted proxy. A header that does not parse is an
 // error.
-func (g *Gateway) originalRequest(r *http.Request) (original, error) {
-	trusted := g.trusted(r)
+func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
+	trusted := fa.proxies.trusted(r)
 	o := original{trusted: trusted}
 	method, hostport, escaped := r.Method, r.Host, ""
-	proto := g.opts.PublicURL.Scheme
+	proto := fa.publicURL.Scheme
 	h := r.Header
 	xfu, xfm := h.Get("X-Forwarded-Uri"), h.Get("X-Forwarded-Method")
 	xou, xom := h.Get("X-Original-Url"), h.Get("X-Original-Method")
@@ -185,7 +200,7 @@ func (g *Gateway) originalRequest(r *http.Request) (original, error) {
 	case strings.HasPrefix(r.URL.Path, forwardAuthPath+"/"):
 		// Envoy: the request line is the original's, behind the prefix.
 		if !trusted {
-			g.logger.Info("forward-auth path form from a peer not in server.trusted_proxies refused",
+			fa.logger.Info("forward-auth path form from a peer not in server.trusted_proxies refused",
 				"event", "access_denied", "rule", "forward_auth_untrusted", "peer", r.RemoteAddr)
 			return o, errForwardAuthUntrusted
 		}
@@ -240,8 +255,8 @@ func (g *Gateway) originalRequest(r *http.Request) (original, error) {
 		}
 		o.redirect = xfm != "" && xfu != "" && r.URL.Query().Get("redirect") != "false"
 	case xfu != "" || xfm != "" || xou != "" || xom != "":
-		g.access.warnUntrusted.Do(func() {
-			g.logger.Warn("a forward-auth request carries X-Forwarded-Uri, X-Forwarded-Method, X-Original-URL or X-Original-Method from a peer not in server.trusted_proxies; they are ignored",
+		fa.warnUntrusted.Do(func() {
+			fa.logger.Warn("a forward-auth request carries X-Forwarded-Uri, X-Forwarded-Method, X-Original-URL or X-Original-Method from a peer not in server.trusted_proxies; they are ignored",
 				"event", "untrusted_forwarded_headers", "peer", r.RemoteAddr)
 		})
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -17,43 +17,29 @@ import (
 // errSessionEnded is returned when a session cannot continue (refresh refused).
 var errSessionEnded = errors.New("proxy: session ended")
 
-// accessControl is the gate's compiled configuration.
-type accessControl struct {
-	// fallback is the policy of forward-auth requests no route matches.
-	fallback *Route
-	// warnUntrusted logs once that forwarded headers came from an
-	// untrusted peer (a likely misconfiguration).
-	warnUntrusted sync.Once
-}
-
-// initAccess compiles every route's rules and the default rules, and checks
-// that the routes that accept bearer tokens have a verifier.
-func (g *Gateway) initAccess() error {
-	var errs []error
-	for i := range g.opts.Routes {
-		rt := &g.opts.Routes[i]
-		p, err := authz.New(rt.Rules)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("proxy: route %s: %w", rt.Name, err))
-			continue
-		}
-		rt.policy = p
-		if (rt.Auth == AuthBearer || rt.Auth == AuthSessionOrBearer) && g.opts.Bearer == nil {
-			errs = append(errs, fmt.Errorf("proxy: route %s accepts bearer tokens, but Options.Bearer is nil", rt.Name))
-		}
-	}
-	p, err := authz.New(g.opts.DefaultRules)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("proxy: default rules: %w", err))
-	}
-	g.access.fallback = &Route{Name: "default", Auth: AuthSession, Rules: g.opts.DefaultRules, policy: p}
-	return errors.Join(errs...)
+// gate decides who may pass: it picks the route of a canonical request,
+// authenticates the user (a session, refreshed when needed; an access token
+// of the AS; HTTP Basic credentials for the password grant) and applies the
+// authorization rules.
+type gate struct {
+	base
+	router        *upstream.Router
+	routes        []*route // every route, in the order of Options.Routes
+	fallback      *route   // the policy of forward-auth requests no route matches
+	sessions      *session.Manager
+	claims        identity.Mapping
+	refreshBefore time.Duration
+	clients       *clientSet
+	bearer        *bearerAuth
+	limitObs      LimitObserver
+	sso           *sso     // sends browsers to log in
+	rest          *restAPI // nil when the REST flow API is disabled
 }
 
 // verdict is what the gate decided for a request allowed to pass.
 type verdict struct {
 	route *upstream.Route // nil for the fallback policy
-	pol   *Route
+	pol   *route
 	// fwd is who the user is; nil when the request passes without
 	// authentication (a public route or a skip_auth path).
 	fwd *forward
@@ -70,7 +56,7 @@ type denial struct {
 func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
 
 // handleGate decides whether a request may pass to its upstream.
-func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
+func (g *gate) handleGate(w http.ResponseWriter, r *http.Request) {
 	var v verdict
 	gr, err := canonicalRequest(r.Method, r.Host, r.URL.EscapedPath())
 	if err == nil {
@@ -100,8 +86,8 @@ func (g *Gateway) handleGate(w http.ResponseWriter, r *http.Request) {
 // fills in v (the caller's, so that it needs no allocation) as far as it
 // got: the route (or the fallback) is set whenever one was chosen, also
 // with an error.
-func (g *Gateway) decide(r *http.Request, gr *gateRequest, v *verdict) error {
-	*v = verdict{pol: g.access.fallback}
+func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
+	*v = verdict{pol: g.fallback}
 	if gr.hasPath {
 		readings := gr.path.Readings()
 		route, ok := g.router.Match(gr.host, readings[0])
@@ -127,7 +113,7 @@ func (g *Gateway) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 	}
 	switch {
 	case v.route != nil:
-		v.pol = v.route.Data.(*Route)
+		v.pol = v.route.Data.(*route)
 	case !gr.forwardAuth:
 		return errNotFound
 	}
@@ -162,7 +148,7 @@ func credentialKind(bearer bool) string {
 // or either (AuthSessionOrBearer), where an "Authorization: Bearer" value
 // that is a session ticket is a session. It returns the identity and the
 // verified claims the rules look at.
-func (g *Gateway) authenticate(r *http.Request, v *verdict) (*forward, map[string]any, error) {
+func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]any, error) {
 	mode := v.pol.Auth
 	if mode == AuthSession {
 		return g.sessionIdentity(g.currentSession(r))
@@ -179,27 +165,27 @@ func (g *Gateway) authenticate(r *http.Request, v *verdict) (*forward, map[strin
 		return nil, nil, errNoToken
 	case tok == "":
 		return g.sessionIdentity(g.currentSession(r))
-	case g.opts.Sessions.IsTicket(tok):
+	case g.sessions.IsTicket(tok):
 		if mode == AuthBearer { // never sent to the AS: it is the gateway's own credential
 			return nil, nil, fmt.Errorf("%w: a session token on a bearer-only route", errBadToken)
 		}
 		return g.sessionIdentity(g.loadSession(r.Context(), tok))
 	}
 	v.bearer = true
-	return g.tokenIdentity(r.Context(), tok)
+	return g.bearer.tokenIdentity(r.Context(), tok)
 }
 
 // sessionIdentity returns the identity of a loaded session. It is derived
 // from the claims once per cached version of the session (see
 // session.Session.SetDerived), not on every request.
-func (g *Gateway) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
+func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
 	if fwd, ok := s.Derived(g).(*forward); ok {
 		return fwd, s.Claims, nil
 	}
-	id, err := identity.FromClaims(s.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(s.Claims, g.claims)
 	if err != nil { // a stored session always has a subject; treat damage as logged out
 		return nil, nil, errSessionEnded
 	}
@@ -209,7 +195,7 @@ func (g *Gateway) sessionIdentity(s *session.Session, err error) (*forward, map[
 }
 
 // refuse answers a request the gate did not let pass.
-func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err error) {
+func (g *gate) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err error) {
 	var d *denial
 	switch {
 	case errors.As(err, &d):
@@ -221,7 +207,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err
 		}
 		g.unauthenticated(w, r)
 	default:
-		g.failErr(w, r, g.credentialErr(err))
+		g.failErr(w, r, g.bearer.credentialErr(err))
 	}
 }
 
@@ -233,8 +219,8 @@ func isUnauthenticated(err error) bool {
 }
 
 // forbidden returns the 403 page for a denial.
-func forbidden(d *denial) *pageError {
-	pe := &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
+func forbidden(d *denial) *httpError {
+	pe := &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
 	rule, _, _ := strings.Cut(d.rule, ".")
 	switch rule {
 	case authz.RuleMethods:
@@ -255,24 +241,23 @@ func forbidden(d *denial) *pageError {
 }
 
 // errLoginForbidden refuses a login that no authorization rules admit.
-var errLoginForbidden = &pageError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
+var errLoginForbidden = &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
 	Detail: "You signed in, but your account is not allowed to use any application behind this gateway."}
 
 // loginAllowed applies the authorization rules at login, before a session
 // is created: a user whom neither the default rules nor any route's rules
 // (methods aside) admit gets no session.
-func (g *Gateway) loginAllowed(claims map[string]any) error {
-	id, err := identity.FromClaims(claims, g.opts.Claims)
+func (g *gate) loginAllowed(claims map[string]any) error {
+	id, err := identity.FromClaims(claims, g.claims)
 	if err != nil {
 		return nil // createSessionFor reports it
 	}
 	s := authz.Subject{Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups, Claims: claims}
-	d := g.access.fallback.policy.DecideUser(s)
+	d := g.fallback.policy.DecideUser(s)
 	if d.Allowed() {
 		return nil
 	}
-	for i := range g.opts.Routes {
-		rt := &g.opts.Routes[i]
+	for _, rt := range g.routes {
 		if rt.Auth != AuthPublic && rt.Auth != AuthBearer && rt.policy.DecideUser(s).Allowed() {
 			return nil
 		}
@@ -284,24 +269,24 @@ func (g *Gateway) loginAllowed(claims map[string]any) error {
 // currentSession loads the request's session and keeps it fresh: the access
 // token is refreshed when it is about to expire, and activity is recorded for
 // the idle timeout.
-func (g *Gateway) currentSession(r *http.Request) (*session.Session, error) {
-	return g.loadSession(r.Context(), g.opts.Sessions.TicketFromRequest(r))
+func (g *gate) currentSession(r *http.Request) (*session.Session, error) {
+	return g.loadSession(r.Context(), g.sessions.TicketFromRequest(r))
 }
 
 // loadSession loads the session of ticket and keeps it fresh, as
 // currentSession does.
-func (g *Gateway) loadSession(ctx context.Context, ticket string) (*session.Session, error) {
+func (g *gate) loadSession(ctx context.Context, ticket string) (*session.Session, error) {
 	if ticket == "" {
 		return nil, session.ErrNotFound
 	}
-	s, err := g.opts.Sessions.Load(ctx, ticket)
+	s, err := g.sessions.Load(ctx, ticket)
 	if err != nil {
 		return nil, err
 	}
 	if s, err = g.ensureFresh(ctx, s); err != nil {
 		return nil, err
 	}
-	if err := g.opts.Sessions.Touch(ctx, s); err != nil {
+	if err := g.sessions.Touch(ctx, s); err != nil {
 		g.logger.Warn("session touch failed", "error", err)
 	}
 	return s, nil
@@ -309,55 +294,16 @@ func (g *Gateway) loadSession(ctx context.Context, ticket string) (*session.Sess
 
 // unauthenticated sends a browser to log in and returns the original URL
 // afterwards; API clients get 401 with a JSON body and WWW-Authenticate.
-func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
+func (g *gate) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	if !wantsHTML(r) {
 		if g.rest != nil { // the REST flow API's document: next step and where to start
-			g.restUnauthorized(w, r)
+			g.rest.restUnauthorized(w, r)
 			return
 		}
 		g.fail(w, r, errUnauthorized)
 		return
 	}
-	if err := g.startLogin(w, r, r.URL.RequestURI()); err != nil {
+	if err := g.sso.startLogin(w, r, r.URL.RequestURI()); err != nil {
 		g.failErr(w, r, err)
 	}
-}
-
-// stripOwnCookies removes the gateway's cookies from a request to an
-// upstream: the session ticket is a credential the application never needs.
-func (g *Gateway) stripOwnCookies(r *http.Request) {
-	vals := r.Header["Cookie"] // HTTP/2 clients may send several Cookie lines
-	if len(vals) == 0 {
-		return
-	}
-	name := g.opts.Sessions.CookieName()
-	found := false
-	for _, v := range vals {
-		if strings.Contains(v, name) || strings.Contains(v, g.bindingName) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return
-	}
-	var b strings.Builder
-	for _, v := range vals {
-		for part := range strings.SplitSeq(v, ";") {
-			p := strings.TrimSpace(part)
-			n, _, _ := strings.Cut(p, "=")
-			if p == "" || n == name || n == g.bindingName {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(p)
-		}
-	}
-	if b.Len() == 0 {
-		r.Header.Del("Cookie")
-		return
-	}
-	r.Header["Cookie"] = []string{b.String()}
 }

@@ -11,180 +11,40 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
-	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
-	"github.com/gatehouse-dev/gatehouse/internal/authz"
-	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
-	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
-// Auth modes of a route.
-const (
-	// AuthSession requires a session; browsers are sent to log in.
-	AuthSession = "session"
-	// AuthPublic lets everyone through (identity headers are still stripped).
-	AuthPublic = "public"
-	// AuthBearer requires an access token of the AS ("Authorization:
-	// Bearer", RFC 6750); sessions are not accepted.
-	AuthBearer = "bearer"
-	// AuthSessionOrBearer accepts a session (cookie, or session ticket as
-	// bearer token) or an access token of the AS.
-	AuthSessionOrBearer = "session_or_bearer"
-	// AuthPasswordGrant requires HTTP Basic credentials, exchanged at the AS
-	// with the resource owner password grant (password.go).
-	AuthPasswordGrant = "password_grant"
-)
-
-// Route is an upstream and the policy the gate applies to it.
-type Route struct {
-	Name       string
-	Host       string
-	PathPrefix string
-	// CaseSensitivePaths says the upstream tells "/Admin" from "/admin"
-	// (see upstream.Route).
-	CaseSensitivePaths bool
-	Target             *url.URL
-	// Auth is AuthSession (default), AuthPublic, AuthBearer,
-	// AuthSessionOrBearer or AuthPasswordGrant.
-	Auth string
-	// Rules are the route's authorization rules (effective: any global
-	// default already merged in).
-	Rules authz.Rules
-	// PassAccessToken sets X-Forwarded-Access-Token.
-	PassAccessToken bool
-	// PassAuthorization sets "Authorization: Bearer <access token>".
-	PassAuthorization bool
-	// PreserveHost forwards the client's Host header.
-	PreserveHost bool
-	// Transport configures the connection pool to the upstream: response
-	// header timeout (504 when it passes), idle keep-alive timeout.
-	Transport upstream.TransportOptions
-	// BodyReadTimeout, when positive, bounds the time to read a proxied
-	// request body (408 when it passes); zero means no limit.
-	BodyReadTimeout time.Duration
-	// UpstreamToken is the token the upstream receives (grants.go):
-	// UpstreamTokenUser (or ""), UpstreamTokenClientCredentials,
-	// UpstreamTokenExchange or UpstreamTokenNone.
-	UpstreamToken string
-	// TokenParams are requested with UpstreamToken's grant and, for
-	// AuthPasswordGrant, with the password grant.
-	TokenParams login.TokenParams
-
-	policy *authz.Policy // Rules, compiled by New
-	tokens routeTokens   // UpstreamToken's and AuthPasswordGrant's token sources, built by New
-}
-
-// Options configures a Gateway.
-type Options struct {
-	// PublicURL is where users reach the gateway; the callback is PublicURL + "/oauth2/callback".
-	PublicURL *url.URL
-	Login     *login.Client
-	Sessions  *session.Manager
-	Routes    []Route
-	// Redirects validates return-to URLs.
-	Redirects *redirect.Validator
-	// Claims maps claims to identity headers.
-	Claims identity.Mapping
-	// TrustedProxies are the networks whose X-Forwarded-* headers are believed.
-	TrustedProxies []netip.Prefix
-	// RefreshBefore refreshes an access token this long before it expires (default 60s).
-	RefreshBefore time.Duration
-	// FlowTTL bounds a pending login (default 10m).
-	FlowTTL time.Duration
-	// FlowLimits bounds the pending logins anonymous clients can create
-	// (flowlimit.go); the zero value is the defaults.
-	FlowLimits FlowLimits
-	// LimitObserver, when set, is told each time a limit acts (metrics).
-	LimitObserver LimitObserver
-	// Locker, when set, makes refreshes single-flight across replicas and
-	// remembers back-channel logout token IDs (jti).
-	Locker session.Locker
-	// Notifier, when set, wakes requests waiting for another replica's refresh.
-	Notifier session.Notifier
-	// OutliveAccessToken keeps a session without a refresh token for its
-	// whole lifetime; by default it ends when the access token expires.
-	OutliveAccessToken bool
-	// EndSessionAtAS enables RP-initiated logout: sign-out then redirects to
-	// the AS's end_session_endpoint.
-	EndSessionAtAS bool
-	// PostLogoutRedirectURI is where the AS sends the browser after
-	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
-	PostLogoutRedirectURI string
-	// EndSessionBinding is how the RP-initiated logout request travels:
-	// login.EndSessionPost (default, also for ""), login.EndSessionGet or
-	// login.EndSessionGetWithoutHint.
-	EndSessionBinding string
-	// AccessLog writes one line per request (request ID, route, method, path,
-	// status, duration, user); never a query string, cookie or token. Nil
-	// disables it.
-	AccessLog *accesslog.Logger
-	// Observer, when set, records every request (metrics).
-	Observer RequestObserver
-	// REST configures the REST flow API for mobile and desktop apps
-	// (restflow.go); the zero value disables it.
-	REST RESTOptions
-	// DefaultRules are the authorization rules of forward-auth requests for
-	// which no route matches.
-	DefaultRules authz.Rules
-	// Bearer verifies the AS's access tokens; required when a route has
-	// AuthBearer or AuthSessionOrBearer.
-	Bearer *bearer.Verifier
-	// StoreReady reports whether the session store answers (for /readyz).
-	StoreReady func(ctx context.Context) error
-	// Transport, when set, carries the requests to every upstream, whatever
-	// the routes' Transport options (tests, benchmarks). By default each
-	// distinct Route.Transport gets its own pool.
-	Transport http.RoundTripper
-	// WrapTransport, when set, wraps each upstream transport (metrics).
-	WrapTransport func(http.RoundTripper) http.RoundTripper
-	// BodyReadTimeout bounds the time to read the request body of the
-	// gateway's own endpoints (back-channel logout, sign-out, the REST flow
-	// API): 408 when it passes (default 10s; negative: no limit). Their
-	// bodies are also limited to MaxBodyBytes (413).
-	BodyReadTimeout time.Duration
-	Logger          *slog.Logger
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
-}
-
-// Gateway is the gateway's HTTP handler.
+// Gateway is the gateway's HTTP handler. Its work is shared out by job, each
+// part given only what it needs, and wired in routes.go: the gate (who may
+// pass), sso (login and sign-out), forwardAuth, channelLogout, the REST flow
+// API, and relay (the upstream side of proxied requests).
 type Gateway struct {
-	opts        Options
-	logger      *slog.Logger
-	now         func() time.Time
-	callbackURL string
-	secure      bool
-	bindingName string
-	router      *upstream.Router
-	handler     http.Handler
-	refreshes   singleflight.Group
-	waiters     waiters
-	idPrefix    string
-	idSeq       atomic.Uint64
-	draining    chan struct{}
+	opts     Options // with defaults applied; its Routes are not read after New
+	logger   *slog.Logger
+	proxies  trustedProxies
+	handler  http.Handler
+	idPrefix string
+	idSeq    atomic.Uint64
+	draining chan struct{}
+
+	gate        *gate
+	sso         *sso
+	forwardAuth *forwardAuth
+	logout      *channelLogout
 	rest        *restAPI // nil when the REST flow API is disabled
-	access      accessControl
-	// ownCookieBases are the gateway's cookie names without prefix, lower
-	// case; setCookieWarned holds the routes warned about setting one.
-	ownCookieBases  []string
-	setCookieWarned sync.Map
-	// signOutOrigins refuses cross-site sign-out POSTs (signout.go).
-	signOutOrigins *http.CrossOriginProtection
-	flows          *flowLimiter
+	relay       *relay
 }
 
-// New returns a Gateway for opts.
+// New returns a Gateway for opts. It does not modify opts (nor the Routes
+// it refers to): what it compiles, it compiles into its own copies.
 func New(opts Options) (*Gateway, error) {
 	if opts.PublicURL == nil || opts.Login == nil || opts.Sessions == nil || opts.Redirects == nil {
 		return nil, errors.New("proxy: PublicURL, Login, Sessions and Redirects are required")
@@ -201,65 +61,123 @@ func New(opts Options) (*Gateway, error) {
 	if opts.BodyReadTimeout == 0 {
 		opts.BodyReadTimeout = DefaultBodyReadTimeout
 	}
-	g := &Gateway{
-		opts:        opts,
-		logger:      opts.Logger,
-		now:         opts.Now,
-		callbackURL: opts.PublicURL.JoinPath("/oauth2/callback").String(),
-		secure:      opts.PublicURL.Scheme == "https",
-		bindingName: "gatehouse_csrf",
-		draining:    make(chan struct{}),
-		idPrefix:    newIDPrefix(),
-		flows:       newFlowLimiter(opts.FlowLimits, opts.FlowTTL),
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if g.logger == nil {
-		g.logger = slog.New(slog.DiscardHandler)
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if g.now == nil {
-		g.now = time.Now
+	opts.Routes = slices.Clone(opts.Routes)
+	b := base{logger: opts.Logger, now: opts.Now}
+	secure := opts.PublicURL.Scheme == "https"
+	bindingName := "gatehouse_csrf"
+	if secure {
+		bindingName = "__Host-" + bindingName
 	}
-	if g.secure {
-		g.bindingName = "__Host-" + g.bindingName
-	}
-	so, err := newSignOutOrigins(opts.PublicURL)
+	signOutOrigins, err := newSignOutOrigins(opts.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	g.signOutOrigins = so
-	g.ownCookieBases = []string{cookieBase(opts.Sessions.CookieName()), cookieBase(g.bindingName)}
-	routes := make([]upstream.Route, len(opts.Routes))
-	for i := range opts.Routes {
-		rt := &opts.Routes[i]
-		if rt.Auth == "" {
-			rt.Auth = AuthSession
-		}
-		routes[i] = upstream.Route{
+	g := &Gateway{
+		opts:     opts,
+		logger:   opts.Logger,
+		proxies:  trustedProxies(opts.TrustedProxies),
+		draining: make(chan struct{}),
+		idPrefix: newIDPrefix(),
+	}
+	clients := &clientSet{def: opts.Login}
+	rest, err := newRESTAPI(opts.REST, opts.Routes, opts.Login, opts.PublicURL, secure)
+	if err != nil {
+		return nil, err
+	}
+	if rest != nil {
+		clients.byID = rest.clientsByID
+	}
+	routes, fallback, err := compileRoutes(opts.Routes, opts.DefaultRules, opts.Bearer,
+		tokenSources{login: opts.Login, refreshBefore: opts.RefreshBefore, logger: opts.Logger, now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	g.relay = &relay{
+		base:           b,
+		sessions:       opts.Sessions,
+		proxies:        g.proxies,
+		bindingName:    bindingName,
+		ownCookieBases: []string{cookieBase(opts.Sessions.CookieName()), cookieBase(bindingName)},
+	}
+	if rest != nil {
+		g.relay.flowCookie = rest.flowCookie
+	}
+	upRoutes := make([]upstream.Route, len(routes))
+	for i, rt := range routes {
+		upRoutes[i] = upstream.Route{
 			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, CaseSensitivePaths: rt.CaseSensitivePaths, Target: rt.Target,
 			PreserveHost: rt.PreserveHost, Transport: rt.Transport, BodyReadTimeout: rt.BodyReadTimeout, Data: rt,
 		}
 	}
 	router, err := upstream.New(upstream.Options{
-		Routes:         routes,
-		Rewrite:        g.rewrite,
-		ModifyResponse: g.dropOwnSetCookies, // upstreamcookies.go
+		Routes:         upRoutes,
+		Rewrite:        g.relay.rewrite,
+		ModifyResponse: g.relay.dropOwnSetCookies, // upstreamcookies.go
 		Transport:      opts.Transport,
 		WrapTransport:  grantTransport(opts.WrapTransport),
-		ErrorHandler:   g.upstreamError,
-		Logger:         g.logger,
+		ErrorHandler:   g.relay.upstreamError,
+		Logger:         opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	g.router = router
-	if err := g.initREST(); err != nil {
-		return nil, err
+	limit := &flowGuard{
+		base:     b,
+		flows:    newFlowLimiter(opts.FlowLimits, opts.FlowTTL),
+		proxies:  g.proxies,
+		observer: opts.LimitObserver,
+		sessions: opts.Sessions,
 	}
-	if err := g.initAccess(); err != nil {
-		return nil, err
+	g.gate = &gate{
+		base:          b,
+		router:        router,
+		routes:        routes,
+		fallback:      fallback,
+		sessions:      opts.Sessions,
+		claims:        opts.Claims,
+		refreshBefore: opts.RefreshBefore,
+		clients:       clients,
+		bearer:        &bearerAuth{base: b, verifier: opts.Bearer, claims: opts.Claims},
+		limitObs:      opts.LimitObserver,
+		rest:          rest,
 	}
-	if err := g.initGrants(); err != nil {
-		return nil, err
+	g.sso = &sso{
+		base:               b,
+		login:              opts.Login,
+		clients:            clients,
+		sessions:           opts.Sessions,
+		redirects:          opts.Redirects,
+		claims:             opts.Claims,
+		gate:               g.gate,
+		limit:              limit,
+		publicURL:          opts.PublicURL,
+		callbackURL:        opts.PublicURL.JoinPath("/oauth2/callback").String(),
+		secure:             secure,
+		bindingName:        bindingName,
+		flowTTL:            opts.FlowTTL,
+		outliveAccessToken: opts.OutliveAccessToken,
+		endAtAS:            opts.EndSessionAtAS,
+		endSessionBinding:  opts.EndSessionBinding,
+		postLogoutRedirect: opts.PostLogoutRedirectURI,
+		signOutOrigins:     signOutOrigins,
 	}
+	g.gate.sso = g.sso
+	g.forwardAuth = &forwardAuth{base: b, gate: g.gate, sso: g.sso, publicURL: opts.PublicURL, proxies: g.proxies}
+	g.logout = &channelLogout{base: b, login: opts.Login, clients: clients, sessions: opts.Sessions}
+	if rest != nil {
+		rest.base = b
+		rest.sessions, rest.claims = opts.Sessions, opts.Claims
+		rest.gate, rest.sso, rest.limit, rest.clients = g.gate, g.sso, limit, clients
+		rest.flows = &restFlows{base: b, sessions: opts.Sessions, apps: rest.apps, cookie: rest.flowCookie,
+			secure: secure, maxAttempts: rest.maxAttempts}
+	}
+	g.rest = rest
 	g.handler = g.routes()
 	return g, nil
 }
@@ -295,13 +213,28 @@ func newForward(id identity.Identity, accessToken string) *forward {
 
 type forwardKey struct{}
 
+// relay prepares proxied requests and responses: it sets the identity and
+// token headers, strips the gateway's own credentials, and answers upstream
+// failures.
+type relay struct {
+	base
+	sessions    *session.Manager
+	proxies     trustedProxies
+	bindingName string
+	flowCookie  string // the REST flow cookie; "" when the API is disabled
+	// ownCookieBases are the gateway's cookie names without prefix, lower
+	// case; setCookieWarned holds the routes warned about setting one.
+	ownCookieBases  []string
+	setCookieWarned sync.Map
+}
+
 // rewrite sets the outbound headers. It runs for every proxied request.
 // The client's identity headers are already gone: ServeHTTP stripped them
 // from the inbound request, whose headers Out's are a copy of.
-func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
-	g.stripOwnCookies(pr.Out)
-	g.stripRESTCredentials(pr.Out)
-	trusted := g.trusted(pr.In)
+func (rl *relay) rewrite(pr *httputil.ProxyRequest, ur *upstream.Route) {
+	rl.stripOwnCookies(pr.Out)
+	rl.stripRESTCredentials(pr.Out)
+	trusted := rl.proxies.trusted(pr.In)
 	setRoutingHeaders(pr, trusted) // upstreamheaders.go
 	if xff := pr.In.Header["X-Forwarded-For"]; trusted && len(xff) > 0 {
 		pr.Out.Header["X-Forwarded-For"] = xff
@@ -314,9 +247,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 			}
 		}
 	}
-	pol := route.Data.(*Route)
+	pol := ur.Data.(*route)
 	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
-	g.setUpstreamToken(pr, pol, fwd) // grants.go
+	rl.setUpstreamToken(pr, pol, fwd) // grants.go
 	if fwd == nil {
 		return
 	}
@@ -329,9 +262,12 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, route *upstream.Route) {
 	}
 }
 
+// trustedProxies are the networks whose X-Forwarded-* headers are believed.
+type trustedProxies []netip.Prefix
+
 // trusted reports whether r comes directly from a configured proxy.
-func (g *Gateway) trusted(r *http.Request) bool {
-	if len(g.opts.TrustedProxies) == 0 {
+func (g trustedProxies) trusted(r *http.Request) bool {
+	if len(g) == 0 {
 		return false
 	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
@@ -339,10 +275,18 @@ func (g *Gateway) trusted(r *http.Request) bool {
 		return false
 	}
 	addr := ap.Addr().Unmap()
-	for _, p := range g.opts.TrustedProxies {
+	for _, p := range g {
 		if p.Contains(addr) {
 			return true
 		}
 	}
 	return false
+}
+
+// Run waits for ctx to end and returns nil. Refresh announcements of other
+// replicas are dispatched by session.Manager.Run, which must run; Run is
+// kept so that callers need not change.
+func (g *Gateway) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"time"
@@ -38,66 +39,70 @@ type routeTokens struct {
 	password *grants.Password[*login.Result] // AuthPasswordGrant
 }
 
-// initGrants checks every route's UpstreamToken and builds its token
-// sources, each of which asks the AS with the gateway's client
-// authentication.
-func (g *Gateway) initGrants() error {
+// tokenSources says how a route's token sources reach the AS.
+type tokenSources struct {
+	login         *login.Client
+	refreshBefore time.Duration
+	logger        *slog.Logger
+	now           func() time.Time
+}
+
+// compileTokens checks rt's UpstreamToken and builds its token sources,
+// each of which asks the AS with the gateway's client authentication.
+func (rt *route) compileTokens(g tokenSources) error {
 	var errs []error
-	for i := range g.opts.Routes {
-		rt := &g.opts.Routes[i]
-		params := rt.TokenParams
-		switch rt.UpstreamToken {
-		case "", UpstreamTokenUser, UpstreamTokenNone:
-		case UpstreamTokenClientCredentials:
-			if rt.PassAuthorization {
-				errs = append(errs, fmt.Errorf("proxy: route %s: PassAuthorization conflicts with UpstreamTokenClientCredentials", rt.Name))
-			}
-			rt.tokens.source = grants.NewSource(grants.SourceOptions{
-				Fetch: func(ctx context.Context) (grants.Token, error) {
-					t, err := g.opts.Login.ClientCredentials(ctx, params)
-					if err != nil {
-						return grants.Token{}, err
-					}
-					return grants.Token{AccessToken: t.AccessToken, Expiry: t.Expiry}, nil
-				},
-				RefreshBefore: g.opts.RefreshBefore,
-				Logger:        g.logger.With("route", rt.Name),
-				Now:           g.now,
-			})
-		case UpstreamTokenExchange:
-			if rt.Auth == AuthPublic || rt.PassAuthorization || rt.PassAccessToken {
-				errs = append(errs, fmt.Errorf("proxy: route %s: UpstreamTokenExchange needs a user and forwards only the exchanged token (not with AuthPublic, PassAccessToken or PassAuthorization)", rt.Name))
-			}
-			rt.tokens.exchange = grants.NewExchanger(grants.ExchangerOptions{
-				Exchange: func(ctx context.Context, subject string) (grants.Token, error) {
-					t, err := g.opts.Login.ExchangeToken(ctx, subject, params)
-					if err != nil {
-						return grants.Token{}, err
-					}
-					return grants.Token{AccessToken: t.AccessToken, Expiry: t.Expiry}, nil
-				},
-				RefreshBefore: g.opts.RefreshBefore,
-				Now:           g.now,
-			})
-		default:
-			errs = append(errs, fmt.Errorf("proxy: route %s: unknown UpstreamToken %q", rt.Name, rt.UpstreamToken))
+	params := rt.TokenParams
+	switch rt.UpstreamToken {
+	case "", UpstreamTokenUser, UpstreamTokenNone:
+	case UpstreamTokenClientCredentials:
+		if rt.PassAuthorization {
+			errs = append(errs, fmt.Errorf("proxy: route %s: PassAuthorization conflicts with UpstreamTokenClientCredentials", rt.Name))
 		}
-		if rt.Auth == AuthPasswordGrant {
-			rt.tokens.password = grants.NewPassword(grants.PasswordOptions[*login.Result]{
-				Fetch: func(ctx context.Context, username, password string) (*login.Result, time.Time, error) {
-					res, err := g.opts.Login.PasswordGrant(ctx, username, password, params)
-					if errors.Is(err, login.ErrInvalidGrant) {
-						return nil, time.Time{}, fmt.Errorf("%w: %w", grants.ErrInvalidCredentials, err)
-					}
-					if err != nil {
-						return nil, time.Time{}, err
-					}
-					return res, res.Expiry, nil
-				},
-				RefreshBefore: g.opts.RefreshBefore,
-				Now:           g.now,
-			})
+		rt.tokens.source = grants.NewSource(grants.SourceOptions{
+			Fetch: func(ctx context.Context) (grants.Token, error) {
+				t, err := g.login.ClientCredentials(ctx, params)
+				if err != nil {
+					return grants.Token{}, err
+				}
+				return grants.Token{AccessToken: t.AccessToken, Expiry: t.Expiry}, nil
+			},
+			RefreshBefore: g.refreshBefore,
+			Logger:        g.logger.With("route", rt.Name),
+			Now:           g.now,
+		})
+	case UpstreamTokenExchange:
+		if rt.Auth == AuthPublic || rt.PassAuthorization || rt.PassAccessToken {
+			errs = append(errs, fmt.Errorf("proxy: route %s: UpstreamTokenExchange needs a user and forwards only the exchanged token (not with AuthPublic, PassAccessToken or PassAuthorization)", rt.Name))
 		}
+		rt.tokens.exchange = grants.NewExchanger(grants.ExchangerOptions{
+			Exchange: func(ctx context.Context, subject string) (grants.Token, error) {
+				t, err := g.login.ExchangeToken(ctx, subject, params)
+				if err != nil {
+					return grants.Token{}, err
+				}
+				return grants.Token{AccessToken: t.AccessToken, Expiry: t.Expiry}, nil
+			},
+			RefreshBefore: g.refreshBefore,
+			Now:           g.now,
+		})
+	default:
+		errs = append(errs, fmt.Errorf("proxy: route %s: unknown UpstreamToken %q", rt.Name, rt.UpstreamToken))
+	}
+	if rt.Auth == AuthPasswordGrant {
+		rt.tokens.password = grants.NewPassword(grants.PasswordOptions[*login.Result]{
+			Fetch: func(ctx context.Context, username, password string) (*login.Result, time.Time, error) {
+				res, err := g.login.PasswordGrant(ctx, username, password, params)
+				if errors.Is(err, login.ErrInvalidGrant) {
+					return nil, time.Time{}, fmt.Errorf("%w: %w", grants.ErrInvalidCredentials, err)
+				}
+				if err != nil {
+					return nil, time.Time{}, err
+				}
+				return res, res.Expiry, nil
+			},
+			RefreshBefore: g.refreshBefore,
+			Now:           g.now,
+		})
 	}
 	return errors.Join(errs...)
 }
@@ -123,7 +128,7 @@ type upstreamTokenErrKey struct{}
 // replaces it (or none may pass, or it carried a password), then sets the
 // route's token. A failure to obtain it is attached to the outgoing request
 // for grantTransport.
-func (g *Gateway) setUpstreamToken(pr *httputil.ProxyRequest, pol *Route, fwd *forward) {
+func (rl *relay) setUpstreamToken(pr *httputil.ProxyRequest, pol *route, fwd *forward) {
 	if pol.Auth == AuthPasswordGrant || (pol.UpstreamToken != "" && pol.UpstreamToken != UpstreamTokenUser) {
 		pr.Out.Header.Del("Authorization")
 	}
@@ -173,16 +178,16 @@ func (t tokenCheckTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 }
 
 // errUpstreamToken: the AS did not issue the token the upstream needs.
-var errUpstreamToken = &pageError{Status: http.StatusBadGateway, Code: "upstream_token_unavailable", Title: "Sign-in service error",
+var errUpstreamToken = &httpError{Status: http.StatusBadGateway, Code: "upstream_token_unavailable", Title: "Sign-in service error",
 	Detail: "The gateway could not obtain the credentials this application needs from the sign-in service. Please try again."}
 
 // upstreamTokenFailed answers a request whose upstream token could not be
 // obtained: 503 while the AS's metadata is not loaded, 502 otherwise.
-func (g *Gateway) upstreamTokenFailed(w http.ResponseWriter, r *http.Request, route *upstream.Route, te *upstreamTokenError) {
+func (rl *relay) upstreamTokenFailed(w http.ResponseWriter, r *http.Request, route *upstream.Route, te *upstreamTokenError) {
 	if errors.Is(te, login.ErrNotReady) {
-		g.fail(w, r, errProviderDown)
+		rl.fail(w, r, errProviderDown)
 		return
 	}
-	g.logger.Warn("upstream token unavailable", "event", "upstream_token_failed", "route", route.Name, "token", te.kind, "error", te.err)
-	g.fail(w, r, errUpstreamToken)
+	rl.logger.Warn("upstream token unavailable", "event", "upstream_token_failed", "route", route.Name, "token", te.kind, "error", te.err)
+	rl.fail(w, r, errUpstreamToken)
 }

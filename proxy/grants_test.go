@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -251,6 +254,30 @@ func TestUpstreamTokenOptionsChecked(t *testing.T) {
 		_, err := proxy.New(proxy.Options{PublicURL: e.upURL, Login: e.login, Sessions: sessions, Redirects: redirect.New(e.upURL, nil), Routes: []proxy.Route{tt.rt}})
 		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("route %s: New: %v, want %q", tt.rt.Name, err, tt.wantErr)
+		}
+	}
+}
+
+// TestNewLeavesRoutesAlone: New compiles its own copies of the routes; the
+// caller's slice (which cmd may keep, or reuse for a second gateway) is not
+// written to, and a second gateway built from it behaves the same.
+func TestNewLeavesRoutesAlone(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	sessions, err := session.NewManager(session.Options{Store: memstore.New(), Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := []proxy.Route{
+		{Name: "app", PathPrefix: "/", Target: e.upURL},
+		{Name: "api", PathPrefix: "/api/", Target: e.upURL, Auth: proxy.AuthPublic},
+	}
+	want := slices.Clone(routes)
+	for range 2 {
+		if _, err := proxy.New(proxy.Options{PublicURL: e.upURL, Login: e.login, Sessions: sessions, Redirects: redirect.New(e.upURL, nil), Routes: routes}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, routes, cmpopts.IgnoreUnexported(proxy.Route{}), cmp.Comparer(func(a, b *url.URL) bool { return a == b })); diff != "" {
+			t.Fatalf("New modified Options.Routes (-want +got):\n%s", diff)
 		}
 	}
 }

@@ -16,11 +16,11 @@ const basicChallenge = `Basic realm="gatehouse", charset="UTF-8"`
 // The answers of a route with AuthPasswordGrant. None says whether the user
 // name exists.
 var (
-	errBasicRequired = &pageError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required",
+	errBasicRequired = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required",
 		Detail: "This resource requires a user name and password (HTTP Basic).", Challenge: basicChallenge}
-	errBasicRejected = &pageError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Title: "Sign-in failed",
+	errBasicRejected = &httpError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Title: "Sign-in failed",
 		Detail: "The user name or password is wrong.", Challenge: basicChallenge}
-	errBasicRateLimited = &pageError{Status: http.StatusTooManyRequests, Code: "too_many_failed_logins", Title: "Too many failed sign-ins",
+	errBasicRateLimited = &httpError{Status: http.StatusTooManyRequests, Code: "too_many_failed_logins", Title: "Too many failed sign-ins",
 		Detail: "Too many wrong passwords were given for this user name. Please try again later."}
 )
 
@@ -29,7 +29,7 @@ var (
 // resource owner password grant (RFC 6749 §4.3; see grants.Password for the
 // cache and the rate limit), and the identity is what the AS vouches for.
 // The password is never logged, stored, or forwarded to the upstream.
-func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[string]any, error) {
+func (g *gate) passwordIdentity(r *http.Request, pol *route) (*forward, map[string]any, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || user == "" || len(r.Header.Values("Authorization")) != 1 {
 		return nil, nil, errBasicRequired
@@ -38,7 +38,7 @@ func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[s
 	switch {
 	case err == nil:
 	case errors.Is(err, grants.ErrRateLimited):
-		g.observeLimit(LimitPasswordAttempts)
+		observeLimit(g.limitObs, LimitPasswordAttempts)
 		g.logger.Warn("password grant refused", "event", "login_failed", "reason", "rate_limited", "route", pol.Name, "user", user)
 		pe := *errBasicRateLimited
 		if rl, ok := errors.AsType[*grants.RateLimitError](err); ok {
@@ -53,7 +53,7 @@ func (g *Gateway) passwordIdentity(r *http.Request, pol *Route) (*forward, map[s
 	default:
 		return nil, nil, fmt.Errorf("%w: password grant: %w", errProviderFailed, err)
 	}
-	id, err := identity.FromClaims(res.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(res.Claims, g.claims)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: password grant: %w", errProviderFailed, err)
 	}

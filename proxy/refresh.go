@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,14 +11,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
-// refreshTimeout bounds one refresh at the AS, independent of the request
-// that triggered it (other requests may be waiting on the same refresh).
-const refreshTimeout = 15 * time.Second
-
 // ensureFresh returns s with an access token that is valid for at least
-// RefreshBefore, refreshing it when needed. Refreshes of one session are
-// single-flight within this process; waiting follows ctx.
-func (g *Gateway) ensureFresh(ctx context.Context, s *session.Session) (*session.Session, error) {
+// RefreshBefore, refreshing it when needed. The session package makes the
+// refresh single-flight in this process and across replicas
+// (session.Manager.Refresh); waiting follows ctx.
+func (g *gate) ensureFresh(ctx context.Context, s *session.Session) (*session.Session, error) {
 	if !g.needsRefresh(s) {
 		return s, nil
 	}
@@ -27,117 +25,34 @@ func (g *Gateway) ensureFresh(ctx context.Context, s *session.Session) (*session
 		}
 		return s, nil
 	}
-	ch := g.refreshes.DoChan(s.ID, func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-		defer cancel()
-		return g.refresh(rctx, s)
-	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return g.refreshFailed(s, res.Err)
-		}
-		return res.Val.(*session.Session), nil
-	}
-}
-
-func (g *Gateway) needsRefresh(s *session.Session) bool {
-	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.opts.RefreshBefore
-}
-
-// refreshLockTTL bounds how long one replica may hold a session's refresh
-// lock; a waiter on another replica gives up waiting after it.
-const refreshLockTTL = refreshTimeout + 5*time.Second
-
-// errRefreshBusy: another replica kept the refresh lock and no fresh tokens appeared.
-var errRefreshBusy = errors.New("proxy: refresh lock busy")
-
-// refresh refreshes s exactly once across all replicas. Without a Locker it
-// is single-flight within this process only. With one, the replica that
-// takes the lock refreshes and announces it; the others wait for the
-// announcement (or the lock's expiry) and re-read the session.
-func (g *Gateway) refresh(ctx context.Context, s *session.Session) (*session.Session, error) {
-	if g.opts.Locker == nil {
-		return g.refreshHeld(ctx, s)
-	}
-	for range 2 {
-		woken, cancel := g.waiters.add(s.ID)
-		unlock, ok, err := g.opts.Locker.TryLock(ctx, "l:"+s.ID, refreshLockTTL)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		if ok {
-			cancel()
-			cur, err := g.refreshHeld(ctx, s)
-			if err == nil || errors.Is(err, errSessionEnded) {
-				g.announceRefresh(ctx, s.ID)
-			}
-			if uerr := unlock(context.WithoutCancel(ctx)); uerr != nil {
-				g.logger.Warn("refresh lock release failed", "error", uerr)
-			}
-			return cur, err
-		}
-		t := time.NewTimer(refreshLockTTL)
-		select {
-		case <-woken:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		cancel()
+	cur, err := g.sessions.Refresh(ctx, s, g.needsRefresh, g.renew)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		cur, err := g.opts.Sessions.Reload(ctx, s)
-		if err != nil {
-			if errors.Is(err, session.ErrNotFound) {
-				return nil, errSessionEnded
-			}
-			return nil, err
-		}
-		if !g.needsRefresh(cur) {
-			return cur, nil
-		}
+		return g.refreshFailed(s, err)
 	}
-	return nil, errRefreshBusy
+	return cur, nil
 }
 
-func (g *Gateway) announceRefresh(ctx context.Context, id string) {
-	if g.opts.Notifier == nil {
-		return
-	}
-	if err := g.opts.Notifier.Publish(context.WithoutCancel(ctx), refreshedPrefix+id); err != nil {
-		g.logger.Warn("refresh announcement failed", "error", err)
-	}
+func (g *gate) needsRefresh(s *session.Session) bool {
+	return s.AccessExpiry != 0 && time.Unix(s.AccessExpiry, 0).Sub(g.now()) < g.refreshBefore
 }
 
-// refreshHeld re-reads the session (another request may have refreshed it
-// meanwhile), then uses the refresh token and stores the result. The caller
-// holds the refresh lock.
-func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session.Session, error) {
-	cur, err := g.opts.Sessions.Reload(ctx, s)
-	if err != nil {
-		if errors.Is(err, session.ErrNotFound) {
-			return nil, errSessionEnded
-		}
-		return nil, err
-	}
-	if !g.needsRefresh(cur) {
-		return cur, nil
-	}
-	res, err := g.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
+// renew uses cur's refresh token at the AS and puts the new tokens in cur
+// (session.Manager.Refresh saves it). A refusal ends the session: it is
+// deleted, and the error wraps session.ErrNotFound.
+func (g *gate) renew(ctx context.Context, cur *session.Session) error {
+	res, err := g.clients.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
 	if err != nil {
 		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrRefused) || errors.Is(err, login.ErrIDToken) {
 			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))
-			if derr := g.opts.Sessions.Delete(ctx, cur); derr != nil {
+			if derr := g.sessions.Delete(ctx, cur); derr != nil {
 				g.logger.Warn("session delete failed", "error", derr)
 			}
-			return nil, errSessionEnded
+			return fmt.Errorf("%w: refresh refused: %w", session.ErrNotFound, err)
 		}
-		return nil, err
+		return err
 	}
 	cur.AccessToken, cur.RefreshToken = res.AccessToken, res.RefreshToken
 	cur.AccessExpiry = 0
@@ -150,16 +65,13 @@ func (g *Gateway) refreshHeld(ctx context.Context, s *session.Session) (*session
 			cur.SID = res.SID
 		}
 	}
-	if err := g.opts.Sessions.Save(ctx, cur); err != nil {
-		return nil, err
-	}
 	g.logger.Info("access token refreshed", "event", "refresh", "sub", cur.Subject)
-	return cur, nil
+	return nil
 }
 
 // errRefreshUnavailable: the access token has expired and the AS cannot
 // renew it for now (unreachable, timing out, 5xx). The session is kept.
-var errRefreshUnavailable = &pageError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable",
+var errRefreshUnavailable = &httpError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable",
 	Title: "Sign-in service unavailable", RetryAfter: providerRetryAfter,
 	Detail: "The sign-in service cannot renew your session right now. You stay signed in; please try again in a moment."}
 
@@ -167,7 +79,7 @@ var errRefreshUnavailable = &pageError{Status: http.StatusServiceUnavailable, Co
 // ended session logs out; a transient failure keeps the session and serves
 // the request while the current access token is still valid, and answers
 // 503 with Retry-After once it has expired.
-func (g *Gateway) refreshFailed(s *session.Session, err error) (*session.Session, error) {
+func (g *gate) refreshFailed(s *session.Session, err error) (*session.Session, error) {
 	if errors.Is(err, errSessionEnded) || errors.Is(err, session.ErrNotFound) {
 		return nil, errSessionEnded
 	}
@@ -193,7 +105,7 @@ func reasonOf(err error) string {
 		return "provider_not_ready"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	case errors.Is(err, errRefreshBusy):
+	case errors.Is(err, session.ErrRefreshBusy):
 		return "lock_busy"
 	default:
 		return "token_endpoint"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
@@ -55,18 +56,27 @@ type RESTApplication struct {
 
 // restAPI is the REST flow API's state, built once by New.
 type restAPI struct {
-	base        string
+	base
+	basePath    string
 	ttl         time.Duration
 	maxAttempts int
 	apps        map[string]*restApp
 	def         *restApp
-	// clients are the per-application clients by client ID, to refresh and
-	// revoke a session's tokens with the client they were issued to.
-	clients    map[string]*login.Client
-	flowCookie string
-	publicURL  string
+	// clientsByID are the per-application clients by client ID, to refresh
+	// and revoke a session's tokens with the client they were issued to.
+	clientsByID map[string]*login.Client
+	flowCookie  string
+	publicURL   string
 	// endpoints knows the API's paths regardless of method (405 vs 404).
 	endpoints *http.ServeMux
+
+	sessions *session.Manager
+	claims   identity.Mapping
+	gate     *gate
+	sso      *sso
+	limit    *flowGuard
+	clients  *clientSet
+	flows    *restFlows
 }
 
 type restApp struct {
@@ -77,18 +87,18 @@ type restApp struct {
 	clientID string
 }
 
-// initREST checks the REST options and builds the API's state; it leaves
-// g.rest nil when the API is disabled.
-func (g *Gateway) initREST() error {
-	o := g.opts.REST
+// newRESTAPI checks the REST options and builds the API's state; nil when
+// the API is disabled. New wires in the parts it shares with the rest of
+// the gateway.
+func newRESTAPI(o RESTOptions, routes []Route, lc *login.Client, publicURL *url.URL, secure bool) (*restAPI, error) {
 	if !o.Enabled {
-		return nil
+		return nil, nil
 	}
 	if o.BasePath == "" {
 		o.BasePath = "/auth/rest"
 	}
 	if !strings.HasPrefix(o.BasePath, "/") || strings.HasSuffix(o.BasePath, "/") {
-		return fmt.Errorf("proxy: REST base path %q must start with / and not end with /", o.BasePath)
+		return nil, fmt.Errorf("proxy: REST base path %q must start with / and not end with /", o.BasePath)
 	}
 	if o.FlowTTL <= 0 {
 		o.FlowTTL = 10 * time.Minute
@@ -97,37 +107,37 @@ func (g *Gateway) initREST() error {
 		o.MaxAttempts = 5
 	}
 	if len(o.Applications) == 0 {
-		return errors.New("proxy: the REST API needs at least one application")
+		return nil, errors.New("proxy: the REST API needs at least one application")
 	}
-	routes := map[string]bool{}
-	for _, rt := range g.opts.Routes {
-		routes[rt.Name] = true
+	names := map[string]bool{}
+	for _, rt := range routes {
+		names[rt.Name] = true
 	}
 	ra := &restAPI{
-		base: o.BasePath, ttl: o.FlowTTL, maxAttempts: o.MaxAttempts,
-		apps: map[string]*restApp{}, clients: map[string]*login.Client{},
-		flowCookie: "gatehouse_flow", publicURL: strings.TrimSuffix(g.opts.PublicURL.String(), "/"),
+		basePath: o.BasePath, ttl: o.FlowTTL, maxAttempts: o.MaxAttempts,
+		apps: map[string]*restApp{}, clientsByID: map[string]*login.Client{},
+		flowCookie: "gatehouse_flow", publicURL: strings.TrimSuffix(publicURL.String(), "/"),
 	}
-	if g.secure {
+	if secure {
 		ra.flowCookie = "__Host-" + ra.flowCookie
 	}
 	for _, a := range o.Applications {
 		switch {
-		case !routes[a.Name]:
-			return fmt.Errorf("proxy: REST application %q is not the name of a route", a.Name)
+		case !names[a.Name]:
+			return nil, fmt.Errorf("proxy: REST application %q is not the name of a route", a.Name)
 		case ra.apps[a.Name] != nil:
-			return fmt.Errorf("proxy: REST application %q is listed twice", a.Name)
+			return nil, fmt.Errorf("proxy: REST application %q is listed twice", a.Name)
 		case len(a.RedirectURIs) == 0:
-			return fmt.Errorf("proxy: REST application %q has no redirect URI", a.Name)
+			return nil, fmt.Errorf("proxy: REST application %q has no redirect URI", a.Name)
 		}
-		app := &restApp{name: a.Name, redirectURIs: a.RedirectURIs, login: g.opts.Login}
-		if a.ClientID != "" && a.ClientID != g.opts.Login.ClientID() {
-			lc := ra.clients[a.ClientID]
-			if lc == nil {
-				lc = g.opts.Login.ForClient(a.ClientID, a.ClientSecret)
-				ra.clients[a.ClientID] = lc
+		app := &restApp{name: a.Name, redirectURIs: a.RedirectURIs, login: lc}
+		if a.ClientID != "" && a.ClientID != lc.ClientID() {
+			ac := ra.clientsByID[a.ClientID]
+			if ac == nil {
+				ac = lc.ForClient(a.ClientID, a.ClientSecret)
+				ra.clientsByID[a.ClientID] = ac
 			}
-			app.login, app.clientID = lc, a.ClientID
+			app.login, app.clientID = ac, a.ClientID
 		}
 		ra.apps[a.Name] = app
 		if ra.def == nil || a.Name == o.DefaultApplication {
@@ -135,39 +145,38 @@ func (g *Gateway) initREST() error {
 		}
 	}
 	if o.DefaultApplication != "" && ra.def.name != o.DefaultApplication {
-		return fmt.Errorf("proxy: the default REST application %q is not an application", o.DefaultApplication)
+		return nil, fmt.Errorf("proxy: the default REST application %q is not an application", o.DefaultApplication)
 	}
-	g.rest = ra
-	return nil
+	return ra, nil
 }
 
 // restRoutes registers the API's endpoints; the whole base path is reserved
 // for them, like /oauth2/.
-func (g *Gateway) restRoutes(mux *http.ServeMux) {
-	if g.rest == nil {
+func (ra *restAPI) restRoutes(mux *http.ServeMux) {
+	if ra == nil {
 		return
 	}
-	b := g.rest.base
+	b := ra.basePath
 	auth := b + "/public/authentication"
-	g.rest.endpoints = http.NewServeMux()
+	ra.endpoints = http.NewServeMux()
 	for _, e := range []struct {
 		method, path string
 		h            http.HandlerFunc
 	}{
-		{"POST", auth + "/applications/{name}/access/", g.handleRESTAccess},
-		{"POST", auth + "/default-application/access/", g.handleRESTAccess},
-		{"POST", auth + "/oauth2-client/authorization-request/", g.handleRESTAuthorizationRequest},
-		{"POST", auth + "/oauth2-client/authorization-response/", g.handleRESTAuthorizationResponse},
-		{"POST", auth + "/abort/", g.handleRESTAbort},
-		{"POST", auth + "/logout/", g.handleRESTLogout},
-		{"GET", b + "/protected/session/", g.handleRESTSession},
+		{"POST", auth + "/applications/{name}/access/", ra.handleRESTAccess},
+		{"POST", auth + "/default-application/access/", ra.handleRESTAccess},
+		{"POST", auth + "/oauth2-client/authorization-request/", ra.handleRESTAuthorizationRequest},
+		{"POST", auth + "/oauth2-client/authorization-response/", ra.handleRESTAuthorizationResponse},
+		{"POST", auth + "/abort/", ra.handleRESTAbort},
+		{"POST", auth + "/logout/", ra.handleRESTLogout},
+		{"GET", b + "/protected/session/", ra.handleRESTSession},
 	} {
 		for _, p := range []string{e.path + "{$}", strings.TrimSuffix(e.path, "/")} {
 			mux.HandleFunc(e.method+" "+p, e.h)
-			g.rest.endpoints.Handle(p, allowedMethod(e.method))
+			ra.endpoints.Handle(p, allowedMethod(e.method))
 		}
 	}
-	mux.HandleFunc(b+"/", g.handleRESTUnknown)
+	mux.HandleFunc(b+"/", ra.handleRESTUnknown)
 }
 
 // allowedMethod marks an endpoint's path with its method in restAPI.endpoints.
@@ -175,15 +184,15 @@ type allowedMethod string
 
 func (allowedMethod) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
-func (g *Gateway) handleRESTUnknown(w http.ResponseWriter, r *http.Request) {
-	if h, pattern := g.rest.endpoints.Handler(r); pattern != "" {
+func (ra *restAPI) handleRESTUnknown(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := ra.endpoints.Handler(r); pattern != "" {
 		if m, ok := h.(allowedMethod); ok {
 			w.Header().Set("Allow", string(m))
 		}
-		g.restFail(w, r, nil, restMethodNotAllowed)
+		ra.restFail(w, r, nil, restMethodNotAllowed)
 		return
 	}
-	g.restFail(w, r, nil, restNotFound)
+	ra.restFail(w, r, nil, restNotFound)
 }
 
 // startURL is the start endpoint of app (nil: the default application).
@@ -194,37 +203,26 @@ func (ra *restAPI) startURL(app *restApp) string {
 	if app == nil {
 		app = ra.def
 	}
-	return ra.publicURL + ra.base + "/public/authentication/applications/" + url.PathEscape(app.name) + "/access/"
+	return ra.publicURL + ra.basePath + "/public/authentication/applications/" + url.PathEscape(app.name) + "/access/"
 }
 
 // restUnauthorized answers an API client without a session on a protected
 // route: 401 NOT_AUTHORIZED, meta.nextAuthStep and a link to the start
 // endpoint of the route's application (or the default one).
-func (g *Gateway) restUnauthorized(w http.ResponseWriter, r *http.Request) {
+func (ra *restAPI) restUnauthorized(w http.ResponseWriter, r *http.Request) {
 	var app *restApp
-	if route := g.routeOf(r); route != nil {
-		app = g.rest.apps[route.Name]
+	if route := ra.gate.routeOf(r); route != nil {
+		app = ra.apps[route.Name]
 	}
-	g.restFail(w, r, app, restNotAuthorized)
-}
-
-// loginFor returns the client that s's tokens were issued to, for refresh
-// and revocation.
-func (g *Gateway) loginFor(s *session.Session) *login.Client {
-	if s.ClientID != "" && g.rest != nil {
-		if lc := g.rest.clients[s.ClientID]; lc != nil {
-			return lc
-		}
-	}
-	return g.opts.Login
+	ra.restFail(w, r, app, restNotAuthorized)
 }
 
 var restAlreadyAuthenticated = &restError{Status: http.StatusConflict, Code: "FLOW_STEP_MISMATCH",
 	Detail: "The request carries a session token, not a flow handle: the app is already authenticated."}
 
 // restFlowHandle returns the flow handle the request presents.
-func (g *Gateway) restFlowHandle(r *http.Request) (string, error) {
-	c := g.restCredentials(r)
+func (rf *restFlows) restFlowHandle(r *http.Request) (string, error) {
+	c := rf.restCredentials(r)
 	switch {
 	case c.handle == "" && c.ticket != "":
 		return "", restAlreadyAuthenticated
@@ -256,26 +254,26 @@ type redirectURIBody struct {
 // handleRESTAccess starts a flow for an application:
 // POST {base}/public/authentication/applications/{name}/access/ and
 // POST {base}/public/authentication/default-application/access/.
-func (g *Gateway) handleRESTAccess(w http.ResponseWriter, r *http.Request) {
-	app := g.rest.def
+func (ra *restAPI) handleRESTAccess(w http.ResponseWriter, r *http.Request) {
+	app := ra.def
 	if name := r.PathValue("name"); name != "" {
-		if app = g.rest.apps[name]; app == nil {
-			g.restFail(w, r, nil, restAppUnknown)
+		if app = ra.apps[name]; app == nil {
+			ra.restFail(w, r, nil, restAppUnknown)
 			return
 		}
 	}
-	if err := g.restStart(w, r, app); err != nil {
-		g.restFail(w, r, app, err)
+	if err := ra.restStart(w, r, app); err != nil {
+		ra.restFail(w, r, app, err)
 	}
 }
 
-func (g *Gateway) restStart(w http.ResponseWriter, r *http.Request, app *restApp) error {
+func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restApp) error {
 	ctx := r.Context()
-	c := g.restCredentials(r)
+	c := ra.flows.restCredentials(r)
 	if c.ticket != "" {
-		s, err := g.currentSession(r)
+		s, err := ra.gate.currentSession(r)
 		if err == nil {
-			g.restOK(w, "", sessionRef(s), nil)
+			ra.restOK(w, "", sessionRef(s), nil)
 			return nil
 		}
 		if err := restSessionErr(err); err != restNotAuthorized {
@@ -291,12 +289,12 @@ func (g *Gateway) restStart(w http.ResponseWriter, r *http.Request, app *restApp
 		return err
 	}
 	if c.handle != "" { // a new flow replaces the app's previous one
-		if err := g.opts.Sessions.DeleteFlow(ctx, flowSecret(c.handle)); err != nil {
+		if err := ra.sessions.DeleteFlow(ctx, flowSecret(c.handle)); err != nil {
 			return restStoreErr(err)
 		}
 	}
-	if err := g.admitFlow(r); err != nil {
-		var pe *pageError
+	if err := ra.limit.admitFlow(r); err != nil {
+		var pe *httpError
 		if errors.As(err, &pe) {
 			return restTooManyFlows.after(pe.RetryAfter)
 		}
@@ -306,23 +304,23 @@ func (g *Gateway) restStart(w http.ResponseWriter, r *http.Request, app *restApp
 	if err != nil {
 		return err
 	}
-	now := g.now()
-	f := &restFlow{App: app.name, RedirectURI: uri, Created: now.Unix(), ExpiresAt: now.Add(g.rest.ttl).Unix()}
-	req, err := g.newRESTRequest(app, f)
+	now := ra.now()
+	f := &restFlow{App: app.name, RedirectURI: uri, Created: now.Unix(), ExpiresAt: now.Add(ra.ttl).Unix()}
+	req, err := ra.newRESTRequest(app, f)
 	if err != nil {
 		return err
 	}
-	if err := g.saveFlow(ctx, handle, f); err != nil {
+	if err := ra.flows.saveFlow(ctx, handle, f); err != nil {
 		return err
 	}
-	g.logger.Info("rest flow started", "event", "rest_flow_start", "flow_id", flowID(handle), "app", app.name)
-	g.restAuthorizationRequired(w, handle, f, req, app)
+	ra.logger.Info("rest flow started", "event", "rest_flow_start", "flow_id", flowID(handle), "app", app.name)
+	ra.restAuthorizationRequired(w, handle, f, req, app)
 	return nil
 }
 
 // newRESTRequest creates a fresh authorization request (state, nonce, PKCE)
 // for f's redirect URI and keeps its secrets in f.
-func (g *Gateway) newRESTRequest(app *restApp, f *restFlow) (*login.Request, error) {
+func (ra *restAPI) newRESTRequest(app *restApp, f *restFlow) (*login.Request, error) {
 	req, err := app.login.NewRequest(f.RedirectURI)
 	if err != nil {
 		if errors.Is(err, login.ErrNotReady) {
@@ -358,15 +356,15 @@ type restOAuth2Client struct {
 // restAuthorizationRequired answers with the authorization request the app
 // opens in the system browser, and the flow handle in Access-Token (and a
 // cookie, for web views).
-func (g *Gateway) restAuthorizationRequired(w http.ResponseWriter, handle string, f *restFlow, req *login.Request, app *restApp) {
+func (ra *restAPI) restAuthorizationRequired(w http.ResponseWriter, handle string, f *restFlow, req *login.Request, app *restApp) {
 	params := make(map[string]string, len(req.Params))
 	for k := range req.Params {
 		params[k] = req.Params.Get(k)
 	}
 	expires := time.Unix(f.ExpiresAt, 0)
 	w.Header().Set("Access-Token", handle)
-	g.setFlowCookie(w, handle, expires.Sub(g.now()))
-	g.restOK(w, stepOAuth2Client, flowID(handle), restStepAttributes{
+	ra.flows.setFlowCookie(w, handle, expires.Sub(ra.now()))
+	ra.restOK(w, stepOAuth2Client, flowID(handle), restStepAttributes{
 		NextAuthStep: stepOAuth2Client,
 		Application:  app.name,
 		OAuth2Client: restOAuth2Client{
@@ -383,43 +381,43 @@ func (g *Gateway) restAuthorizationRequired(w http.ResponseWriter, handle string
 // handleRESTAuthorizationRequest issues a fresh authorization request (new
 // state, nonce and verifier) for the current flow; the previous one stops
 // being accepted: POST {base}/public/authentication/oauth2-client/authorization-request/.
-func (g *Gateway) handleRESTAuthorizationRequest(w http.ResponseWriter, r *http.Request) {
-	if app, err := g.restReissue(w, r); err != nil {
-		g.restFail(w, r, app, err)
+func (ra *restAPI) handleRESTAuthorizationRequest(w http.ResponseWriter, r *http.Request) {
+	if app, err := ra.restReissue(w, r); err != nil {
+		ra.restFail(w, r, app, err)
 	}
 }
 
-func (g *Gateway) restReissue(w http.ResponseWriter, r *http.Request) (*restApp, error) {
+func (ra *restAPI) restReissue(w http.ResponseWriter, r *http.Request) (*restApp, error) {
 	ctx := r.Context()
-	handle, f, app, err := g.takeFlow(r)
+	handle, f, app, err := ra.flows.takeFlow(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.countAttempt(handle, f); err != nil {
+	if err := ra.flows.countAttempt(handle, f); err != nil {
 		return app, err
 	}
 	// The attempt counts even when the request fails below.
 	kept := *f
 	var body redirectURIBody
 	if err := restDecode(w, r, &body); err != nil {
-		g.putBack(ctx, handle, &kept)
+		ra.flows.putBack(ctx, handle, &kept)
 		return app, err
 	}
 	if body.RedirectURI != "" {
 		if f.RedirectURI, err = app.pickRedirectURI(body.RedirectURI); err != nil {
-			g.putBack(ctx, handle, &kept)
+			ra.flows.putBack(ctx, handle, &kept)
 			return app, err
 		}
 	}
-	req, err := g.newRESTRequest(app, f)
+	req, err := ra.newRESTRequest(app, f)
 	if err != nil {
-		g.putBack(ctx, handle, &kept)
+		ra.flows.putBack(ctx, handle, &kept)
 		return app, err
 	}
-	if err := g.saveFlow(ctx, handle, f); err != nil {
+	if err := ra.flows.saveFlow(ctx, handle, f); err != nil {
 		return app, err
 	}
-	g.logger.Info("rest authorization request re-issued", "event", "rest_flow_reissue", "flow_id", flowID(handle), "app", app.name, "attempts", f.Attempts)
-	g.restAuthorizationRequired(w, handle, f, req, app)
+	ra.logger.Info("rest authorization request re-issued", "event", "rest_flow_reissue", "flow_id", flowID(handle), "app", app.name, "attempts", f.Attempts)
+	ra.restAuthorizationRequired(w, handle, f, req, app)
 	return app, nil
 }

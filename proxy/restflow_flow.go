@@ -75,6 +75,18 @@ func publicID(label, secret string) string {
 	return base64.RawURLEncoding.EncodeToString(h[:12])
 }
 
+// restFlows keeps the REST flow API's pending flows: sealed in the session
+// store under their handle, presented by the app as a cookie or a bearer
+// token.
+type restFlows struct {
+	base
+	sessions    *session.Manager
+	apps        map[string]*restApp
+	cookie      string // the flow cookie's name
+	secure      bool
+	maxAttempts int
+}
+
 // takeFlow takes the flow whose handle r carries (see restFlowHandle) out of
 // the store and returns the handle with it: each step of a
 // flow holds it exclusively, on whichever replica, until it puts it back
@@ -83,22 +95,22 @@ func publicID(label, secret string) string {
 // flow is never resurrected by a late write. A flow past its end counts as
 // gone even if the store still holds it, and so does a flow whose
 // application is no longer configured.
-func (g *Gateway) takeFlow(r *http.Request) (string, *restFlow, *restApp, error) {
-	handle, err := g.restFlowHandle(r)
+func (rf *restFlows) takeFlow(r *http.Request) (string, *restFlow, *restApp, error) {
+	handle, err := rf.restFlowHandle(r)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	var f restFlow
-	if err := g.opts.Sessions.TakeFlow(r.Context(), flowSecret(handle), &f); err != nil {
+	if err := rf.sessions.TakeFlow(r.Context(), flowSecret(handle), &f); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			return "", nil, nil, restFlowExpired
 		}
 		return "", nil, nil, restStoreErr(err)
 	}
-	if g.now().Unix() >= f.ExpiresAt {
+	if rf.now().Unix() >= f.ExpiresAt {
 		return "", nil, nil, restFlowExpired
 	}
-	app := g.rest.apps[f.App]
+	app := rf.apps[f.App]
 	if app == nil {
 		return "", nil, nil, restFlowExpired
 	}
@@ -106,12 +118,12 @@ func (g *Gateway) takeFlow(r *http.Request) (string, *restFlow, *restApp, error)
 }
 
 // saveFlow writes f for the rest of its lifetime.
-func (g *Gateway) saveFlow(ctx context.Context, handle string, f *restFlow) error {
-	ttl := time.Unix(f.ExpiresAt, 0).Sub(g.now())
+func (rf *restFlows) saveFlow(ctx context.Context, handle string, f *restFlow) error {
+	ttl := time.Unix(f.ExpiresAt, 0).Sub(rf.now())
 	if ttl <= 0 {
 		return restFlowExpired
 	}
-	if err := g.opts.Sessions.PutFlow(ctx, flowSecret(handle), f, ttl); err != nil {
+	if err := rf.sessions.PutFlow(ctx, flowSecret(handle), f, ttl); err != nil {
 		return restStoreErr(err)
 	}
 	return nil
@@ -119,9 +131,9 @@ func (g *Gateway) saveFlow(ctx context.Context, handle string, f *restFlow) erro
 
 // putBack returns a taken flow to the store after a step that did not
 // complete it.
-func (g *Gateway) putBack(ctx context.Context, handle string, f *restFlow) {
-	if err := g.saveFlow(ctx, handle, f); err != nil && err != restFlowExpired {
-		g.logger.Warn("rest flow lost: it could not be stored again", "flow_id", flowID(handle), "error", err)
+func (rf *restFlows) putBack(ctx context.Context, handle string, f *restFlow) {
+	if err := rf.saveFlow(ctx, handle, f); err != nil && err != restFlowExpired {
+		rf.logger.Warn("rest flow lost: it could not be stored again", "flow_id", flowID(handle), "error", err)
 	}
 }
 
@@ -129,9 +141,9 @@ func (g *Gateway) putBack(ctx context.Context, handle string, f *restFlow) {
 // with it when put back: the counter lives in the flow record, so it counts
 // across replicas, and since a step holds the flow exclusively no attempt
 // is lost. A flow that had max_attempts already ends (it is not put back).
-func (g *Gateway) countAttempt(handle string, f *restFlow) error {
-	if f.Attempts >= g.rest.maxAttempts {
-		g.logger.Info("rest flow ended: too many attempts", "event", "login_failed", "kind", "rest", "reason", "too_many_attempts", "flow_id", flowID(handle), "app", f.App)
+func (rf *restFlows) countAttempt(handle string, f *restFlow) error {
+	if f.Attempts >= rf.maxAttempts {
+		rf.logger.Info("rest flow ended: too many attempts", "event", "login_failed", "kind", "rest", "reason", "too_many_attempts", "flow_id", flowID(handle), "app", f.App)
 		return restTooManyAttempts
 	}
 	f.Attempts++
@@ -155,16 +167,16 @@ func (c restCredentials) needsCSRFCheck() bool {
 	return !c.bearer && (c.handleCookie || c.ticketCookie)
 }
 
-func (g *Gateway) restCredentials(r *http.Request) restCredentials {
+func (rf *restFlows) restCredentials(r *http.Request) restCredentials {
 	var c restCredentials
-	c.ticket = g.opts.Sessions.TicketFromRequest(r)
-	if ck, err := r.Cookie(g.opts.Sessions.CookieName()); err == nil && ck.Value != "" && ck.Value == c.ticket {
+	c.ticket = rf.sessions.TicketFromRequest(r)
+	if ck, err := r.Cookie(rf.sessions.CookieName()); err == nil && ck.Value != "" && ck.Value == c.ticket {
 		c.ticketCookie = true
 	}
 	c.bearer = bearerToken(r) != ""
 	if tok := bearerToken(r); tok != "" && isHandle(tok) {
 		c.handle = tok
-	} else if ck, err := r.Cookie(g.rest.flowCookie); err == nil && isHandle(ck.Value) {
+	} else if ck, err := r.Cookie(rf.cookie); err == nil && isHandle(ck.Value) {
 		c.handle, c.handleCookie = ck.Value, true
 	}
 	return c
@@ -190,20 +202,20 @@ func sameOriginRequest(r *http.Request) bool {
 
 var restCSRF = restInvalidRequest.with("A request authenticated by a cookie must send Content-Type: application/json or X-Same-Domain: 1.")
 
-func (g *Gateway) setFlowCookie(w http.ResponseWriter, handle string, ttl time.Duration) {
+func (rf *restFlows) setFlowCookie(w http.ResponseWriter, handle string, ttl time.Duration) {
 	http.SetCookie(w, &http.Cookie{
-		Name: g.rest.flowCookie, Value: handle, Path: "/", MaxAge: int(ttl / time.Second),
-		HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode,
+		Name: rf.cookie, Value: handle, Path: "/", MaxAge: int(ttl / time.Second),
+		HttpOnly: true, Secure: rf.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func (g *Gateway) clearFlowCookie(w http.ResponseWriter, r *http.Request) {
-	if _, err := r.Cookie(g.rest.flowCookie); err != nil {
+func (rf *restFlows) clearFlowCookie(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(rf.cookie); err != nil {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: g.rest.flowCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode,
+		Name: rf.cookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: rf.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -280,16 +292,16 @@ func responseAt(got *url.URL, redirectURI string) bool {
 // ticket sent as a bearer token and the flow cookie: credentials of the
 // gateway the application never needs. (stripOwnCookies removes the
 // session cookie.) Other bearer tokens, such as the AS's access tokens, stay.
-func (g *Gateway) stripRESTCredentials(out *http.Request) {
-	if tok := bearerToken(out); tok != "" && g.opts.Sessions.IsTicket(tok) {
+func (rl *relay) stripRESTCredentials(out *http.Request) {
+	if tok := bearerToken(out); tok != "" && rl.sessions.IsTicket(tok) {
 		out.Header.Del("Authorization")
 	}
-	if g.rest == nil || !strings.Contains(out.Header.Get("Cookie"), g.rest.flowCookie) {
+	if rl.flowCookie == "" || !strings.Contains(out.Header.Get("Cookie"), rl.flowCookie) {
 		return
 	}
 	var kept []string
 	for _, c := range out.Cookies() {
-		if c.Name != g.rest.flowCookie {
+		if c.Name != rl.flowCookie {
 			kept = append(kept, c.Name+"="+c.Value)
 		}
 	}

@@ -72,31 +72,31 @@ func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResp
 // once the state matched), issuer (RFC 9207), code
 // exchange with the PKCE verifier and the flow's redirect URI, ID token,
 // nonce; then a new session, whose ticket the app receives as its token.
-func (g *Gateway) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http.Request) {
-	if app, err := g.restAuthorizationResponse(w, r); err != nil {
-		g.restFail(w, r, app, err)
+func (ra *restAPI) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http.Request) {
+	if app, err := ra.restAuthorizationResponse(w, r); err != nil {
+		ra.restFail(w, r, app, err)
 	}
 }
 
-func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Request) (*restApp, error) {
+func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Request) (*restApp, error) {
 	ctx := r.Context()
 	// The step holds the flow exclusively: the same response posted twice at
 	// once, to one replica or two, is processed once; the other finds no flow.
-	handle, f, app, err := g.takeFlow(r)
+	handle, f, app, err := ra.flows.takeFlow(r)
 	if err != nil {
 		return nil, err
 	}
 	fid := flowID(handle)
 	failed := func(reason string) {
-		g.logger.Info("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name)
+		ra.logger.Info("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name)
 	}
-	if err := g.countAttempt(handle, f); err != nil {
+	if err := ra.flows.countAttempt(handle, f); err != nil {
 		return app, err
 	}
 	completed := false
 	defer func() { // any failure puts the flow back, with the attempt counted
 		if !completed {
-			g.putBack(context.WithoutCancel(ctx), handle, f)
+			ra.flows.putBack(context.WithoutCancel(ctx), handle, f)
 		}
 	}()
 	var body authorizationResponseBody
@@ -127,7 +127,7 @@ func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Reque
 
 	if resp.asError != "" {
 		code := sanitizeCode(resp.asError)
-		g.logger.Info("login refused by the authorization server", "event", "login_failed", "kind", "rest", "reason", "as_error", "as_error", code, "flow_id", fid, "app", app.name)
+		ra.logger.Info("login refused by the authorization server", "event", "login_failed", "kind", "rest", "reason", "as_error", "as_error", code, "flow_id", fid, "app", app.name)
 		if code == "temporarily_unavailable" || code == "server_error" {
 			return app, restProviderDown.withNext(stepOAuth2Client, "The authorization server could not process the login. Request a new authorization in a moment.")
 		}
@@ -137,21 +137,21 @@ func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Reque
 		if errors.Is(err, login.ErrNotReady) {
 			return app, restProviderDown
 		}
-		g.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", "issuer_mismatch", "flow_id", fid, "app", app.name)
+		ra.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", "issuer_mismatch", "flow_id", fid, "app", app.name)
 		return app, restIssuerMismatch
 	}
 	res, err := app.login.Exchange(ctx, resp.code, req.Verifier, req.RedirectURI, req.Nonce)
 	if err != nil {
-		return app, g.restExchangeError(err, fid, app)
+		return app, ra.restExchangeError(err, fid, app)
 	}
-	if err := g.loginAllowed(res.Claims); err != nil { // the authorization rules, as at the callback
+	if err := ra.gate.loginAllowed(res.Claims); err != nil { // the authorization rules, as at the callback
 		failed("forbidden")
 		if errors.Is(err, errLoginForbidden) {
 			return app, restForbidden
 		}
 		return app, err
 	}
-	ticket, s, err := g.createSessionFor(r, res, app.clientID)
+	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID)
 	if err != nil {
 		switch {
 		case errors.Is(err, errIDToken): // no usable identity in the claims
@@ -162,16 +162,16 @@ func (g *Gateway) restAuthorizationResponse(w http.ResponseWriter, r *http.Reque
 		return app, err
 	}
 	completed = true // the flow ends here: its handle stops working
-	g.logger.Info("rest flow completed", "event", "rest_flow_complete", "flow_id", fid, "app", app.name, "sub", s.Subject)
+	ra.logger.Info("rest flow completed", "event", "rest_flow_complete", "flow_id", fid, "app", app.name, "sub", s.Subject)
 	w.Header().Set("Access-Token", ticket)
-	http.SetCookie(w, g.opts.Sessions.Cookie(ticket))
-	g.clearFlowCookie(w, r)
-	g.restOK(w, "", sessionRef(s), sessionAttributes(s))
+	http.SetCookie(w, ra.sessions.Cookie(ticket))
+	ra.flows.clearFlowCookie(w, r)
+	ra.restOK(w, "", sessionRef(s), sessionAttributes(s))
 	return app, nil
 }
 
 // restExchangeError maps a code exchange failure and logs it.
-func (g *Gateway) restExchangeError(err error, fid string, app *restApp) error {
+func (ra *restAPI) restExchangeError(err error, fid string, app *restApp) error {
 	reason, re := "token_endpoint", restExchangeFailed
 	switch {
 	case errors.Is(err, login.ErrNotReady):
@@ -184,6 +184,6 @@ func (g *Gateway) restExchangeError(err error, fid string, app *restApp) error {
 	case errors.Is(err, login.ErrUserinfo):
 		reason, re = "userinfo_invalid", restUserinfoInvalid
 	}
-	g.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name, "error", err)
+	ra.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name, "error", err)
 	return re
 }

@@ -14,71 +14,71 @@ import (
 
 // handleRESTAbort ends the current flow, if any:
 // POST {base}/public/authentication/abort/.
-func (g *Gateway) handleRESTAbort(w http.ResponseWriter, r *http.Request) {
-	c := g.restCredentials(r)
+func (ra *restAPI) handleRESTAbort(w http.ResponseWriter, r *http.Request) {
+	c := ra.flows.restCredentials(r)
 	if c.handle != "" {
 		if c.needsCSRFCheck() && !sameOriginRequest(r) {
-			g.restFail(w, r, nil, restCSRF)
+			ra.restFail(w, r, nil, restCSRF)
 			return
 		}
-		if err := g.opts.Sessions.DeleteFlow(r.Context(), flowSecret(c.handle)); err != nil {
-			g.restFail(w, r, nil, restStoreErr(err))
+		if err := ra.sessions.DeleteFlow(r.Context(), flowSecret(c.handle)); err != nil {
+			ra.restFail(w, r, nil, restStoreErr(err))
 			return
 		}
-		g.logger.Info("rest flow aborted", "event", "rest_flow_abort", "flow_id", flowID(c.handle))
+		ra.logger.Info("rest flow aborted", "event", "rest_flow_abort", "flow_id", flowID(c.handle))
 	}
-	g.clearFlowCookie(w, r)
-	g.restWrite(w, http.StatusOK, &restDoc{Meta: g.restMeta("")})
+	ra.flows.clearFlowCookie(w, r)
+	ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta("")})
 }
 
 // handleRESTLogout ends the session and any pending flow, revokes the
 // refresh token at the AS, and returns the AS's end-session URL when it has
 // one: POST {base}/public/authentication/logout/.
-func (g *Gateway) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
+func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c := g.restCredentials(r)
+	c := ra.flows.restCredentials(r)
 	if c.needsCSRFCheck() && !sameOriginRequest(r) {
-		g.restFail(w, r, nil, restCSRF)
+		ra.restFail(w, r, nil, restCSRF)
 		return
 	}
 	if c.handle != "" {
-		if err := g.opts.Sessions.DeleteFlow(ctx, flowSecret(c.handle)); err != nil {
-			g.restFail(w, r, nil, restStoreErr(err))
+		if err := ra.sessions.DeleteFlow(ctx, flowSecret(c.handle)); err != nil {
+			ra.restFail(w, r, nil, restStoreErr(err))
 			return
 		}
-		g.clearFlowCookie(w, r)
+		ra.flows.clearFlowCookie(w, r)
 	}
 	if c.ticketCookie {
-		http.SetCookie(w, g.opts.Sessions.ClearCookie())
+		http.SetCookie(w, ra.sessions.ClearCookie())
 	}
 	if c.ticket == "" {
-		g.restWrite(w, http.StatusOK, &restDoc{Meta: g.restMeta("")})
+		ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta("")})
 		return
 	}
-	s, err := g.opts.Sessions.Load(ctx, c.ticket)
+	s, err := ra.sessions.Load(ctx, c.ticket)
 	if err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			g.restWrite(w, http.StatusOK, &restDoc{Meta: g.restMeta("")})
+			ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta("")})
 			return
 		}
-		g.restFail(w, r, nil, restStoreErr(err))
+		ra.restFail(w, r, nil, restStoreErr(err))
 		return
 	}
-	if err := g.opts.Sessions.Delete(ctx, s); err != nil {
-		g.restFail(w, r, nil, restStoreErr(err))
+	if err := ra.sessions.Delete(ctx, s); err != nil {
+		ra.restFail(w, r, nil, restStoreErr(err))
 		return
 	}
-	lc := g.loginFor(s)
+	lc := ra.clients.loginFor(s)
 	if err := lc.Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
-		g.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
+		ra.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
 	}
-	g.logger.Info("logout", "event", "logout", "kind", "rest", "sub", s.Subject)
+	ra.logger.Info("logout", "event", "logout", "kind", "rest", "sub", s.Subject)
 	// No id_token_hint: the app never holds a token of the AS, and the URL
 	// goes to the app. The AS may ask the user to confirm.
 	attrs := struct {
 		EndSessionURL string `json:"endSessionUrl,omitempty"`
 	}{EndSessionURL: lc.EndSessionURL("", "", "")}
-	g.restOK(w, "", sessionRef(s), attrs)
+	ra.restOK(w, "", sessionRef(s), attrs)
 }
 
 // restSessionAttributes describe a session to the app.
@@ -106,18 +106,18 @@ func sessionAttributes(s *session.Session) restSessionAttributes {
 
 // handleRESTSession describes the current session, or answers 401:
 // GET {base}/protected/session/.
-func (g *Gateway) handleRESTSession(w http.ResponseWriter, r *http.Request) {
-	s, err := g.currentSession(r)
+func (ra *restAPI) handleRESTSession(w http.ResponseWriter, r *http.Request) {
+	s, err := ra.gate.currentSession(r)
 	if err != nil {
-		g.restFail(w, r, nil, restSessionErr(err))
+		ra.restFail(w, r, nil, restSessionErr(err))
 		return
 	}
-	id, err := identity.FromClaims(s.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(s.Claims, ra.claims)
 	if err != nil {
-		g.restFail(w, r, nil, restNotAuthorized)
+		ra.restFail(w, r, nil, restNotAuthorized)
 		return
 	}
 	attrs := sessionAttributes(s)
 	attrs.User, attrs.Email, attrs.PreferredUsername, attrs.Name, attrs.Groups = id.Subject, id.Email, id.PreferredUsername, id.Name, id.Groups
-	g.restOK(w, "", sessionRef(s), attrs)
+	ra.restOK(w, "", sessionRef(s), attrs)
 }

@@ -166,12 +166,12 @@ func restHeaders(w http.ResponseWriter) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (g *Gateway) restMeta(next string) restMeta {
-	return restMeta{Type: restMetaType, Timestamp: g.now().UTC().Format(restTimeFormat), NextAuthStep: next}
+func (ra *restAPI) restMeta(next string) restMeta {
+	return restMeta{Type: restMetaType, Timestamp: ra.now().UTC().Format(restTimeFormat), NextAuthStep: next}
 }
 
 // restWrite sends a document with status.
-func (g *Gateway) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
+func (ra *restAPI) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
 	restHeaders(w)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -180,37 +180,35 @@ func (g *Gateway) restWrite(w http.ResponseWriter, status int, doc *restDoc) {
 }
 
 // restOK answers 200 with data of type authentication.session.
-func (g *Gateway) restOK(w http.ResponseWriter, next, id string, attrs any) {
+func (ra *restAPI) restOK(w http.ResponseWriter, next, id string, attrs any) {
 	if attrs == nil {
 		attrs = struct{}{}
 	}
-	g.restWrite(w, http.StatusOK, &restDoc{Meta: g.restMeta(next), Data: &restData{Type: restResourceType, ID: id, Attributes: attrs}})
+	ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta(next), Data: &restData{Type: restResourceType, ID: id, Attributes: attrs}})
 }
 
 // restFail answers with err as an error document and logs server-side
 // failures once, with the error ID the app sees. app names the application
 // whose start endpoint the document links to (nil: the default one).
-func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp, err error) {
-	var re *restError
-	switch {
-	case errors.As(err, &re):
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499) // client closed request; nothing to send or log
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		re = restTimeout
-	default:
-		re = restInternal
+func (ra *restAPI) restFail(w http.ResponseWriter, r *http.Request, app *restApp, err error) {
+	re, ok := errors.AsType[*restError](err)
+	if !ok {
+		he := classify(r, err)
+		if he == errClientGone {
+			w.WriteHeader(499) // client closed request; nothing to send or log
+			return
+		}
+		re = restErrorOf(he)
 	}
 	id := restErrorID()
 	if re.Status >= 500 {
-		g.logger.Error("rest flow request failed", "path", r.URL.Path, "code", re.Code, "error_id", id, "error", err)
+		ra.logger.Error("rest flow request failed", "path", r.URL.Path, "code", re.Code, "error_id", id, "error", err)
 	} else {
-		g.logger.Debug("rest flow request refused", "path", r.URL.Path, "code", re.Code, "error_id", id)
+		ra.logger.Debug("rest flow request refused", "path", r.URL.Path, "code", re.Code, "error_id", id)
 	}
-	doc := &restDoc{Meta: g.restMeta(re.Next), Errors: []restErrorObject{{ID: id, Status: re.Status, Code: re.Code, Detail: re.Detail}}}
+	doc := &restDoc{Meta: ra.restMeta(re.Next), Errors: []restErrorObject{{ID: id, Status: re.Status, Code: re.Code, Detail: re.Detail}}}
 	if re.Next == stepAuthentication {
-		if u := g.rest.startURL(app); u != "" {
+		if u := ra.startURL(app); u != "" {
 			doc.Links = map[string]string{"start": u}
 		}
 	}
@@ -220,7 +218,27 @@ func (g *Gateway) restFail(w http.ResponseWriter, r *http.Request, app *restApp,
 	if re.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	g.restWrite(w, re.Status, doc)
+	ra.restWrite(w, re.Status, doc)
+}
+
+// restErrorOf renders classify's answer in the API's dialect: its own code
+// for the answers it names, else the status and detail with the API's
+// generic code for the status class.
+func restErrorOf(he *httpError) *restError {
+	switch he {
+	case errStoreDown:
+		return restStoreDown
+	case errTimeout:
+		return restTimeout
+	case errProviderDown:
+		return restProviderDown
+	case errInternal:
+		return restInternal
+	}
+	if he.Status >= 500 {
+		return &restError{Status: he.Status, Code: restInternal.Code, Detail: he.Detail, RetryAfter: he.RetryAfter}
+	}
+	return &restError{Status: he.Status, Code: restInvalidRequest.Code, Detail: he.Detail, RetryAfter: he.RetryAfter}
 }
 
 func restErrorID() string {

@@ -5,44 +5,45 @@ import (
 	"strings"
 )
 
-// routes lists every endpoint the gateway serves itself. Everything else goes
-// through the gate to an upstream. http.ServeMux matches on the cleaned path
-// and redirects unclean ones ("/a/../b", "//x"), so the gate only ever sees
-// clean paths.
+// routes lists every endpoint the gateway serves itself and which part of
+// the gateway answers it. Everything else goes through the gate to an
+// upstream. http.ServeMux matches on the cleaned path and redirects unclean
+// ones ("/a/../b", "//x"), so the gate only ever sees clean paths.
 func (g *Gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth2/start", g.handleStart)
-	mux.HandleFunc("GET /oauth2/callback", g.handleCallback)
-	mux.HandleFunc("GET /oauth2/sign_out", g.handleSignOutPage)
-	mux.HandleFunc("POST /oauth2/sign_out", g.handleSignOut)
-	mux.HandleFunc("GET /oauth2/userinfo", g.handleUserinfo)
-	mux.HandleFunc("POST /oauth2/backchannel_logout", g.handleBackchannelLogout)
-	mux.HandleFunc("GET /oauth2/frontchannel_logout", g.handleFrontchannelLogout)
+	mux.HandleFunc("GET /oauth2/start", g.sso.handleStart)
+	mux.HandleFunc("GET /oauth2/callback", g.sso.handleCallback)
+	mux.HandleFunc("GET /oauth2/sign_out", g.sso.handleSignOutPage)
+	mux.HandleFunc("POST /oauth2/sign_out", g.sso.handleSignOut)
+	mux.HandleFunc("GET /oauth2/userinfo", g.gate.handleUserinfo)
+	mux.HandleFunc("POST /oauth2/backchannel_logout", g.logout.handleBackchannelLogout)
+	mux.HandleFunc("GET /oauth2/frontchannel_logout", g.logout.handleFrontchannelLogout)
 	// forward-auth: nginx auth_request, Traefik ForwardAuth (Envoy: below)
-	mux.HandleFunc(forwardAuthPath, g.handleAuth)
+	mux.HandleFunc(forwardAuthPath, g.forwardAuth.handleAuth)
 	mux.HandleFunc("/oauth2/", g.handleUnknown) // the prefix is reserved for the gateway
 	mux.HandleFunc("GET /healthz", g.handleHealthz)
 	mux.HandleFunc("GET /readyz", g.handleReadyz)
-	g.restRoutes(mux) // the REST flow API under its base path, when enabled
-	mux.HandleFunc("/", g.handleGate)
+	g.rest.restRoutes(mux) // the REST flow API under its base path, when enabled
+	mux.HandleFunc("/", g.gate.handleGate)
 	own := []string{"/oauth2", "/healthz", "/readyz"}
 	if g.rest != nil {
-		own = append(own, g.rest.base)
+		own = append(own, g.rest.basePath)
 	}
+	gateHandler, authHandler := g.gate.handleGate, g.forwardAuth.handleAuth
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		// Envoy ext_authz appends the original path to forwardAuthPath; it
 		// must reach handleAuth as sent (not redirected when unclean), to be
 		// cleaned as the original request's path.
 		if strings.HasPrefix(p, forwardAuthPath+"/") {
-			g.handleAuth(w, r)
+			authHandler(w, r)
 			return
 		}
 		// Most requests go to an upstream: a clean path outside the
 		// gateway's own prefixes is one the mux would send to handleGate
 		// anyway, so it goes there directly.
 		if isCleanPath(p) && !hasAnyPrefix(p, own) {
-			g.handleGate(w, r)
+			gateHandler(w, r)
 			return
 		}
 		g.guardBody(w, r) // the gateway's own endpoints read bodies in bounded time and size
@@ -82,5 +83,5 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 }
 
 func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {
-	g.fail(w, r, errNotFound)
+	g.gate.fail(w, r, errNotFound)
 }

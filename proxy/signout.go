@@ -23,11 +23,11 @@ import (
 // shows a confirmation page whose button sends it. Front-channel logout
 // (frontchannel.go) stays a GET, as its specification requires.
 var (
-	errCrossSiteSignOut = &pageError{Status: http.StatusForbidden, Code: "cross_site_sign_out", Title: "Sign-out refused",
+	errCrossSiteSignOut = &httpError{Status: http.StatusForbidden, Code: "cross_site_sign_out", Title: "Sign-out refused",
 		Detail: "This sign-out request came from another site. Sign out with the button on the sign-out page.", Retry: "/oauth2/sign_out"}
-	errSignOutByPost = &pageError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Sign out by POST",
+	errSignOutByPost = &httpError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Sign out by POST",
 		Detail: "Sign out with POST /oauth2/sign_out."}
-	errBadSignOutForm = &pageError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
+	errBadSignOutForm = &httpError{Status: http.StatusBadRequest, Code: "invalid_request", Title: "Malformed request",
 		Detail: "The sign-out form could not be read.", Retry: "/oauth2/sign_out"}
 )
 
@@ -53,16 +53,16 @@ func newSignOutOrigins(public *url.URL) (*http.CrossOriginProtection, error) {
 // browser gets a page whose button POSTs the sign-out (keeping a valid rd)
 // and an API client 405; without one, the result of a sign-out: a redirect
 // to rd, or the "signed out" page (JSON for API clients). Nothing changes.
-func (g *Gateway) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
-	rd, _ := g.opts.Redirects.Validate(r.URL.Query().Get("rd"))
+func (so *sso) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
+	rd, _ := so.redirects.Validate(r.URL.Query().Get("rd"))
 	html := wantsHTML(r)
-	if g.opts.Sessions.TicketFromRequest(r) == "" {
-		g.signedOut(w, r, rd, html)
+	if so.sessions.TicketFromRequest(r) == "" {
+		so.signedOut(w, r, rd, html)
 		return
 	}
 	if !html {
 		w.Header().Set("Allow", http.MethodPost)
-		g.fail(w, r, errSignOutByPost)
+		so.fail(w, r, errSignOutByPost)
 		return
 	}
 	h := w.Header()
@@ -79,54 +79,54 @@ func (g *Gateway) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
 // 7009). With RP-initiated logout enabled and an end_session_endpoint at the
 // AS, the browser is then sent there (OpenID Connect RP-Initiated Logout
 // 1.0; endSessionAtAS); otherwise to rd, else shown the "signed out" page.
-func (g *Gateway) handleSignOut(w http.ResponseWriter, r *http.Request) {
+func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	html := acceptsHTML(r)
-	if err := g.signOutOrigins.Check(r); err != nil {
-		g.logger.Info("cross-site sign-out refused", "event", "logout_rejected", "kind", "local", "reason", "cross_site",
+	if err := so.signOutOrigins.Check(r); err != nil {
+		so.logger.Info("cross-site sign-out refused", "event", "logout_rejected", "kind", "local", "reason", "cross_site",
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
-		g.failAs(w, r, errCrossSiteSignOut, html)
+		so.failAs(w, r, errCrossSiteSignOut, html)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxSignOutForm)
 	if err := r.ParseForm(); err != nil {
-		g.failAs(w, r, errBadSignOutForm, html)
+		so.failAs(w, r, errBadSignOutForm, html)
 		return
 	}
 	rdRaw := r.URL.Query().Get("rd")
 	if r.PostForm.Has("rd") {
 		rdRaw = r.PostForm.Get("rd")
 	}
-	rd, _ := g.opts.Redirects.Validate(rdRaw)
+	rd, _ := so.redirects.Validate(rdRaw)
 	ctx := r.Context()
-	http.SetCookie(w, g.opts.Sessions.ClearCookie())
+	http.SetCookie(w, so.sessions.ClearCookie())
 	var idToken string
-	if ticket := g.opts.Sessions.TicketFromRequest(r); ticket != "" {
-		s, err := g.opts.Sessions.Load(ctx, ticket)
+	if ticket := so.sessions.TicketFromRequest(r); ticket != "" {
+		s, err := so.sessions.Load(ctx, ticket)
 		switch {
 		case err == nil:
-			if err := g.opts.Sessions.Delete(ctx, s); err != nil {
-				g.failErr(w, r, storeErr(err))
+			if err := so.sessions.Delete(ctx, s); err != nil {
+				so.failErr(w, r, storeErr(err))
 				return
 			}
-			if err := g.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
-				g.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
+			if err := so.clients.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
+				so.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
 			}
-			g.logger.Info("logout", "event", "logout", "kind", "local", "sub", s.Subject)
+			so.logger.Info("logout", "event", "logout", "kind", "local", "sub", s.Subject)
 			idToken = s.IDToken
 		case !errors.Is(err, session.ErrNotFound):
-			g.failErr(w, r, storeErr(err))
+			so.failErr(w, r, storeErr(err))
 			return
 		}
 	}
-	if g.opts.EndSessionAtAS && idToken != "" && g.endSessionAtAS(w, r, idToken) {
+	if so.endAtAS && idToken != "" && so.endSessionAtAS(w, r, idToken) {
 		return
 	}
-	g.signedOut(w, r, rd, html)
+	so.signedOut(w, r, rd, html)
 }
 
 // signedOut answers a completed sign-out: a redirect to rd when it is set
 // (validated), else the "signed out" page, or JSON for API clients.
-func (g *Gateway) signedOut(w http.ResponseWriter, r *http.Request, rd string, html bool) {
+func (so *sso) signedOut(w http.ResponseWriter, r *http.Request, rd string, html bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	if rd != "" {
 		http.Redirect(w, r, rd, http.StatusSeeOther)
@@ -147,21 +147,21 @@ func (g *Gateway) signedOut(w http.ResponseWriter, r *http.Request, rd string, h
 // nonce'd script submits at once, so the ID token never appears in a URL).
 // It reports false, having written nothing, when the AS has no such
 // endpoint.
-func (g *Gateway) endSessionAtAS(w http.ResponseWriter, r *http.Request, idToken string) bool {
+func (so *sso) endSessionAtAS(w http.ResponseWriter, r *http.Request, idToken string) bool {
 	w.Header().Set("Cache-Control", "no-store")
-	switch g.opts.EndSessionBinding {
+	switch so.endSessionBinding {
 	case login.EndSessionGet, login.EndSessionGetWithoutHint:
-		if g.opts.EndSessionBinding == login.EndSessionGetWithoutHint {
+		if so.endSessionBinding == login.EndSessionGetWithoutHint {
 			idToken = ""
 		}
-		u := g.opts.Login.EndSessionURL(idToken, g.postLogoutRedirectURI(), randomState())
+		u := so.login.EndSessionURL(idToken, so.postLogoutRedirectURI(), randomState())
 		if u == "" {
 			return false
 		}
 		http.Redirect(w, r, u, http.StatusSeeOther)
 		return true
 	}
-	ep, params := g.opts.Login.EndSessionRequest(idToken, g.postLogoutRedirectURI(), randomState())
+	ep, params := so.login.EndSessionRequest(idToken, so.postLogoutRedirectURI(), randomState())
 	if ep == "" {
 		return false
 	}
@@ -186,11 +186,11 @@ func acceptsHTML(r *http.Request) bool {
 }
 
 // postLogoutRedirectURI is where the AS returns the browser after logout.
-func (g *Gateway) postLogoutRedirectURI() string {
-	if g.opts.PostLogoutRedirectURI != "" {
-		return g.opts.PostLogoutRedirectURI
+func (so *sso) postLogoutRedirectURI() string {
+	if so.postLogoutRedirect != "" {
+		return so.postLogoutRedirect
 	}
-	return g.opts.PublicURL.String() + "/"
+	return so.publicURL.String() + "/"
 }
 
 func randomState() string {
@@ -200,7 +200,7 @@ func randomState() string {
 }
 
 // handleUserinfo returns the session's identity as JSON: GET /oauth2/userinfo.
-func (g *Gateway) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+func (g *gate) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	s, err := g.currentSession(r)
 	if err != nil {
 		if errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded) {
@@ -210,7 +210,7 @@ func (g *Gateway) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, r, storeErr(err))
 		return
 	}
-	id, err := identity.FromClaims(s.Claims, g.opts.Claims)
+	id, err := identity.FromClaims(s.Claims, g.claims)
 	if err != nil {
 		g.fail(w, r, errUnauthorized)
 		return

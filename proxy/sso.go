@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -24,28 +27,52 @@ type pendingFlow struct {
 }
 
 var (
-	errStateMissing = &pageError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
+	errStateMissing = &httpError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response is incomplete. Please start again.", Retry: "/oauth2/start"}
-	errStateUnknown = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+	errStateUnknown = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
 		Detail: "This sign-in attempt has expired or was already used. Please start again.", Retry: "/oauth2/start"}
-	errBinding = &pageError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
+	errBinding = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
 		Detail: "This sign-in was started in another browser. Please start again here.", Retry: "/oauth2/start"}
-	errIssuer = &pageError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
+	errIssuer = &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: "/oauth2/start"}
-	errCodeMissing = &pageError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
+	errCodeMissing = &httpError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response carries no authorization code.", Retry: "/oauth2/start"}
-	errCodeRejected = &pageError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
+	errCodeRejected = &httpError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
 		Detail: "The sign-in service did not accept the authorization code (expired or already used). Please start again.", Retry: "/oauth2/start"}
-	errIDToken = &pageError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
+	errIDToken = &httpError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
 		Detail: "The identity the sign-in service returned could not be verified.", Retry: "/oauth2/start"}
-	errUserinfo = &pageError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
+	errUserinfo = &httpError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
 		Detail: "The user information the sign-in service returned does not match the sign-in.", Retry: "/oauth2/start"}
 )
 
+// sso is the browser's login and logout: start, callback (authorization
+// code flow with PKCE), the sign-out page and RP-initiated logout.
+type sso struct {
+	base
+	login              *login.Client
+	clients            *clientSet
+	sessions           *session.Manager
+	redirects          *redirect.Validator
+	claims             identity.Mapping
+	gate               *gate // the login's authorization rules
+	limit              *flowGuard
+	publicURL          *url.URL
+	callbackURL        string
+	secure             bool
+	bindingName        string // the browser binding cookie
+	flowTTL            time.Duration
+	outliveAccessToken bool
+	endAtAS            bool
+	endSessionBinding  string
+	postLogoutRedirect string
+	// signOutOrigins refuses cross-site sign-out POSTs (signout.go).
+	signOutOrigins *http.CrossOriginProtection
+}
+
 // handleStart begins a login: GET /oauth2/start?rd=URL.
-func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) {
-	if err := g.startLogin(w, r, r.URL.Query().Get("rd")); err != nil {
-		g.failErr(w, r, err)
+func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
+	if err := so.startLogin(w, r, r.URL.Query().Get("rd")); err != nil {
+		so.failErr(w, r, err)
 	}
 }
 
@@ -53,20 +80,20 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) {
 // replaced by "/" when it is not acceptable (or longer than
 // redirect.MaxLength). A client address past its flow limit gets 429; a
 // browser past its own has its oldest pending logins ended (flowlimit.go).
-func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
-	rd, err := g.opts.Redirects.Validate(returnTo)
+func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+	rd, err := so.redirects.Validate(returnTo)
 	if err != nil {
 		rd = "/"
 	}
-	if err := g.admitFlow(r); err != nil {
+	if err := so.limit.admitFlow(r); err != nil {
 		return err
 	}
-	_, hadBinding := g.hasBinding(r)
-	binding, err := g.bindingCookie(w, r)
+	_, hadBinding := so.hasBinding(r)
+	binding, err := so.bindingCookie(w, r)
 	if err != nil {
 		return err
 	}
-	req, err := g.opts.Login.NewRequest(g.callbackURL)
+	req, err := so.login.NewRequest(so.callbackURL)
 	if err != nil {
 		if errors.Is(err, login.ErrNotReady) {
 			return errProviderDown
@@ -75,13 +102,13 @@ func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	}
 	flow := pendingFlow{
 		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
-		Binding: g.opts.Sessions.Binding(binding), Created: g.now().Unix(),
+		Binding: so.sessions.Binding(binding), Created: so.now().Unix(),
 	}
-	if err := g.opts.Sessions.PutFlow(r.Context(), req.State, flow, g.opts.FlowTTL); err != nil {
+	if err := so.sessions.PutFlow(r.Context(), req.State, flow, so.flowTTL); err != nil {
 		return storeErr(err)
 	}
 	if hadBinding {
-		g.capBrowserFlows(r, flow.Binding, req.State)
+		so.limit.capBrowserFlows(r, flow.Binding, req.State)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.URL, http.StatusFound)
@@ -90,8 +117,8 @@ func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, returnTo st
 
 // bindingCookie returns the browser's binding value, setting a new one when
 // it has none. Every tab of a browser shares it, so parallel logins work.
-func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string, error) {
-	if v, ok := g.hasBinding(r); ok {
+func (so *sso) bindingCookie(w http.ResponseWriter, r *http.Request) (string, error) {
+	if v, ok := so.hasBinding(r); ok {
 		return v, nil
 	}
 	b := make([]byte, 32)
@@ -99,13 +126,13 @@ func (g *Gateway) bindingCookie(w http.ResponseWriter, r *http.Request) (string,
 		return "", err
 	}
 	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: g.bindingName, Value: v, Path: "/", HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: so.bindingName, Value: v, Path: "/", HttpOnly: true, Secure: so.secure, SameSite: http.SameSiteLaxMode})
 	return v, nil
 }
 
 // hasBinding returns the browser's binding cookie, if it sent one.
-func (g *Gateway) hasBinding(r *http.Request) (string, bool) {
-	if c, err := r.Cookie(g.bindingName); err == nil && len(c.Value) >= 32 {
+func (so *sso) hasBinding(r *http.Request) (string, bool) {
+	if c, err := r.Cookie(so.bindingName); err == nil && len(c.Value) >= 32 {
 		return c.Value, true
 	}
 	return "", false
@@ -116,56 +143,56 @@ func (g *Gateway) hasBinding(r *http.Request) (string, bool) {
 // binding, the AS's error (believed only for a flow this browser started),
 // issuer (RFC 9207), code exchange with the PKCE verifier, ID token, nonce,
 // then a new session and a redirect to the validated return URL.
-func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
-	if err := g.callback(w, r); err != nil {
-		g.failErr(w, r, err)
+func (so *sso) handleCallback(w http.ResponseWriter, r *http.Request) {
+	if err := so.callback(w, r); err != nil {
+		so.failErr(w, r, err)
 	}
 }
 
-func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) error {
+func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		g.logger.Info("login failed", "event", "login_failed", "reason", "state_missing")
+		so.logger.Info("login failed", "event", "login_failed", "reason", "state_missing")
 		return errStateMissing
 	}
 	var flow pendingFlow
-	if err := g.opts.Sessions.TakeFlow(ctx, state, &flow); err != nil {
+	if err := so.sessions.TakeFlow(ctx, state, &flow); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			g.logger.Info("login failed", "event", "login_failed", "reason", "unknown_state")
+			so.logger.Info("login failed", "event", "login_failed", "reason", "unknown_state")
 			return errStateUnknown
 		}
 		return storeErr(err)
 	}
-	c, _ := r.Cookie(g.bindingName)
-	if c == nil || !g.opts.Sessions.BindingMatches(c.Value, flow.Binding) {
-		g.logger.Info("login failed", "event", "login_failed", "reason", "binding_mismatch")
+	c, _ := r.Cookie(so.bindingName)
+	if c == nil || !so.sessions.BindingMatches(c.Value, flow.Binding) {
+		so.logger.Info("login failed", "event", "login_failed", "reason", "binding_mismatch")
 		return errBinding
 	}
 	if asErr := q.Get("error"); asErr != "" { // a flow this browser started: the AS's answer to it
 		pe := asError(asErr)
-		g.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", pe.Code)
+		so.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", pe.Code)
 		return pe
 	}
-	if err := g.opts.Login.CheckIssuer(q.Get("iss")); err != nil {
-		g.logger.Warn("login failed", "event", "login_failed", "reason", "issuer_mismatch")
+	if err := so.login.CheckIssuer(q.Get("iss")); err != nil {
+		so.logger.Warn("login failed", "event", "login_failed", "reason", "issuer_mismatch")
 		return errIssuer
 	}
 	code := q.Get("code")
 	if code == "" {
 		return errCodeMissing
 	}
-	res, err := g.opts.Login.Exchange(ctx, code, flow.Verifier, flow.RedirectURI, flow.Nonce)
+	res, err := so.login.Exchange(ctx, code, flow.Verifier, flow.RedirectURI, flow.Nonce)
 	if err != nil {
-		return g.exchangeError(err)
+		return so.exchangeError(err)
 	}
-	ticket, err := g.createSession(r, res)
+	ticket, err := so.createSession(r, res)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, g.opts.Sessions.Cookie(ticket))
-	rd, err := g.opts.Redirects.Validate(flow.ReturnTo)
+	http.SetCookie(w, so.sessions.Cookie(ticket))
+	rd, err := so.redirects.Validate(flow.ReturnTo)
 	if err != nil {
 		rd = "/"
 	}
@@ -175,7 +202,7 @@ func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exchangeError maps a code exchange failure to a page and logs it.
-func (g *Gateway) exchangeError(err error) error {
+func (so *sso) exchangeError(err error) error {
 	reason, pe := "token_endpoint", errProviderFailed
 	switch {
 	case errors.Is(err, login.ErrNotReady):
@@ -187,26 +214,26 @@ func (g *Gateway) exchangeError(err error) error {
 	case errors.Is(err, login.ErrUserinfo):
 		reason, pe = "userinfo_invalid", errUserinfo
 	}
-	g.logger.Warn("login failed", "event", "login_failed", "reason", reason, "error", err)
+	so.logger.Warn("login failed", "event", "login_failed", "reason", reason, "error", err)
 	return pe
 }
 
 // createSession stores a new session for a verified login and returns its ticket.
-func (g *Gateway) createSession(r *http.Request, res *login.Result) (string, error) {
-	if err := g.loginAllowed(res.Claims); err != nil {
+func (so *sso) createSession(r *http.Request, res *login.Result) (string, error) {
+	if err := so.gate.loginAllowed(res.Claims); err != nil {
 		return "", err
 	}
-	ticket, _, err := g.createSessionFor(r, res, "")
+	ticket, _, err := so.createSessionFor(r, res, "")
 	return ticket, err
 }
 
 // createSessionFor stores a new session for a login whose tokens were issued
 // to clientID ("" for the gateway's own client), and returns its ticket and
 // the session.
-func (g *Gateway) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
-	id, err := identity.FromClaims(res.Claims, g.opts.Claims)
+func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
+	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
-		g.logger.Warn("login failed", "event", "login_failed", "reason", "identity", "error", err)
+		so.logger.Warn("login failed", "event", "login_failed", "reason", "identity", "error", err)
 		return "", nil, errIDToken
 	}
 	s := &session.Session{
@@ -216,15 +243,15 @@ func (g *Gateway) createSessionFor(r *http.Request, res *login.Result, clientID 
 	}
 	if !res.Expiry.IsZero() {
 		s.AccessExpiry = res.Expiry.Unix()
-		if res.RefreshToken == "" && !g.opts.OutliveAccessToken { // nothing can renew the access token: the session ends with it
+		if res.RefreshToken == "" && !so.outliveAccessToken { // nothing can renew the access token: the session ends with it
 			s.ExpiresAt = s.AccessExpiry
 		}
 	}
-	ticket, err := g.opts.Sessions.Create(r.Context(), s)
+	ticket, err := so.sessions.Create(r.Context(), s)
 	if err != nil {
 		return "", nil, storeErr(err)
 	}
-	g.logger.Info("login", "event", "login", "sub", s.Subject, "user", id.PreferredUsername)
+	so.logger.Info("login", "event", "login", "sub", s.Subject, "user", id.PreferredUsername)
 	return ticket, s, nil
 }
 
@@ -245,8 +272,8 @@ func keptClaims(claims map[string]any) map[string]any {
 // asError renders an error the AS sent back for a flow this browser started
 // (RFC 6749 §4.1.2.1) in the gateway's own words: the page never repeats
 // the AS's text, and its code is one of the RFC's codes or "as_error".
-func asError(code string) *pageError {
-	pe := &pageError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
+func asError(code string) *httpError {
+	pe := &httpError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
 	switch code {
 	case "access_denied":
 		pe.Status, pe.Title = http.StatusForbidden, "Access was denied"

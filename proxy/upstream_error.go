@@ -8,33 +8,33 @@ import (
 )
 
 var (
-	errUpstreamDown    = &pageError{Status: http.StatusBadGateway, Code: "upstream_unavailable", Title: "Application unavailable", Detail: "The application behind the gateway cannot be reached. Please try again in a moment."}
-	errUpstreamTimeout = &pageError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Application timed out", Detail: "The application behind the gateway took too long to answer."}
+	errUpstreamDown    = &httpError{Status: http.StatusBadGateway, Code: "upstream_unavailable", Title: "Application unavailable", Detail: "The application behind the gateway cannot be reached. Please try again in a moment."}
+	errUpstreamTimeout = &httpError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Title: "Application timed out", Detail: "The application behind the gateway took too long to answer."}
 )
 
 // upstreamError answers when a proxied request failed before the upstream's
 // response: the client's fault (clientFault: 400, 408, 413 or 499, not
 // logged as an upstream failure), a timeout (504), or an unreachable
 // upstream (502).
-func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, route *upstream.Route, err error) {
+func (rl *relay) upstreamError(w http.ResponseWriter, r *http.Request, route *upstream.Route, err error) {
 	var te *upstreamTokenError
 	if pe := clientFault(r, err); pe != nil {
 		if pe == errClientGone {
 			w.WriteHeader(499)
 			return
 		}
-		g.logger.Debug("proxied request refused: client fault", "route", route.Name, "code", pe.Code, "error", err)
-		g.fail(w, r, pe)
+		rl.logger.Debug("proxied request refused: client fault", "route", route.Name, "code", pe.Code, "error", err)
+		rl.fail(w, r, pe)
 		return
 	}
 	switch {
 	case errors.As(err, &te): // grants.go
-		g.upstreamTokenFailed(w, r, route, te)
+		rl.upstreamTokenFailed(w, r, route, te)
 	case upstream.IsTimeout(err):
-		g.logger.Warn("upstream timed out", "route", route.Name, "error", err)
-		g.fail(w, r, errUpstreamTimeout)
+		rl.logger.Warn("upstream timed out", "route", route.Name, "error", err)
+		rl.fail(w, r, errUpstreamTimeout)
 	default:
-		g.logger.Warn("upstream unreachable", "route", route.Name, "error", err)
-		g.fail(w, r, errUpstreamDown)
+		rl.logger.Warn("upstream unreachable", "route", route.Name, "error", err)
+		rl.fail(w, r, errUpstreamDown)
 	}
 }

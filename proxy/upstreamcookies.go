@@ -13,7 +13,7 @@ import (
 // application cannot plant a session or binding cookie in the browser
 // (session fixation) or delete the user's. The first time a route does so,
 // a warning is logged. A response without Set-Cookie costs one map lookup.
-func (g *Gateway) dropOwnSetCookies(resp *http.Response, route *upstream.Route) error {
+func (rl *relay) dropOwnSetCookies(resp *http.Response, route *upstream.Route) error {
 	vals := resp.Header["Set-Cookie"]
 	if len(vals) == 0 {
 		return nil
@@ -22,7 +22,7 @@ func (g *Gateway) dropOwnSetCookies(resp *http.Response, route *upstream.Route) 
 	dropped := 0
 	for _, v := range vals {
 		name, _, _ := strings.Cut(v, "=")
-		if g.ownCookieName(name) {
+		if rl.ownCookieName(name) {
 			dropped++
 			continue
 		}
@@ -36,8 +36,8 @@ func (g *Gateway) dropOwnSetCookies(resp *http.Response, route *upstream.Route) 
 	} else {
 		resp.Header["Set-Cookie"] = kept
 	}
-	if _, warned := g.setCookieWarned.LoadOrStore(route.Name, true); !warned {
-		g.logger.Warn("the upstream set one of the gateway's cookies; dropped (logged once per route)",
+	if _, warned := rl.setCookieWarned.LoadOrStore(route.Name, true); !warned {
+		rl.logger.Warn("the upstream set one of the gateway's cookies; dropped (logged once per route)",
 			"event", "upstream_set_own_cookie", "route", route.Name, "dropped", dropped)
 	}
 	return nil
@@ -48,9 +48,9 @@ func (g *Gateway) dropOwnSetCookies(resp *http.Response, route *upstream.Route) 
 // "__Host-" and "__Secure-" or none, with a numbered "_N" suffix or none
 // (the chunks other proxies split large cookies into), compared ASCII
 // case-insensitively (browsers match the prefixes so).
-func (g *Gateway) ownCookieName(name string) bool {
+func (rl *relay) ownCookieName(name string) bool {
 	n := cookieBase(strings.TrimSpace(name))
-	for _, base := range g.ownCookieBases {
+	for _, base := range rl.ownCookieBases {
 		if n == base {
 			return true
 		}
@@ -67,4 +67,43 @@ func cookieBase(name string) string {
 	n := strings.ToLower(name)
 	n = strings.TrimPrefix(n, "__host-")
 	return strings.TrimPrefix(n, "__secure-")
+}
+
+// stripOwnCookies removes the gateway's cookies from a request to an
+// upstream: the session ticket is a credential the application never needs.
+func (rl *relay) stripOwnCookies(r *http.Request) {
+	vals := r.Header["Cookie"] // HTTP/2 clients may send several Cookie lines
+	if len(vals) == 0 {
+		return
+	}
+	name := rl.sessions.CookieName()
+	found := false
+	for _, v := range vals {
+		if strings.Contains(v, name) || strings.Contains(v, rl.bindingName) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ";") {
+			p := strings.TrimSpace(part)
+			n, _, _ := strings.Cut(p, "=")
+			if p == "" || n == name || n == rl.bindingName {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p)
+		}
+	}
+	if b.Len() == 0 {
+		r.Header.Del("Cookie")
+		return
+	}
+	r.Header["Cookie"] = []string{b.String()}
 }

@@ -194,23 +194,24 @@ func (m *Manager) invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Run keeps this replica's session cache coherent with the other replicas
-// until ctx ends: it subscribes to the store's invalidations and drops the
-// sessions they name. Load serves sessions from the cache only while Run
-// runs, and only once a probe published by Run has come back through its own
-// subscription (so the subscription is known to work). Run returns nil when
-// ctx ends, and an error when the subscription fails; the cache is then off
-// again. Call it once, when the store implements Notifier and the cache is
-// not disabled; otherwise it just waits for ctx.
+// Run dispatches the store's notifications until ctx ends, in one
+// subscription: other replicas' session writes drop sessions from this
+// replica's cache, and their refresh announcements wake this replica's
+// Refresh calls waiting for them. Load serves sessions from the cache only
+// while Run runs, and only once a probe published by Run has come back
+// through its own subscription (so the subscription is known to work). Run
+// returns nil when ctx ends, and an error when the subscription fails; the
+// cache is then off again. Call it once; when the store is not a Notifier it
+// just waits for ctx.
 func (m *Manager) Run(ctx context.Context) error {
 	n, ok := m.store.(Notifier)
-	if !ok || m.cache == nil {
+	if !ok {
 		<-ctx.Done()
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	probe := "p:" + randomProbe()
+	probe := prefixProbe + randomProbe()
 	seen := make(chan struct{})
 	var once sync.Once
 	errc := make(chan error, 1)
@@ -220,11 +221,16 @@ func (m *Manager) Run(ctx context.Context) error {
 				once.Do(func() { close(seen) })
 				return
 			}
-			if id, ok := strings.CutPrefix(key, "s:"); ok {
+			if id, ok := strings.CutPrefix(key, prefixSession); ok {
 				m.cache.drop(id)
+			} else if id, ok := strings.CutPrefix(key, prefixRefreshed); ok {
+				m.waiters.wake(id)
 			}
 		})
 	}()
+	if m.cache == nil { // nothing to enable: only dispatch
+		return subscribeErr(ctx, <-errc)
+	}
 	defer m.cache.setEnabled(false)
 
 	t := time.NewTicker(probeInterval)

@@ -18,7 +18,7 @@ import (
 // under a key derived from it, so the store alone can neither read nor find
 // it from its contents.
 
-func flowKey(secret string) string { return "f:" + digest("flow", secret) }
+func flowKey(secret string) string { return prefixFlow + digest("flow", secret) }
 
 func flowSealKey(secret string) []byte {
 	mac := hmac.New(sha256.New, []byte(secret))

@@ -7,11 +7,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configures a Manager. The zero value of every optional field is the
@@ -45,6 +47,10 @@ type Options struct {
 	CacheSize int
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// Logger receives the warnings of cross-replica coordination (a lock
+	// that could not be released, an announcement that failed); nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Manager creates, loads, saves and ends sessions, and keeps sealed pending
@@ -60,6 +66,9 @@ type Manager struct {
 	idle       time.Duration
 	now        func() time.Time
 	cache      *cache // nil when disabled
+	logger     *slog.Logger
+	refreshes  singleflight.Group
+	waiters    waiters
 }
 
 // NewManager returns a Manager for opts.
@@ -95,6 +104,10 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.logger = opts.Logger
+	if m.logger == nil {
+		m.logger = slog.New(slog.DiscardHandler)
+	}
 	macKey, err := hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse ticket mac", 32)
 	if err != nil {
 		return nil, fmt.Errorf("session: derive key: %w", err)
@@ -112,7 +125,7 @@ func (m *Manager) CookieName() string { return m.cookieName }
 // Lifetime returns the absolute session lifetime.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 
-func sessionKey(id string) string { return "s:" + id }
+func sessionKey(id string) string { return prefixSession + id }
 
 // Create stores s under a new ID and key (never reusing an earlier one: no
 // session fixation) and returns the ticket for the user agent.
@@ -298,10 +311,10 @@ func indexKeys(s *Session) []string {
 }
 
 // SubjectIndexKey names the set of session IDs of subject sub at issuer iss.
-func SubjectIndexKey(iss, sub string) string { return "x:sub:" + digest(iss, sub) }
+func SubjectIndexKey(iss, sub string) string { return prefixIndex + "sub:" + digest(iss, sub) }
 
 // SIDIndexKey names the set of session IDs of the OP session sid at issuer iss.
-func SIDIndexKey(iss, sid string) string { return "x:sid:" + digest(iss, sid) }
+func SIDIndexKey(iss, sid string) string { return prefixIndex + "sid:" + digest(iss, sid) }
 
 func digest(parts ...string) string {
 	h := sha256.New()

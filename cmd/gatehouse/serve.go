@@ -218,6 +218,7 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		Lifetime:     cfg.Session.Lifetime.Duration,
 		IdleTimeout:  cfg.Session.IdleTimeout.Duration,
 		CacheMaxAge:  cacheMaxAge(cfg.Session.CacheMaxAge.Duration),
+		Logger:       logger,
 	})
 	if err != nil {
 		gw.close()
@@ -287,8 +288,6 @@ func newGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger, m 
 		Claims:                identity.Mapping{User: cfg.Headers.User, Email: cfg.Headers.Email, PreferredUsername: cfg.Headers.PreferredUsername, Groups: cfg.Headers.Groups},
 		TrustedProxies:        trusted,
 		RefreshBefore:         cfg.Session.RefreshBefore.Duration,
-		Locker:                st,
-		Notifier:              st,
 		OutliveAccessToken:    cfg.Session.OutliveAccessToken,
 		EndSessionAtAS:        cfg.Provider.RPInitiatedLogout,
 		PostLogoutRedirectURI: cfg.Provider.PostLogoutRedirectURI,

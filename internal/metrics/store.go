@@ -11,10 +11,7 @@ import (
 // FullStore is what the gateway's stores provide (session/memstore and
 // session/redisstore): every session interface plus Ping and Close.
 type FullStore interface {
-	session.Store
-	session.Indexer
-	session.Locker
-	session.Notifier
+	session.Backend
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -47,7 +44,7 @@ func (s *store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	start := time.Now()
 	err := s.FullStore.Set(ctx, key, value, ttl)
 	s.observe("set", start, err)
-	if err == nil && len(key) > 2 && key[:2] == "f:" {
+	if err == nil && session.KindOf(key) == session.KindFlow {
 		s.m.flowsStart.Inc()
 	}
 	return err

@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/session"
+	"github.com/gatehouse-dev/gatehouse/upstream"
+)
+
+// Auth modes of a route.
+const (
+	// AuthSession requires a session; browsers are sent to log in.
+	AuthSession = "session"
+	// AuthPublic lets everyone through (identity headers are still stripped).
+	AuthPublic = "public"
+	// AuthBearer requires an access token of the AS ("Authorization:
+	// Bearer", RFC 6750); sessions are not accepted.
+	AuthBearer = "bearer"
+	// AuthSessionOrBearer accepts a session (cookie, or session ticket as
+	// bearer token) or an access token of the AS.
+	AuthSessionOrBearer = "session_or_bearer"
+	// AuthPasswordGrant requires HTTP Basic credentials, exchanged at the AS
+	// with the resource owner password grant (password.go).
+	AuthPasswordGrant = "password_grant"
+)
+
+// Route is an upstream and the policy the gate applies to it.
+type Route struct {
+	Name       string
+	Host       string
+	PathPrefix string
+	// CaseSensitivePaths says the upstream tells "/Admin" from "/admin"
+	// (see upstream.Route).
+	CaseSensitivePaths bool
+	Target             *url.URL
+	// Auth is AuthSession (default), AuthPublic, AuthBearer,
+	// AuthSessionOrBearer or AuthPasswordGrant.
+	Auth string
+	// Rules are the route's authorization rules (effective: any global
+	// default already merged in).
+	Rules authz.Rules
+	// PassAccessToken sets X-Forwarded-Access-Token.
+	PassAccessToken bool
+	// PassAuthorization sets "Authorization: Bearer <access token>".
+	PassAuthorization bool
+	// PreserveHost forwards the client's Host header.
+	PreserveHost bool
+	// Transport configures the connection pool to the upstream: response
+	// header timeout (504 when it passes), idle keep-alive timeout.
+	Transport upstream.TransportOptions
+	// BodyReadTimeout, when positive, bounds the time to read a proxied
+	// request body (408 when it passes); zero means no limit.
+	BodyReadTimeout time.Duration
+	// UpstreamToken is the token the upstream receives (grants.go):
+	// UpstreamTokenUser (or ""), UpstreamTokenClientCredentials,
+	// UpstreamTokenExchange or UpstreamTokenNone.
+	UpstreamToken string
+	// TokenParams are requested with UpstreamToken's grant and, for
+	// AuthPasswordGrant, with the password grant.
+	TokenParams login.TokenParams
+}
+
+// Options configures a Gateway.
+type Options struct {
+	// PublicURL is where users reach the gateway; the callback is PublicURL + "/oauth2/callback".
+	PublicURL *url.URL
+	Login     *login.Client
+	Sessions  *session.Manager
+	Routes    []Route
+	// Redirects validates return-to URLs.
+	Redirects *redirect.Validator
+	// Claims maps claims to identity headers.
+	Claims identity.Mapping
+	// TrustedProxies are the networks whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	// RefreshBefore refreshes an access token this long before it expires (default 60s).
+	RefreshBefore time.Duration
+	// FlowTTL bounds a pending login (default 10m).
+	FlowTTL time.Duration
+	// FlowLimits bounds the pending logins anonymous clients can create
+	// (flowlimit.go); the zero value is the defaults.
+	FlowLimits FlowLimits
+	// LimitObserver, when set, is told each time a limit acts (metrics).
+	LimitObserver LimitObserver
+	// Locker and Notifier are ignored: refreshes are single-flight across
+	// replicas and logout token IDs remembered by Sessions, with its
+	// store's own locks and notifications (session.Manager.Refresh,
+	// FirstUse, Run). Kept so that callers need not change.
+	//
+	// Deprecated: set nothing; the session store is used.
+	Locker   session.Locker
+	Notifier session.Notifier
+	// OutliveAccessToken keeps a session without a refresh token for its
+	// whole lifetime; by default it ends when the access token expires.
+	OutliveAccessToken bool
+	// EndSessionAtAS enables RP-initiated logout: sign-out then redirects to
+	// the AS's end_session_endpoint.
+	EndSessionAtAS bool
+	// PostLogoutRedirectURI is where the AS sends the browser after
+	// RP-initiated logout (default PublicURL + "/"); register it at the AS.
+	PostLogoutRedirectURI string
+	// EndSessionBinding is how the RP-initiated logout request travels:
+	// login.EndSessionPost (default, also for ""), login.EndSessionGet or
+	// login.EndSessionGetWithoutHint.
+	EndSessionBinding string
+	// AccessLog writes one line per request (request ID, route, method, path,
+	// status, duration, user); never a query string, cookie or token. Nil
+	// disables it.
+	AccessLog *accesslog.Logger
+	// Observer, when set, records every request (metrics).
+	Observer RequestObserver
+	// REST configures the REST flow API for mobile and desktop apps
+	// (restflow.go); the zero value disables it.
+	REST RESTOptions
+	// DefaultRules are the authorization rules of forward-auth requests for
+	// which no route matches.
+	DefaultRules authz.Rules
+	// Bearer verifies the AS's access tokens; required when a route has
+	// AuthBearer or AuthSessionOrBearer.
+	Bearer *bearer.Verifier
+	// StoreReady reports whether the session store answers (for /readyz).
+	StoreReady func(ctx context.Context) error
+	// Transport, when set, carries the requests to every upstream, whatever
+	// the routes' Transport options (tests, benchmarks). By default each
+	// distinct Route.Transport gets its own pool.
+	Transport http.RoundTripper
+	// WrapTransport, when set, wraps each upstream transport (metrics).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// BodyReadTimeout bounds the time to read the request body of the
+	// gateway's own endpoints (back-channel logout, sign-out, the REST flow
+	// API): 408 when it passes (default 10s; negative: no limit). Their
+	// bodies are also limited to MaxBodyBytes (413).
+	BodyReadTimeout time.Duration
+	Logger          *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
