@@ -32,7 +32,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	gatehouseBin = filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-race", "-o", gatehouseBin, "../cmd/gatehouse")
+	// Built in the product module, without a workspace: the binary users get,
+	// with the versions the product's go.mod selects (not e2e's).
+	build := exec.Command("go", "build", "-race", "-o", gatehouseBin, "./cmd/gatehouse")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "GOWORK=off")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building gatehouse:", err)
