@@ -16,7 +16,7 @@ import (
 
 // spelling is one line of the hostile-request corpus.
 type spelling struct {
-	host, target        string
+	host, target         string
 	canonHost, canonPath string
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -38,7 +39,7 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "memory": sessions live inside the running gateway; restart it to end them all`)
 		return exitError{}
 	}
-	st, err := newStore(cfg.Session)
+	st, err := server.NewStore(cfg.Session)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/tls"
@@ -52,7 +52,7 @@ func providerLogin(p config.Provider, asTransport *http.Transport, logger *slog.
 		if _, err := tls.LoadX509KeyPair(p.TLSClientCertFile, p.TLSClientKeyFile); err != nil {
 			return o, fmt.Errorf("provider.tls_client_cert_file, provider.tls_client_key_file: %w", err)
 		}
-		cr, err := newCertReloader(p.TLSClientCertFile, p.TLSClientKeyFile, logger)
+		cr, err := NewCertReloader(p.TLSClientCertFile, p.TLSClientKeyFile, logger)
 		if err != nil {
 			return o, fmt.Errorf("provider.tls_client_cert_file: %w", err)
 		}
