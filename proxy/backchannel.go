@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // jtiMemory is how long a logout token ID is remembered when the token's
@@ -127,8 +128,13 @@ func unverifiedAudience(raw string) []string {
 // logoutTokenAlgs are the algorithms unverifiedAudience reads tokens of:
 // the asymmetric ones an AS signs with (the verification that follows
 // applies the AS's own allowlist).
-var logoutTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384,
-	jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
+var logoutTokenAlgs = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(vocab.AsymmetricAlgs))
+	for i, n := range vocab.AsymmetricAlgs {
+		out[i] = jose.SignatureAlgorithm(n)
+	}
+	return out
+}()
 
 func jtiKey(iss, jti string) string {
 	h := sha256.Sum256([]byte(iss + "\x00" + jti))
