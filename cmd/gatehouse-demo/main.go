@@ -108,15 +108,19 @@ url = "http://%s"
 	env := map[string]string{config.EnvClientSecret: clientSecret, config.EnvCookieSecret: randomToken()}
 	cfg, err := config.Parse([]byte(cfgText), func(k string) string { return env[k] })
 	if err == nil {
+		cfg.Server.LogLevel = *level
 		err = cfg.Validate()
+	}
+	var rt *config.Runtime
+	if err == nil {
+		rt, err = config.Compile(cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	cfg.Server.LogLevel = *level
 	access := server.NewAccessLog(cfg.Server, stderr)
 	defer func() { err = errors.Join(err, access.Close()) }()
-	gw, err := server.New(ctx, cfg, server.Options{Logger: logger.With("component", "gateway"), AccessLog: access.Logger()})
+	gw, err := server.New(ctx, rt, server.Options{Logger: logger.With("component", "gateway"), AccessLog: access.Logger()})
 	if err != nil {
 		return err
 	}

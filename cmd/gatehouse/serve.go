@@ -15,15 +15,17 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-dev/gatehouse/internal/certreload"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	cfg, err := loadConfig("serve", args, getenv, stderr)
+	rt, err := loadConfig("serve", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	cfg := rt.Config
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
@@ -43,7 +45,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	var tlsConf *tls.Config
 	if cfg.Server.TLSCertFile != "" {
-		cr, err := server.NewCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, logger)
+		cr, err := certreload.New(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, logger)
 		if err != nil {
 			return err
 		}
@@ -51,7 +53,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	access := server.NewAccessLog(cfg.Server, stderr)
 	closers = append(closers, access.Close)
-	gw, err := server.New(ctx, cfg, server.Options{Logger: logger, Metrics: m, AccessLog: access.Logger()})
+	gw, err := server.New(ctx, rt, server.Options{Logger: logger, Metrics: m, AccessLog: access.Logger()})
 	if err != nil {
 		return err
 	}

@@ -31,10 +31,11 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, "gatehouse sessions revoke: give exactly one of -sub or -sid")
 		return exitError{}
 	}
-	cfg, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
+	rt, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	cfg := rt.Config
 	if cfg.Session.Store != config.StoreRedis {
 		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "memory": sessions live inside the running gateway; restart it to end them all`)
 		return exitError{}
@@ -44,11 +45,7 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	secret, err := cfg.CookieSecretBytes()
-	if err != nil {
-		return err
-	}
-	m, err := session.NewManager(session.Options{Store: st, Secret: secret})
+	m, err := session.NewManager(session.Options{Store: st, Secret: rt.Session.Secret})
 	if err != nil {
 		return err
 	}

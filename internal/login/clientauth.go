@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -340,4 +341,23 @@ func (c *Client) clientAssertion(tokenURL string) (string, error) {
 		return "", fmt.Errorf("login: client assertion: %w", err)
 	}
 	return raw, nil
+}
+
+// LoadPrivateKey reads the PEM private key that signs private_key_jwt
+// assertions from file and returns it with its algorithm: alg when set
+// (checked against the key), else the key's default (see KeyAlgorithm).
+func LoadPrivateKey(file, alg string) (crypto.Signer, string, error) {
+	pemData, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := ParsePrivateKey(pemData)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", file, err)
+	}
+	alg, err = KeyAlgorithm(key, alg)
+	if err != nil {
+		return nil, "", err
+	}
+	return key, alg, nil
 }

@@ -13,9 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
@@ -58,34 +55,34 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// New converts the validated configuration into each package's options and
-// wires them. Provider discovery runs in the background, retried until it
-// succeeds, so the gateway starts (unready) during an AS outage. The
-// background work stops on Close, not when ctx ends.
-func New(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err error) {
+// New wires the compiled configuration: it opens the session store and
+// starts the login client, the bearer verifier and the proxy. Provider
+// discovery runs in the background, retried until it succeeds, so the
+// gateway starts (unready) during an AS outage. The background work stops
+// on Close, not when ctx ends.
+func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err error) {
+	cfg := rt.Config
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m, access := o.Metrics, o.AccessLog
-	gw := &Server{cfg: cfg.Server, logger: logger}
+	m := o.Metrics
+	srv := &Server{cfg: cfg.Server, logger: logger}
 	defer func() { // one cleanup path for every failure below
 		if err != nil {
-			err = errors.Join(err, gw.Close())
+			err = errors.Join(err, srv.Close())
 		}
 	}()
-	publicURL, err := url.Parse(strings.TrimSuffix(cfg.Server.PublicURL, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("server.public_url: %w", err)
-	}
 	st, err := NewStore(cfg.Session)
 	if err != nil {
 		return nil, err
 	}
-	gw.closers = append(gw.closers, st.Close)
-	asTransport := http.DefaultTransport.(*http.Transport).Clone()
-	asTransport.Proxy = http.ProxyFromEnvironment // calls to the AS may need an egress proxy
-	var asRT http.RoundTripper = asTransport
+	srv.closers = append(srv.closers, st.Close)
+	asTr, err := asTransport(cfg.Provider, logger)
+	if err != nil {
+		return nil, err
+	}
+	var asRT http.RoundTripper = asTr
 	var wrapUpstream func(http.RoundTripper) http.RoundTripper // each upstream pool, for metrics
 	var observer proxy.RequestObserver
 	var limitObs proxy.LimitObserver
@@ -96,82 +93,50 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err err
 		observer, limitObs = m, m
 		observeJWKS, observeBearer = m.ObserveJWKS, m.ObserveBearer
 	}
-	secret, err := cfg.CookieSecretBytes()
-	if err != nil {
-		return nil, err
-	}
-	sessions, err := session.NewManager(session.Options{
-		Store:        st,
-		Secret:       secret,
-		CookieName:   cfg.Session.CookieName,
-		CookieDomain: cfg.Session.CookieDomain,
-		Secure:       publicURL.Scheme == "https",
-		Lifetime:     cfg.Session.Lifetime.Duration,
-		IdleTimeout:  cfg.Session.IdleTimeout.Duration,
-		CacheMaxAge:  cacheMaxAge(cfg.Session.CacheMaxAge.Duration),
-	})
-	if err != nil {
-		return nil, err
-	}
-	lo, err := providerLogin(cfg.Provider, asTransport, logger) // clientauth.go
+	so := rt.Session
+	so.Store = st
+	sessions, err := session.NewManager(so)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range cfg.GrantWarnings() {
 		logger.Warn(w, "event", "config_warning")
 	}
-	lo.Issuer, lo.ClientID, lo.ClientSecret = cfg.Provider.Issuer, cfg.Provider.ClientID, cfg.Provider.ClientSecret
-	lo.Scopes, lo.ExtraAuthParams, lo.UseUserinfo = cfg.Provider.Scopes, cfg.Provider.ExtraAuthParams, cfg.Provider.UseUserinfo
+	lo := rt.Login
 	lo.HTTPClient = &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT}
-	lo.Logger = logger
-	lo.KeyRefetchInterval, lo.ObserveKeys = cfg.Limits.JWKSRefetchInterval.Duration, observeJWKS
+	lo.Logger, lo.ObserveKeys = logger, observeJWKS
 	lc := login.New(lo)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	gw.closers = append(gw.closers, func() error { cancel(); return nil })
+	srv.closers = append(srv.closers, func() error { cancel(); return nil })
 	go func() { _ = lc.Run(runCtx) }()
 
-	var trusted []netip.Prefix
-	for _, s := range cfg.Server.TrustedProxies {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("server.trusted_proxies: %w", err)
-		}
-		trusted = append(trusted, p)
-	}
 	routes := make([]proxy.Route, len(cfg.Upstreams))
 	for i, u := range cfg.Upstreams {
-		target, err := url.Parse(u.URL)
-		if err != nil {
-			return nil, fmt.Errorf("upstream[%d].url: %w", i, err)
-		}
-		name := u.Name
-		if name == "" {
-			name = fmt.Sprintf("upstream-%d", i)
-		}
+		cu := rt.Upstreams[i]
 		routes[i] = proxy.Route{
-			Name: name, Host: u.Host, PathPrefix: u.PathPrefix, CaseSensitivePaths: u.CaseSensitivePaths, Target: target, Auth: u.Auth,
+			Name: cu.Name, Host: u.Host, PathPrefix: u.PathPrefix, CaseSensitivePaths: u.CaseSensitivePaths, Target: cu.Target, Auth: u.Auth,
 			PassAccessToken: u.PassAccessToken, PassAuthorization: u.PassAuthorization,
-			Rules: cfg.UpstreamRules(i),
+			Rules:         cu.Rules,
+			UpstreamToken: u.UpstreamToken, TokenParams: cu.TokenParams,
 			Transport: upstream.TransportOptions{
 				ResponseHeaderTimeout: u.Timeout.Duration,
 				IdleConnTimeout:       u.IdleTimeout.Duration,
 			},
 			BodyReadTimeout: u.BodyReadTimeout.Duration,
 		}
-		routeToken(u, &routes[i]) // clientauth.go
 	}
 	bv, err := newBearerVerifier(cfg, lc, asRT, observeBearer)
 	if err != nil {
 		return nil, err
 	}
 	g, err := proxy.New(proxy.Options{
-		PublicURL:             publicURL,
+		PublicURL:             rt.PublicURL,
 		Login:                 lc,
 		Sessions:              sessions,
 		Routes:                routes,
-		Redirects:             redirect.New(publicURL, cfg.Server.AllowedRedirectDomains),
+		Redirects:             redirect.New(rt.PublicURL, cfg.Server.AllowedRedirectDomains),
 		Claims:                identity.Mapping{User: cfg.Headers.User, Email: cfg.Headers.Email, PreferredUsername: cfg.Headers.PreferredUsername, Groups: cfg.Headers.Groups},
-		TrustedProxies:        trusted,
+		TrustedProxies:        rt.TrustedProxies,
 		RefreshBefore:         cfg.Session.RefreshBefore.Duration,
 		Locker:                st,
 		Notifier:              st,
@@ -185,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err err
 		Bearer:                bv,
 		WrapTransport:         wrapUpstream,
 		BodyReadTimeout:       cfg.Server.BodyReadTimeout.Duration,
-		AccessLog:             access,
+		AccessLog:             o.AccessLog,
 		Observer:              observer,
 		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
 		LimitObserver:         limitObs,
@@ -194,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	gw.gw = g
+	srv.gw = g
 	go func() {
 		if err := g.Run(runCtx); err != nil {
 			logger.Error("refresh notifications stopped", "error", err)
@@ -205,36 +170,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err err
 			logger.Error("session cache invalidations stopped; the cache is off", "error", err)
 		}
 	}()
-	return gw, nil
-}
-
-// cacheMaxAge converts session.cache_max_age, where 0 disables the cache,
-// to session.Options.CacheMaxAge, where 0 is the default.
-func cacheMaxAge(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	return srv, nil
 }
 
 // Serve runs the HTTP server on ln (with TLS when tlsConf is not nil) until
 // ctx ends, then drains: /readyz turns unready, the listener closes and
 // in-flight requests get up to server.shutdown_timeout to finish.
-func (gw *Server) Serve(ctx context.Context, ln net.Listener, tlsConf *tls.Config) error {
-	s, logger := gw.cfg, gw.logger
-	srv := &http.Server{
-		Handler:           gw.gw,
+func (srv *Server) Serve(ctx context.Context, ln net.Listener, tlsConf *tls.Config) error {
+	s, logger := srv.cfg, srv.logger
+	hs := &http.Server{
+		Handler:           srv.gw,
 		ReadHeaderTimeout: s.ReadHeaderTimeout.Duration,
 		IdleTimeout:       s.IdleTimeout.Duration,
 		MaxHeaderBytes:    64 << 10,
@@ -244,10 +189,10 @@ func (gw *Server) Serve(ctx context.Context, ln net.Listener, tlsConf *tls.Confi
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConf != nil {
-			errc <- srv.ServeTLS(ln, "", "") // HTTP/2 is negotiated by ALPN
+			errc <- hs.ServeTLS(ln, "", "") // HTTP/2 is negotiated by ALPN
 			return
 		}
-		errc <- srv.Serve(ln)
+		errc <- hs.Serve(ln)
 	}()
 	select {
 	case err := <-errc:
@@ -255,15 +200,15 @@ func (gw *Server) Serve(ctx context.Context, ln net.Listener, tlsConf *tls.Confi
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", s.ShutdownTimeout.Duration)
-	gw.gw.Drain()
+	srv.gw.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), max(s.ShutdownTimeout.Duration, time.Second))
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := hs.Shutdown(sctx); err != nil {
 		// Connections still open after the timeout (requests that did not
 		// finish, or browsers' pre-opened connections that never sent one)
 		// are closed; the shutdown itself went as configured.
 		logger.Warn("shutdown timeout reached; closing remaining connections", "error", err)
-		_ = srv.Close()
+		_ = hs.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

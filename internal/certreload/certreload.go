@@ -1,4 +1,7 @@
-package server
+// Package certreload serves a TLS certificate from PEM files and re-reads
+// them when they change, for the gateway's listener and for its client
+// certificate at the authorization server (RFC 8705).
+package certreload
 
 import (
 	"crypto/tls"
@@ -9,10 +12,10 @@ import (
 	"time"
 )
 
-// CertReloader serves a certificate from PEM files and re-reads them when
+// Reloader serves a certificate from PEM files and re-reads them when
 // they change (cert-manager and similar rotate them in place). A failed
 // reload keeps the previous certificate and is logged.
-type CertReloader struct {
+type Reloader struct {
 	certFile, keyFile string
 	logger            *slog.Logger
 	every             time.Duration
@@ -23,9 +26,9 @@ type CertReloader struct {
 	checked time.Time
 }
 
-// NewCertReloader loads the certificate and key from their PEM files.
-func NewCertReloader(certFile, keyFile string, logger *slog.Logger) (*CertReloader, error) {
-	c := &CertReloader{certFile: certFile, keyFile: keyFile, logger: logger, every: time.Second}
+// New loads the certificate and key from their PEM files.
+func New(certFile, keyFile string, logger *slog.Logger) (*Reloader, error) {
+	c := &Reloader{certFile: certFile, keyFile: keyFile, logger: logger, every: time.Second}
 	stamp, err := c.fileStamp()
 	if err != nil {
 		return nil, err
@@ -37,7 +40,7 @@ func NewCertReloader(certFile, keyFile string, logger *slog.Logger) (*CertReload
 }
 
 // fileStamp identifies the files' current versions.
-func (c *CertReloader) fileStamp() (string, error) {
+func (c *Reloader) fileStamp() (string, error) {
 	var stamp string
 	for _, f := range []string{c.certFile, c.keyFile} {
 		fi, err := os.Stat(f)
@@ -49,7 +52,7 @@ func (c *CertReloader) fileStamp() (string, error) {
 	return stamp, nil
 }
 
-func (c *CertReloader) load(stamp string) error {
+func (c *Reloader) load(stamp string) error {
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		return fmt.Errorf("server.tls_cert_file, server.tls_key_file: %w", err)
@@ -60,7 +63,7 @@ func (c *CertReloader) load(stamp string) error {
 
 // GetCertificate is tls.Config.GetCertificate. It looks at the files at most
 // once a second.
-func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (c *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := time.Now(); now.Sub(c.checked) >= c.every {
@@ -76,9 +79,15 @@ func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return c.cert, nil
 }
 
+// GetClientCertificate is tls.Config.GetClientCertificate: it presents the
+// same certificate to servers that ask for one.
+func (c *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return c.GetCertificate(nil)
+}
+
 // ServerConfig is a TLS server configuration (TLS 1.2 or later, HTTP/2 by
 // ALPN) that serves the reloaded certificate.
-func (c *CertReloader) ServerConfig() *tls.Config {
+func (c *Reloader) ServerConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: c.GetCertificate,
