@@ -4,8 +4,16 @@ BIN      := bin/gatehouse
 PKGS     := ./...
 GOFLAGS  ?=
 STATICCHECK_VERSION ?= v0.8.2
+# The Go modules with code, the product first. The others are test and
+# benchmark harnesses with their own go.mod (so that Kubernetes, Helm and
+# chromedp stay out of the product's), each replacing the product module
+# with this checkout. e2e/hydra is a tool-only module (no packages).
+MODULES  := . e2e internal/deploytest bench
+# Each module builds with its own go.mod, as CI and releases do, even when a
+# developer has a go.work (make work) for the editor.
+export GOWORK := off
 
-.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck bench bench-deps clean
+.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps clean
 
 all: build
 
@@ -14,11 +22,11 @@ build:
 
 ## demo: development AS + demo upstream + gateway on 127.0.0.1 (open http://127.0.0.1:4180)
 demo:
-	$(GO) run ./cmd/gatehouse demo
+	$(GO) run ./cmd/gatehouse-demo
 
 ## test: install missing test dependencies, then every test (unit, integration, e2e) with the race detector
 test: test-deps
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@set -e; for m in $(MODULES); do echo "go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m $(PKGS)); done
 
 ## test-deps: redis-server, chromium, nginx, node, gcc + the e2e OpenID Provider's npm packages and bin/hydra (Ory Hydra)
 test-deps:
@@ -26,12 +34,13 @@ test-deps:
 
 ## unit: the fast tests only (no external processes needed beyond redis-server)
 unit:
-	$(GO) test -race -count=1 -short $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 -short $(PKGS)); done
 
 ## bench: the gateway against a bare reverse proxy (wrk, Redis, ~4 minutes); writes docs/performance.md.
 ## Not part of test. BENCHFLAGS passes flags to bench/run, e.g. BENCHFLAGS="-rounds 9".
 bench: bench-deps
-	$(GO) run ./bench/run $(BENCHFLAGS)
+	cd bench && $(GO) build -o ../bin/gatehouse-bench ./run
+	bin/gatehouse-bench $(BENCHFLAGS)
 
 ## bench-deps: wrk and redis-server
 bench-deps:
@@ -46,10 +55,19 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would rewrite:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet $(PKGS)); done
 
 staticcheck:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)); done
+
+## tidy: go mod tidy in every module
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+## work: a go.work over every module, for editors and gopls (not committed; make ignores it)
+work:
+	rm -f go.work go.work.sum
+	GOWORK= $(GO) work init $(MODULES)
 
 clean:
 	rm -rf bin

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 )
 
-// TestE2EDemo runs `gatehouse demo` (what `make demo` runs) and logs in with
+// TestE2EDemo runs gatehouse-demo (what `make demo` runs) and logs in with
 // the browser as the demo user.
 func TestE2EDemo(t *testing.T) {
 	if testing.Short() {
@@ -21,7 +21,7 @@ func TestE2EDemo(t *testing.T) {
 	}
 	harness.Require(t, "chromium")
 	gw, as, up := harness.FreePort(t), harness.FreePort(t), harness.FreePort(t)
-	cmd := exec.Command(gatehouseBin, "demo",
+	cmd := exec.Command(demoBin,
 		"-listen", fmt.Sprintf("127.0.0.1:%d", gw), "-as", fmt.Sprintf("127.0.0.1:%d", as), "-upstream", fmt.Sprintf("127.0.0.1:%d", up))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

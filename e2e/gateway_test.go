@@ -23,8 +23,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 )
 
-// gatehouseBin is the binary built once by TestMain.
-var gatehouseBin string
+// gatehouseBin and demoBin are the gatehouse and gatehouse-demo commands,
+// built once by TestMain.
+var gatehouseBin, demoBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gatehouse-e2e-")
@@ -32,8 +33,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	gatehouseBin = filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-race", "-o", gatehouseBin, "../cmd/gatehouse")
+	gatehouseBin, demoBin = filepath.Join(dir, "gatehouse"), filepath.Join(dir, "gatehouse-demo")
+	// Built in the product module, without a workspace: the binaries users
+	// get, with the versions the product's go.mod selects (not e2e's).
+	build := exec.Command("go", "build", "-race", "-o", dir+string(filepath.Separator), "./cmd/gatehouse", "./cmd/gatehouse-demo")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "GOWORK=off")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building gatehouse:", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -114,8 +115,13 @@ func unverifiedAudience(raw string) []string {
 // logoutTokenAlgs are the algorithms unverifiedAudience reads tokens of:
 // the asymmetric ones an AS signs with (the verification that follows
 // applies the AS's own allowlist).
-var logoutTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384,
-	jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
+var logoutTokenAlgs = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(vocab.AsymmetricAlgs))
+	for i, n := range vocab.AsymmetricAlgs {
+		out[i] = jose.SignatureAlgorithm(n)
+	}
+	return out
+}()
 
 // handleFrontchannelLogout ends the sessions of an OP session:
 // GET /oauth2/frontchannel_logout?iss=...&sid=... (OpenID Connect

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/grants"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
@@ -18,18 +19,18 @@ import (
 const (
 	// UpstreamTokenUser (the default, also "") sends the user's access
 	// token where PassAccessToken and PassAuthorization say.
-	UpstreamTokenUser = "user"
+	UpstreamTokenUser = vocab.UpstreamTokenUser
 	// UpstreamTokenClientCredentials sends the gateway's own token (RFC 6749
 	// §4.4) in "Authorization: Bearer", whoever the user is: one token per
 	// route, fetched once at a time and replaced shortly before it expires.
-	UpstreamTokenClientCredentials = "client_credentials"
+	UpstreamTokenClientCredentials = vocab.UpstreamTokenClientCredentials
 	// UpstreamTokenExchange sends, in "Authorization: Bearer", the user's
 	// access token exchanged for one for this upstream (RFC 8693). The
 	// exchanged tokens are cached in this process, per user's token.
-	UpstreamTokenExchange = "token_exchange"
+	UpstreamTokenExchange = vocab.UpstreamTokenExchange
 	// UpstreamTokenNone sends no token; an Authorization header the client
 	// sent is removed too.
-	UpstreamTokenNone = "none"
+	UpstreamTokenNone = vocab.UpstreamTokenNone
 )
 
 // routeTokens are a route's token sources; nil when unused.

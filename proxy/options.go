@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -21,18 +22,18 @@ import (
 // Auth modes of a route.
 const (
 	// AuthSession requires a session; browsers are sent to log in.
-	AuthSession = "session"
+	AuthSession = vocab.AuthSession
 	// AuthPublic lets everyone through (identity headers are still stripped).
-	AuthPublic = "public"
+	AuthPublic = vocab.AuthPublic
 	// AuthBearer requires an access token of the AS ("Authorization:
 	// Bearer", RFC 6750); sessions are not accepted.
-	AuthBearer = "bearer"
+	AuthBearer = vocab.AuthBearer
 	// AuthSessionOrBearer accepts a session (cookie, or session ticket as
 	// bearer token) or an access token of the AS.
-	AuthSessionOrBearer = "session_or_bearer"
+	AuthSessionOrBearer = vocab.AuthSessionOrBearer
 	// AuthPasswordGrant requires HTTP Basic credentials, exchanged at the AS
 	// with the resource owner password grant (password.go).
-	AuthPasswordGrant = "password_grant"
+	AuthPasswordGrant = vocab.AuthPasswordGrant
 )
 
 // Route is an upstream and the policy the gate applies to it.

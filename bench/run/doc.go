@@ -17,9 +17,10 @@
 // within each round.
 //
 // It needs Linux (/proc), wrk and redis-server (Debian packages wrk and
-// redis-server), and must run from the repository root:
+// redis-server), and must run from the repository root. bench is its own
+// module, so `make bench` builds it into bin/gatehouse-bench and runs that:
 //
-//	go run ./bench/run [-rounds 8] [-duration 2s] [-conns 50] [-sessions 10000] [-out docs/performance.md]
+//	make bench BENCHFLAGS="[-rounds 8] [-duration 2s] [-conns 50] [-sessions 10000] [-out docs/performance.md]"
 //
 // With -hold it starts everything, prints each target's URL, process ID and
 // session cookie, and waits: attach perf or send your own load.

@@ -117,10 +117,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *serveUp != "" {
 		return serveUpstream(ctx, *serveUp, stdout)
 	}
-	if _, err := os.Stat("go.mod"); err != nil {
+	if _, err := os.Stat(filepath.Join("bench", "go.mod")); err != nil {
 		return errors.New("run from the repository root (make bench)")
 	}
-	o.commandLine = strings.Join(append([]string{"go run ./bench/run"}, args...), " ")
+	o.commandLine = strings.Join(append([]string{"bin/gatehouse-bench"}, args...), " ")
 	o.cookieSecret, o.clientSecret = randomSecret(), randomSecret()
 
 	dir, err := os.MkdirTemp("", "gatehouse-bench-")
@@ -208,12 +208,16 @@ func (b *bench) close() {
 	}
 }
 
-// build compiles the gatehouse command and the bare proxy into the work directory.
+// build compiles the gatehouse command (in the product module, as released:
+// without a workspace) and the bare proxy (in the bench module) into the
+// work directory.
 func (b *bench) build(ctx context.Context) error {
-	for _, pkg := range []string{"./cmd/gatehouse", "./bench/bareproxy"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(b.dir, filepath.Base(pkg)), pkg)
+	for _, pkg := range []struct{ module, path string }{{".", "./cmd/gatehouse"}, {"bench", "./bareproxy"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(b.dir, filepath.Base(pkg.path)), pkg.path)
+		cmd.Dir = pkg.module
+		cmd.Env = append(os.Environ(), "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+			return fmt.Errorf("go build %s: %w\n%s", pkg.path, err, out)
 		}
 	}
 	return nil

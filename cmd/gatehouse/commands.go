@@ -34,9 +34,9 @@ func cmdGenkey(stdout io.Writer) error {
 	return nil
 }
 
-// loadConfig parses the -config flag, loads and validates the file, and
-// prints every problem to stderr.
-func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config.Config, error) {
+// loadConfig parses the -config flag, loads, validates and compiles the
+// file, and prints every problem to stderr.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config.Runtime, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "gatehouse.toml", "path of the TOML configuration file")
@@ -51,12 +51,16 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	if err == nil {
 		err = cfg.Validate()
 	}
+	var rt *config.Runtime
+	if err == nil {
+		rt, err = config.Compile(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse: configuration %s is not valid:\n", *path)
 		printProblems(stderr, err)
 		return nil, exitError{}
 	}
-	return cfg, nil
+	return rt, nil
 }
 
 func printProblems(w io.Writer, err error) {
@@ -71,11 +75,11 @@ func printProblems(w io.Writer, err error) {
 }
 
 func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("check-config", args, getenv, stderr)
+	rt, err := loadConfig("check-config", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	for _, w := range cfg.GrantWarnings() { // valid, but worth a second look (docs/grants.md)
+	for _, w := range rt.Config.GrantWarnings() { // valid, but worth a second look (docs/grants.md)
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintln(stdout, "configuration is valid")

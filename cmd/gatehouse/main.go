@@ -8,7 +8,6 @@
 //	gatehouse check-config -config FILE
 //	gatehouse genkey                 print a new random cookie secret
 //	gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
-//	gatehouse demo                   development AS + demo upstream + gateway
 //	gatehouse version
 package main
 
@@ -57,7 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sessions":
 		return cmdSessions(ctx, args, getenv, stdout, stderr)
 	case "demo":
-		return cmdDemo(ctx, args, stdout, stderr)
+		// The development AS is not in the production binary.
+		fmt.Fprintln(stderr, "gatehouse: the demo is its own command: run `make demo` or `go run ./cmd/gatehouse-demo` in a checkout")
+		return exitError{}
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil
@@ -76,6 +77,5 @@ const usage = `Usage:
   gatehouse genkey                     print a new random cookie secret
   gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
                                        end every session of a user on every replica
-  gatehouse demo                       run a development AS, a demo upstream and the gateway
   gatehouse version                    print the version
 `

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -30,24 +31,21 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, "gatehouse sessions revoke: give exactly one of -sub or -sid")
 		return exitError{}
 	}
-	cfg, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
+	rt, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	cfg := rt.Config
 	if cfg.Session.Store != config.StoreRedis {
 		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "memory": sessions live inside the running gateway; restart it to end them all`)
 		return exitError{}
 	}
-	st, err := newStore(cfg.Session)
+	st, err := server.NewStore(cfg.Session)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	secret, err := cfg.CookieSecretBytes()
-	if err != nil {
-		return err
-	}
-	m, err := session.NewManager(session.Options{Store: st, Secret: secret})
+	m, err := session.NewManager(session.Options{Store: st, Secret: rt.Session.Secret})
 	if err != nil {
 		return err
 	}

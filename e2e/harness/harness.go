@@ -80,7 +80,8 @@ func FreePort(t testing.TB) int {
 }
 
 // e2eDir returns the repository's e2e directory: next to this source file, or else found
-// by walking up from the working directory to go.mod (for binaries built with -trimpath).
+// by walking up from the working directory to the directory that holds e2e/op (for binaries
+// built with -trimpath).
 func e2eDir(t testing.TB) string {
 	t.Helper()
 	if _, file, _, ok := runtime.Caller(0); ok {
@@ -94,12 +95,12 @@ func e2eDir(t testing.TB) string {
 		t.Fatalf("find the e2e directory: %v", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "e2e", "op", "op.mjs")); err == nil {
 			return filepath.Join(dir, "e2e")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatalf("find the e2e directory: no go.mod above the working directory")
+			t.Fatalf("find the e2e directory: no e2e/op above the working directory")
 		}
 		dir = parent
 	}

@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/internal/jwks"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Errors of Verify. Callers branch on them with errors.Is; the wrapped
@@ -169,10 +170,7 @@ type state struct {
 }
 
 // asymmetric are the JWS algorithms Algorithms may list.
-var asymmetric = []string{
-	oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512,
-	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA,
-}
+var asymmetric = vocab.AsymmetricAlgs
 
 // New returns a Verifier for opts.
 func New(opts Options) (*Verifier, error) {

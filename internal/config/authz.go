@@ -7,16 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
-)
-
-// Accepted values of [Upstream.Auth] besides AuthSession and AuthPublic.
-const (
-	// AuthBearer accepts only an "Authorization: Bearer" access token of
-	// the AS (RFC 6750), never a session.
-	AuthBearer = "bearer"
-	// AuthSessionOrBearer accepts a session (cookie, or a session ticket as
-	// bearer token) or an access token of the AS.
-	AuthSessionOrBearer = "session_or_bearer"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Authorization is the [authorization] table: the default authorization
@@ -112,15 +103,12 @@ func bearerDefaults() Bearer {
 	}
 }
 
-// asymmetricAlgs are the values bearer.algorithms accepts.
-var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
-
 // AcceptsBearerTokens reports whether an upstream has auth "bearer" or
 // "session_or_bearer".
 func (c *Config) AcceptsBearerTokens() bool { return usesBearer(c.Upstreams) }
 
 func usesBearer(ups []Upstream) bool {
-	return slices.ContainsFunc(ups, func(u Upstream) bool { return u.Auth == AuthBearer || u.Auth == AuthSessionOrBearer })
+	return slices.ContainsFunc(ups, func(u Upstream) bool { return u.Auth == vocab.AuthBearer || u.Auth == vocab.AuthSessionOrBearer })
 }
 
 func (b *Bearer) validate(p *problems, clientID string, ups []Upstream) {
@@ -144,8 +132,8 @@ func (b *Bearer) validate(p *problems, clientID string, ups []Upstream) {
 		}
 	}
 	for i, a := range b.Algorithms {
-		if !slices.Contains(asymmetricAlgs, a) {
-			p.add(fmt.Sprintf("bearer.algorithms[%d]", i), "%q is not one of %s (asymmetric algorithms only)", a, strings.Join(asymmetricAlgs, ", "))
+		if !slices.Contains(vocab.AsymmetricAlgs, a) {
+			p.add(fmt.Sprintf("bearer.algorithms[%d]", i), "%q is not one of %s (asymmetric algorithms only)", a, strings.Join(vocab.AsymmetricAlgs, ", "))
 		}
 	}
 	if n := b.IntrospectionCacheSize; n < 1 || n > 1_000_000 {
@@ -252,7 +240,7 @@ func validateRules(p *problems, a *Authorization, ups []Upstream) {
 	for i := range ups {
 		u := &ups[i]
 		key := fmt.Sprintf("upstream[%d]", i)
-		if u.Auth == AuthPublic && u.setsRules() {
+		if u.Auth == vocab.AuthPublic && u.setsRules() {
 			p.add(key, `sets authorization rules, but auth = "public" lets everyone through; remove them or use auth = "session"`)
 			continue
 		}

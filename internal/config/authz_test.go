@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -104,10 +105,10 @@ func TestValidateRulesAndBearer(t *testing.T) {
 		want   []string
 	}{
 		{"bearer needs audiences", func(c *Config) {
-			c.Upstreams[0].Auth = AuthSessionOrBearer
+			c.Upstreams[0].Auth = vocab.AuthSessionOrBearer
 		}, []string{`bearer.audiences: required when an upstream has auth = "bearer" or "session_or_bearer"`}},
 		{"bearer fields", func(c *Config) {
-			c.Upstreams[0].Auth = AuthBearer
+			c.Upstreams[0].Auth = vocab.AuthBearer
 			c.Bearer.Audiences = []string{"gatehouse", "", "a b"}
 			c.Bearer.Issuer = "http://idp.example.com"
 			c.Bearer.Algorithms = []string{"RS256", "HS256", "none"}
@@ -138,7 +139,7 @@ func TestValidateRulesAndBearer(t *testing.T) {
 			c.Authorization.AllowedEmailDomains = []string{"*.example.com"}
 			c.Authorization.SkipAuth = []string{"/a/../b"}
 			c.Upstreams = append(c.Upstreams, Upstream{
-				PathPrefix: "/x", URL: "http://a", Auth: AuthSession,
+				PathPrefix: "/x", URL: "http://a", Auth: vocab.AuthSession,
 				AllowedEmails: []string{"a@b@c"}, Methods: []string{"get"},
 				RequiredClaims: map[string]ClaimValues{"dept": {}}, SkipAuth: []string{"/x?y"},
 			})
@@ -151,7 +152,7 @@ func TestValidateRulesAndBearer(t *testing.T) {
 			`upstream[1].skip_auth[0]: "/x?y": the path must not contain "?", "#", ";", "\", "%", or "*" other than a final "/*"`,
 		}},
 		{"rules on a public upstream", func(c *Config) {
-			c.Upstreams[0].Auth = AuthPublic
+			c.Upstreams[0].Auth = vocab.AuthPublic
 			c.Upstreams[0].AllowedGroups = []string{"admins"}
 		}, []string{`upstream[0]: sets authorization rules, but auth = "public" lets everyone through; remove them or use auth = "session"`}},
 	}

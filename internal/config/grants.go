@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Accepted values of [Provider.Type]; "" is ProviderOIDC.
@@ -13,28 +15,6 @@ const (
 	// ProviderOAuth2 is a plain OAuth 2.0 server: no ID token, identity
 	// from the userinfo endpoint.
 	ProviderOAuth2 = "oauth2"
-)
-
-// Accepted values of [Provider.ClientAuth] besides "" (choose).
-const (
-	ClientAuthSecretBasic = "client_secret_basic"
-	ClientAuthSecretPost  = "client_secret_post"
-	ClientAuthPrivateKey  = "private_key_jwt"
-	ClientAuthTLS         = "tls_client_auth"
-	ClientAuthNone        = "none"
-)
-
-// AuthPasswordGrant is the [Upstream.Auth] of legacy clients that send HTTP
-// Basic credentials, exchanged at the AS with the resource owner password
-// grant (RFC 6749 §4.3), which RFC 9700 §2.4 says MUST NOT be used.
-const AuthPasswordGrant = "password_grant"
-
-// Accepted values of [Upstream.UpstreamToken]; "" is UpstreamTokenUser.
-const (
-	UpstreamTokenUser              = "user"
-	UpstreamTokenClientCredentials = "client_credentials"
-	UpstreamTokenExchange          = "token_exchange"
-	UpstreamTokenNone              = "none"
 )
 
 // Endpoints is the [provider.endpoints] table: the AS's endpoints, each an
@@ -66,7 +46,7 @@ func (pr *Provider) UsesDiscovery() bool {
 // to choose and no key or certificate is configured either.
 func (pr *Provider) needsSecret() bool {
 	switch pr.ClientAuth {
-	case ClientAuthSecretBasic, ClientAuthSecretPost:
+	case vocab.ClientAuthSecretBasic, vocab.ClientAuthSecretPost:
 		return true
 	case "":
 		return pr.PrivateKeyFile == "" && pr.TLSClientCertFile == ""
@@ -76,18 +56,17 @@ func (pr *Provider) needsSecret() bool {
 
 func (pr *Provider) validateGrants(p *problems) {
 	checkOneOf(p, "provider.type", pr.Type, "", ProviderOIDC, ProviderOAuth2) // "": the default, "oidc"
-	checkOneOf(p, "provider.client_auth", pr.ClientAuth, "",
-		ClientAuthSecretBasic, ClientAuthSecretPost, ClientAuthPrivateKey, ClientAuthTLS, ClientAuthNone)
+	checkOneOf(p, "provider.client_auth", pr.ClientAuth, append([]string{""}, vocab.ClientAuthMethods...)...)
 	switch pr.ClientAuth {
-	case ClientAuthPrivateKey:
+	case vocab.ClientAuthPrivateKeyJWT:
 		if pr.PrivateKeyFile == "" {
 			p.add("provider.private_key_file", `required with client_auth = "private_key_jwt"`)
 		}
-	case ClientAuthTLS:
+	case vocab.ClientAuthTLS:
 		if pr.TLSClientCertFile == "" {
 			p.add("provider.tls_client_cert_file", `required with client_auth = "tls_client_auth"`)
 		}
-	case ClientAuthNone:
+	case vocab.ClientAuthNone:
 		if pr.ClientSecret != "" {
 			p.add("provider.client_secret", `a public client (client_auth = "none") has no secret; remove it (or unset %s)`, EnvClientSecret)
 		}
@@ -96,7 +75,7 @@ func (pr *Provider) validateGrants(p *problems) {
 		}
 	}
 	if pr.PrivateKeyAlg != "" {
-		checkOneOf(p, "provider.private_key_alg", pr.PrivateKeyAlg, "RS256", "PS256", "ES256")
+		checkOneOf(p, "provider.private_key_alg", pr.PrivateKeyAlg, vocab.AssertionAlgs...)
 	}
 	for _, k := range []struct{ key, val string }{{"provider.private_key_alg", pr.PrivateKeyAlg}, {"provider.private_key_id", pr.PrivateKeyID}} {
 		if k.val != "" && pr.PrivateKeyFile == "" {
@@ -144,27 +123,26 @@ func (pr *Provider) validateGrants(p *problems) {
 // grantToken reports whether an upstream obtains a token with a grant of
 // its own, which token_scopes, token_resources and token_audiences shape.
 func (u *Upstream) grantToken() bool {
-	return u.UpstreamToken == UpstreamTokenClientCredentials || u.UpstreamToken == UpstreamTokenExchange || u.Auth == AuthPasswordGrant
+	return u.UpstreamToken == vocab.UpstreamTokenClientCredentials || u.UpstreamToken == vocab.UpstreamTokenExchange || u.Auth == vocab.AuthPasswordGrant
 }
 
 func validateUpstreamTokens(p *problems, ups []Upstream) {
 	for i, u := range ups {
 		key := fmt.Sprintf("upstream[%d]", i)
-		checkOneOf(p, key+".upstream_token", u.UpstreamToken, "", // "": the default, "user"
-			UpstreamTokenUser, UpstreamTokenClientCredentials, UpstreamTokenExchange, UpstreamTokenNone)
+		checkOneOf(p, key+".upstream_token", u.UpstreamToken, append([]string{""}, vocab.UpstreamTokens...)...) // "": the default, "user"
 		switch u.UpstreamToken {
-		case UpstreamTokenClientCredentials:
+		case vocab.UpstreamTokenClientCredentials:
 			if u.PassAuthorization {
 				p.add(key+".pass_authorization", `conflicts with upstream_token = "client_credentials": the gateway's own token goes in Authorization`)
 			}
-		case UpstreamTokenExchange:
-			if u.Auth == AuthPublic {
+		case vocab.UpstreamTokenExchange:
+			if u.Auth == vocab.AuthPublic {
 				p.add(key+".upstream_token", `"token_exchange" needs a user's token to exchange, which auth = "public" does not have`)
 			}
 			if u.PassAuthorization || u.PassAccessToken {
 				p.add(key+".upstream_token", `"token_exchange" sends the exchanged token in Authorization; pass_access_token and pass_authorization would forward the user's own token too`)
 			}
-		case UpstreamTokenNone:
+		case vocab.UpstreamTokenNone:
 			if u.PassAuthorization || u.PassAccessToken {
 				p.add(key+".upstream_token", `"none" conflicts with pass_access_token and pass_authorization`)
 			}
@@ -207,10 +185,10 @@ func (c *Config) GrantWarnings() []string {
 		if u.Name != "" {
 			key += " (" + u.Name + ")"
 		}
-		if u.Auth == AuthPasswordGrant {
+		if u.Auth == vocab.AuthPasswordGrant {
 			out = append(out, key+`: auth = "password_grant" uses the resource owner password credentials grant, which RFC 9700 §2.4 says MUST NOT be used: the gateway sees users' passwords, and neither MFA nor the AS's login page can protect them. Move its clients to a redirect-based login.`)
 		}
-		if u.Auth == AuthPublic && u.UpstreamToken == UpstreamTokenClientCredentials {
+		if u.Auth == vocab.AuthPublic && u.UpstreamToken == vocab.UpstreamTokenClientCredentials {
 			out = append(out, key+`: auth = "public" with upstream_token = "client_credentials": whoever reaches this route calls the upstream with the gateway's own token. Restrict who can reach it.`)
 		}
 	}

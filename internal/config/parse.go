@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Environment variables consulted by [Parse] when a secret is set neither in
@@ -20,12 +21,11 @@ const (
 	EnvRedisPassword = "GATEHOUSE_REDIS_PASSWORD"
 )
 
-// Accepted values of [Session.Store] and [Upstream.Auth].
+// Accepted values of [Session.Store]. Those of [Upstream.Auth] and the
+// other enumerations the runtime shares are in internal/vocab.
 const (
 	StoreMemory = "memory"
 	StoreRedis  = "redis"
-	AuthSession = "session"
-	AuthPublic  = "public"
 )
 
 // defaults returns a Config holding every default. Parse decodes on top of it,
@@ -118,7 +118,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 			u.PathPrefix = "/"
 		}
 		if u.Auth == "" {
-			u.Auth = AuthSession
+			u.Auth = vocab.AuthSession
 		}
 	}
 	errs = append(errs,

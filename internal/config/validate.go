@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // problems collects validation errors, each prefixed with its key path.
@@ -293,8 +294,6 @@ func (h *Headers) validate(p *problems) {
 	}
 }
 
-var upstreamAuth = []string{AuthSession, AuthPublic, AuthBearer, AuthSessionOrBearer, AuthPasswordGrant}
-
 func validateUpstreams(p *problems, ups []Upstream) {
 	if len(ups) == 0 {
 		p.add("upstream", "at least one [[upstream]] is required")
@@ -337,7 +336,7 @@ func validateUpstreams(p *problems, ups []Upstream) {
 		} else if msg := checkUpstreamURL(u.URL); msg != "" {
 			p.add(key+".url", "%s", msg)
 		}
-		checkOneOf(p, key+".auth", u.Auth, upstreamAuth...)
+		checkOneOf(p, key+".auth", u.Auth, vocab.AuthModes...)
 		for _, d := range []struct {
 			key string
 			d   Duration

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // testCookieSecret is base64 of 32 bytes; not the example placeholder.
@@ -293,12 +294,12 @@ func TestValidate(t *testing.T) {
 			[]string{"upstream: at least one [[upstream]] is required"}},
 		{"upstream url", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
-				Upstream{PathPrefix: "/a", URL: "", Auth: AuthSession},
-				Upstream{PathPrefix: "/b", URL: "127.0.0.1:8080", Auth: AuthSession},
-				Upstream{PathPrefix: "/c", URL: "http://app:8080/?x=1", Auth: AuthSession},
-				Upstream{PathPrefix: "/d", URL: "http://app:8080/#x", Auth: AuthSession},
-				Upstream{PathPrefix: "/e", URL: "http://u:p@app:8080", Auth: AuthSession},
-				Upstream{PathPrefix: "/f", URL: "https://app:8443/base", Auth: AuthPublic},
+				Upstream{PathPrefix: "/a", URL: "", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/b", URL: "127.0.0.1:8080", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/c", URL: "http://app:8080/?x=1", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/d", URL: "http://app:8080/#x", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/e", URL: "http://u:p@app:8080", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/f", URL: "https://app:8443/base", Auth: vocab.AuthPublic},
 			)
 		}, []string{
 			"upstream[1].url: required",
@@ -310,8 +311,8 @@ func TestValidate(t *testing.T) {
 		{"upstream names", func(c *Config) {
 			c.Upstreams[0].Name = "app"
 			c.Upstreams = append(c.Upstreams,
-				Upstream{Name: "app", PathPrefix: "/a", URL: "http://a", Auth: AuthSession},
-				Upstream{Name: "My_App", PathPrefix: "/b", URL: "http://b", Auth: AuthSession},
+				Upstream{Name: "app", PathPrefix: "/a", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{Name: "My_App", PathPrefix: "/b", URL: "http://b", Auth: vocab.AuthSession},
 			)
 		}, []string{
 			`upstream[1].name: "app" is already the name of upstream[0]`,
@@ -319,9 +320,9 @@ func TestValidate(t *testing.T) {
 		}},
 		{"upstream host", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
-				Upstream{Host: "app.example.com", PathPrefix: "/", URL: "http://a", Auth: AuthSession},
-				Upstream{Host: "App.example.com", PathPrefix: "/", URL: "http://a", Auth: AuthSession},
-				Upstream{Host: "app.example.com:443", PathPrefix: "/", URL: "http://a", Auth: AuthSession},
+				Upstream{Host: "app.example.com", PathPrefix: "/", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{Host: "App.example.com", PathPrefix: "/", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{Host: "app.example.com:443", PathPrefix: "/", URL: "http://a", Auth: vocab.AuthSession},
 			)
 		}, []string{
 			`upstream[2].host: "App.example.com" must be lower case`,
@@ -329,13 +330,13 @@ func TestValidate(t *testing.T) {
 		}},
 		{"upstream path_prefix", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
-				Upstream{PathPrefix: "api", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/api/../admin", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/api?x", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/a//b", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/api/", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/a..b", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/admin./x", URL: "http://a", Auth: AuthSession},
+				Upstream{PathPrefix: "api", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/api/../admin", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/api?x", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/a//b", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/api/", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/a..b", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/admin./x", URL: "http://a", Auth: vocab.AuthSession},
 			)
 		}, []string{
 			`upstream[1].path_prefix: "api" must start with "/"`,
@@ -346,12 +347,12 @@ func TestValidate(t *testing.T) {
 		}},
 		{"upstream prefixes that differ only in case", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
-				Upstream{PathPrefix: "/admin", URL: "http://a", Auth: AuthSession},
-				Upstream{PathPrefix: "/Admin", URL: "http://a", Auth: AuthSession},
-				Upstream{Host: "a.example.com", PathPrefix: "/API", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
-				Upstream{Host: "a.example.com", PathPrefix: "/api", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
-				Upstream{Host: "b.example.com", PathPrefix: "/API", URL: "http://a", Auth: AuthSession, CaseSensitivePaths: true},
-				Upstream{Host: "b.example.com", PathPrefix: "/api", URL: "http://a", Auth: AuthSession},
+				Upstream{PathPrefix: "/admin", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{PathPrefix: "/Admin", URL: "http://a", Auth: vocab.AuthSession},
+				Upstream{Host: "a.example.com", PathPrefix: "/API", URL: "http://a", Auth: vocab.AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "a.example.com", PathPrefix: "/api", URL: "http://a", Auth: vocab.AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "b.example.com", PathPrefix: "/API", URL: "http://a", Auth: vocab.AuthSession, CaseSensitivePaths: true},
+				Upstream{Host: "b.example.com", PathPrefix: "/api", URL: "http://a", Auth: vocab.AuthSession},
 			)
 		}, []string{
 			`upstream[2].path_prefix: "/Admin" differs from upstream[1]'s "/admin" only in letter case; set case_sensitive_paths = true on both if the application tells them apart`,
@@ -359,8 +360,8 @@ func TestValidate(t *testing.T) {
 		}},
 		{"upstream duplicate route", func(c *Config) {
 			c.Upstreams = append(c.Upstreams,
-				Upstream{PathPrefix: "/", URL: "http://other", Auth: AuthSession},
-				Upstream{Host: "a.example.com", PathPrefix: "/", URL: "http://other", Auth: AuthSession},
+				Upstream{PathPrefix: "/", URL: "http://other", Auth: vocab.AuthSession},
+				Upstream{Host: "a.example.com", PathPrefix: "/", URL: "http://other", Auth: vocab.AuthSession},
 			)
 		}, []string{`upstream[1]: same host ("") and path_prefix ("/") as upstream[0]`}},
 		{"upstream auth", func(c *Config) { c.Upstreams[0].Auth = "none" },

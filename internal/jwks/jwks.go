@@ -19,6 +19,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // DefaultRefetchInterval is how often, at most, the set is fetched again
@@ -89,9 +91,14 @@ func New(opts Options) *KeySet {
 
 // signingAlgs are the algorithms a token may name here; the verifier that
 // calls VerifySignature has already checked its own allowlist.
-var signingAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512,
-	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
+var signingAlgs = josealgs(vocab.AsymmetricAlgs)
+
+func josealgs(names []string) []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(names))
+	for i, n := range names {
+		out[i] = jose.SignatureAlgorithm(n)
+	}
+	return out
 }
 
 // VerifySignature verifies jwt's signature with the set's keys and returns

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/jwks"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // ErrNotReady is returned while the provider's metadata is not loaded yet.
@@ -143,10 +144,7 @@ func (c *Client) ctx(ctx context.Context) context.Context {
 
 // asymmetricAlgs are the only ID token algorithms accepted: never "none",
 // never HMAC (whose key, the client secret, the client itself holds).
-var asymmetricAlgs = []string{
-	oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512,
-	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA,
-}
+var asymmetricAlgs = vocab.AsymmetricAlgs
 
 // Discover loads the provider metadata once: the discovery document
 // (unless SkipDiscovery) with the configured endpoints laid over it, and the

@@ -14,33 +14,25 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Client authentication methods at the AS, by their names in
-// token_endpoint_auth_methods_supported (RFC 8414 §2, IANA "OAuth Token
-// Endpoint Authentication Methods").
+// token_endpoint_auth_methods_supported (internal/vocab documents each).
 const (
-	// AuthClientSecretBasic sends the client ID and secret in HTTP Basic
-	// (RFC 6749 §2.3.1), each form-encoded first.
-	AuthClientSecretBasic = "client_secret_basic"
-	// AuthClientSecretPost sends them as client_id and client_secret in the
-	// request body (RFC 6749 §2.3.1).
-	AuthClientSecretPost = "client_secret_post"
-	// AuthPrivateKeyJWT sends a JWT signed with the client's private key
-	// (RFC 7523 §2.2, OpenID Connect Core 1.0 §9). The secret never exists.
-	AuthPrivateKeyJWT = "private_key_jwt"
-	// AuthTLSClientAuth presents a client certificate in the TLS handshake
-	// (RFC 8705 §2.1).
-	AuthTLSClientAuth = "tls_client_auth"
-	// AuthNone is a public client: it only names itself (RFC 6749 §2.1), and
-	// relies on PKCE.
-	AuthNone = "none"
+	AuthClientSecretBasic = vocab.ClientAuthSecretBasic
+	AuthClientSecretPost  = vocab.ClientAuthSecretPost
+	AuthPrivateKeyJWT     = vocab.ClientAuthPrivateKeyJWT
+	AuthTLSClientAuth     = vocab.ClientAuthTLS
+	AuthNone              = vocab.ClientAuthNone
 )
 
 // AuthMethods lists the methods a Client can use, strongest first: the order
@@ -54,9 +46,9 @@ var AuthMethods = []string{AuthPrivateKeyJWT, AuthTLSClientAuth, AuthClientSecre
 
 // Client assertion algorithms for private_key_jwt.
 const (
-	AlgRS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3)
-	AlgPS256 = "PS256" // RSASSA-PSS with SHA-256 (RFC 7518 §3.5)
-	AlgES256 = "ES256" // ECDSA P-256 with SHA-256 (RFC 7518 §3.4)
+	AlgRS256 = vocab.AlgRS256
+	AlgPS256 = vocab.AlgPS256
+	AlgES256 = vocab.AlgES256
 )
 
 // assertionType is the client_assertion_type of a JWT (RFC 7523 §2.2).
@@ -349,4 +341,23 @@ func (c *Client) clientAssertion(tokenURL string) (string, error) {
 		return "", fmt.Errorf("login: client assertion: %w", err)
 	}
 	return raw, nil
+}
+
+// LoadPrivateKey reads the PEM private key that signs private_key_jwt
+// assertions from file and returns it with its algorithm: alg when set
+// (checked against the key), else the key's default (see KeyAlgorithm).
+func LoadPrivateKey(file, alg string) (crypto.Signer, string, error) {
+	pemData, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := ParsePrivateKey(pemData)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", file, err)
+	}
+	alg, err = KeyAlgorithm(key, alg)
+	if err != nil {
+		return nil, "", err
+	}
+	return key, alg, nil
 }

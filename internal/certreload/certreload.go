@@ -1,4 +1,7 @@
-package main
+// Package certreload serves a TLS certificate from PEM files and re-reads
+// them when they change, for the gateway's listener and for its client
+// certificate at the authorization server (RFC 8705).
+package certreload
 
 import (
 	"crypto/tls"
@@ -9,10 +12,10 @@ import (
 	"time"
 )
 
-// certReloader serves a certificate from PEM files and re-reads them when
+// Reloader serves a certificate from PEM files and re-reads them when
 // they change (cert-manager and similar rotate them in place). A failed
 // reload keeps the previous certificate and is logged.
-type certReloader struct {
+type Reloader struct {
 	certFile, keyFile string
 	logger            *slog.Logger
 	every             time.Duration
@@ -23,8 +26,9 @@ type certReloader struct {
 	checked time.Time
 }
 
-func newCertReloader(certFile, keyFile string, logger *slog.Logger) (*certReloader, error) {
-	c := &certReloader{certFile: certFile, keyFile: keyFile, logger: logger, every: time.Second}
+// New loads the certificate and key from their PEM files.
+func New(certFile, keyFile string, logger *slog.Logger) (*Reloader, error) {
+	c := &Reloader{certFile: certFile, keyFile: keyFile, logger: logger, every: time.Second}
 	stamp, err := c.fileStamp()
 	if err != nil {
 		return nil, err
@@ -36,7 +40,7 @@ func newCertReloader(certFile, keyFile string, logger *slog.Logger) (*certReload
 }
 
 // fileStamp identifies the files' current versions.
-func (c *certReloader) fileStamp() (string, error) {
+func (c *Reloader) fileStamp() (string, error) {
 	var stamp string
 	for _, f := range []string{c.certFile, c.keyFile} {
 		fi, err := os.Stat(f)
@@ -48,7 +52,7 @@ func (c *certReloader) fileStamp() (string, error) {
 	return stamp, nil
 }
 
-func (c *certReloader) load(stamp string) error {
+func (c *Reloader) load(stamp string) error {
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		return fmt.Errorf("server.tls_cert_file, server.tls_key_file: %w", err)
@@ -59,7 +63,7 @@ func (c *certReloader) load(stamp string) error {
 
 // GetCertificate is tls.Config.GetCertificate. It looks at the files at most
 // once a second.
-func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (c *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := time.Now(); now.Sub(c.checked) >= c.every {
@@ -75,7 +79,15 @@ func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return c.cert, nil
 }
 
-func (c *certReloader) tlsConfig() *tls.Config {
+// GetClientCertificate is tls.Config.GetClientCertificate: it presents the
+// same certificate to servers that ask for one.
+func (c *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return c.GetCertificate(nil)
+}
+
+// ServerConfig is a TLS server configuration (TLS 1.2 or later, HTTP/2 by
+// ALPN) that serves the reloaded certificate.
+func (c *Reloader) ServerConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: c.GetCertificate,

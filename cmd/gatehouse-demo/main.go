@@ -1,3 +1,13 @@
+// Command gatehouse-demo runs, in one process and on loopback only, the
+// development authorization server (internal/devop, which approves the
+// logins of its built-in users), a demo upstream that shows the headers it
+// received, and the gateway in front of it with the memory session store.
+// It is what `make demo` runs. It is a command of its own so that the
+// production binary, gatehouse, contains no authorization server.
+//
+// Usage:
+//
+//	gatehouse-demo [-listen 127.0.0.1:4180] [-as 127.0.0.1:9000] [-upstream 127.0.0.1:8080] [-log-level info]
 package main
 
 import (
@@ -11,26 +21,44 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
-// cmdDemo runs, in one process and on loopback only, the development
-// authorization server, a demo upstream that shows the headers it received,
-// and the gateway in front of it with the memory session store.
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "gatehouse-demo:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage ends the program with status 1 after flag printed the problem.
+var errUsage = errors.New("usage")
+
+// run is the whole program; main only supplies the process's context,
+// arguments and output.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("gatehouse-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:4180", "gateway address")
 	asAddr := fs.String("as", "127.0.0.1:9000", "development authorization server address")
 	upAddr := fs.String("upstream", "127.0.0.1:8080", "demo upstream address")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
-		return exitError{}
+		return errUsage
 	}
 	lns := make([]net.Listener, 0, 3)
 	for _, a := range []string{*asAddr, *upAddr, *listen} {
@@ -39,7 +67,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, l := range lns {
 				l.Close()
 			}
-			return fmt.Errorf("demo: listen on %s: %w (choose another with -listen, -as or -upstream)", a, err)
+			return fmt.Errorf("listen on %s: %w (choose another with -listen, -as or -upstream)", a, err)
 		}
 		lns = append(lns, ln)
 	}
@@ -47,7 +75,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	issuer := "http://" + asLn.Addr().String()
 	publicURL := "http://" + gwLn.Addr().String()
 
-	logger := newLogger(config.Server{LogLevel: *level}, stderr, nil)
+	logger := server.NewLogger(config.Server{LogLevel: *level}, stderr, nil)
 	clientSecret := randomToken()
 	as, err := devop.New(devop.Options{
 		Issuer:              issuer,
@@ -80,21 +108,23 @@ url = "http://%s"
 	env := map[string]string{config.EnvClientSecret: clientSecret, config.EnvCookieSecret: randomToken()}
 	cfg, err := config.Parse([]byte(cfgText), func(k string) string { return env[k] })
 	if err == nil {
+		cfg.Server.LogLevel = *level
 		err = cfg.Validate()
 	}
+	var rt *config.Runtime
+	if err == nil {
+		rt, err = config.Compile(cfg)
+	}
 	if err != nil {
-		return fmt.Errorf("demo: configuration: %w", err)
+		return fmt.Errorf("configuration: %w", err)
 	}
-	cfg.Server.LogLevel = *level
-	access := newAccessLog(cfg.Server, stderr)
-	if access != nil {
-		defer access.close()
-	}
-	gw, err := newGateway(ctx, cfg, logger.With("component", "gateway"), nil, access.logger())
+	access := server.NewAccessLog(cfg.Server, stderr)
+	defer func() { err = errors.Join(err, access.Close()) }()
+	gw, err := server.New(ctx, rt, server.Options{Logger: logger.With("component", "gateway"), AccessLog: access.Logger()})
 	if err != nil {
 		return err
 	}
-	defer gw.close()
+	defer func() { err = errors.Join(err, gw.Close()) }()
 
 	servers := []*http.Server{
 		{Handler: as, ReadHeaderTimeout: 10 * time.Second},
@@ -104,7 +134,7 @@ url = "http://%s"
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(lns[i]) }()
 	}
-	go func() { errc <- serve(ctx, gwLn, nil, gw, cfg.Server, logger) }()
+	go func() { errc <- gw.Serve(ctx, gwLn, nil) }()
 
 	fmt.Fprintf(stdout, `
 Gatehouse demo is running.

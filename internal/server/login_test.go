@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/ecdsa"
@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -29,6 +30,19 @@ func writePEM(t *testing.T, name, typ string, der []byte) string {
 	return p
 }
 
+// providerLogin is what the [provider] keys become: the compiled login
+// options (config.Compile loads the private_key_jwt key) and the transport
+// to the AS (with the client certificate).
+func providerLogin(p config.Provider) (login.Options, *http.Transport, error) {
+	c := &config.Config{Provider: p, Session: config.Session{CookieSecret: base64.StdEncoding.EncodeToString(make([]byte, 32))}}
+	rt, err := config.Compile(c)
+	if err != nil {
+		return login.Options{}, nil, err
+	}
+	tr, err := asTransport(p, nil)
+	return rt.Login, tr, err
+}
+
 func TestProviderLogin(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
@@ -44,8 +58,7 @@ func TestProviderLogin(t *testing.T) {
 		Type: config.ProviderOAuth2, SubjectClaim: "id", Discovery: &no, InsecureDisablePKCE: true,
 		Endpoints: config.Endpoints{Token: "https://as.example/token", Userinfo: "https://as.example/user"},
 	}
-	tr := &http.Transport{}
-	o, err := providerLogin(p, tr, nil)
+	o, tr, err := providerLogin(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +91,7 @@ func TestProviderLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := p
 			tt.modify(&q)
-			if _, err := providerLogin(q, &http.Transport{}, nil); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			if _, _, err := providerLogin(q); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("providerLogin: %v, want %q", err, tt.wantErr)
 			}
 		})
