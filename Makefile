@@ -9,6 +9,8 @@ STATICCHECK_VERSION ?= v0.8.2
 # chromedp stay out of the product's), each replacing the product module
 # with this checkout. e2e/hydra is a tool-only module (no packages).
 MODULES  := . e2e internal/deploytest bench
+# The modules with tests (bench has none: vet and staticcheck build it).
+TEST_MODULES := . e2e internal/deploytest
 # Each module builds with its own go.mod, as CI and releases do, even when a
 # developer has a go.work (make work) for the editor.
 export GOWORK := off
@@ -26,7 +28,7 @@ demo:
 
 ## test: install missing test dependencies, then every test (unit, integration, e2e) with the race detector
 test: test-deps
-	@set -e; for m in $(MODULES); do echo "go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m $(PKGS)); done
+	@set -e; for m in $(TEST_MODULES); do echo "go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m $(PKGS)); done
 
 ## test-deps: redis-server, chromium, nginx, node, gcc + the e2e OpenID Provider's npm packages and bin/hydra (Ory Hydra)
 test-deps:
@@ -34,7 +36,7 @@ test-deps:
 
 ## unit: the fast tests only (no external processes needed beyond redis-server)
 unit:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 -short $(PKGS)); done
+	@set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 -short $(PKGS)); done
 
 ## bench: the gateway against a bare reverse proxy (wrk, Redis, ~4 minutes); writes docs/performance.md.
 ## Not part of test. BENCHFLAGS passes flags to bench/run, e.g. BENCHFLAGS="-rounds 9".
