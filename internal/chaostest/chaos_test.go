@@ -64,7 +64,7 @@ func TestChaos(t *testing.T) {
 	// The store cut off the network or frozen: its data is kept, so are
 	// the sessions.
 	for _, ph := range []struct {
-		name       string
+		name         string
 		break_, mend func(t *testing.T)
 	}{
 		{"store unreachable (connections refused)",

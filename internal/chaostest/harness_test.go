@@ -67,7 +67,7 @@ func gatehouseBinary(t testing.TB) string {
 type stack struct {
 	t        testing.TB
 	redis    *redistest.Server
-	redisPID int // found once, by signalRedis
+	redisPID int           // found once, by signalRedis
 	rdb      *redis.Client // straight to redis-server, not through storeNet
 	storeNet *faultProxy   // the gateway's path to Redis
 	asNet    *faultProxy   // the gateway's path to the AS
