@@ -47,6 +47,9 @@ const accessTTL = 4 * time.Second
 // upstream faults, no 5xx across a gateway restart; and how long each
 // recovery takes, by waiting for the first good answer.
 func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (make unit): this suite runs the gateway binary; make test runs it")
+	}
 	size, form := chaosSizeFromEnv()
 	s := startStack(t, stackOptions{accessTokenTTL: accessTTL, refreshBefore: "2s", upstreamTimeout: "1s"})
 	var rows []figure

@@ -134,6 +134,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // no session may be created, and the gateway must still run and answer
 // /healthz at the end.
 func TestHostileCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short (make unit): this suite runs the gateway binary; make test runs it")
+	}
 	corpus := loadCorpus(t)
 	if len(corpus) < 1000 {
 		t.Fatalf("the corpus holds %d requests, want at least 1000", len(corpus))
