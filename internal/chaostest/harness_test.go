@@ -2,6 +2,7 @@ package chaostest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,14 @@ var (
 	buildErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 // gatehouseBinary builds ./cmd/gatehouse once per test process.
 func gatehouseBinary(t testing.TB) string {
 	t.Helper()
@@ -52,7 +61,11 @@ func gatehouseBinary(t testing.TB) string {
 			buildErr = fmt.Errorf("the go command is needed to build the gateway: %w", err)
 			return
 		}
-		cmd := exec.Command(goBin, "build", "-o", builtBin, "github.com/gatehouse-dev/gatehouse/cmd/gatehouse")
+		args := []string{"build", "-o", builtBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command(goBin, append(args, "github.com/gatehouse-dev/gatehouse/cmd/gatehouse")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/gatehouse: %w\n%s", err, out)
 		}
@@ -242,6 +255,10 @@ func newGatehouse(t testing.TB, bin, cfg, addr string) *gatehouse {
 	}
 	t.Cleanup(func() {
 		g.kill()
+		if b, _ := os.ReadFile(g.logPath); bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+			i := bytes.Index(b, []byte("WARNING: DATA RACE"))
+			t.Errorf("the gateway had a data race:\n%s", b[i:min(len(b), i+8000)])
+		}
 		if t.Failed() {
 			t.Logf("gateway log (last lines):\n%s", g.logTail(40))
 		}
