@@ -1,7 +1,6 @@
 package chaostest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -359,12 +357,6 @@ func (g *gatehouse) alive() bool {
 	}
 }
 
-func (g *gatehouse) pid() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.cmd.Process.Pid
-}
-
 func (g *gatehouse) logTail(n int) string {
 	b, _ := os.ReadFile(g.logPath)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
@@ -372,40 +364,6 @@ func (g *gatehouse) logTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// rssKiB reads VmRSS of the gateway process from /proc.
-func (g *gatehouse) rssKiB() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", g.pid()))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
-
-// goroutines reads the gateway's goroutine count from its pprof endpoint.
-func (g *gatehouse) goroutines() (int, error) {
-	resp, err := http.Get(g.metrics + "/debug/pprof/goroutine?debug=1")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	v, ok := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
-	if !ok {
-		return 0, fmt.Errorf("unexpected goroutine profile: %q", line)
-	}
-	return strconv.Atoi(v)
 }
 
 // errGaveUp, returned by a check, ends waitUntil at once.
@@ -504,19 +462,4 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 		}
 	}
 	return nil
-}
-
-// countKeys counts the store's keys of a kind ("s:" sessions, "f:" pending
-// logins) straight at redis-server.
-func (s *stack) countKeys(t testing.TB, kind string) int {
-	t.Helper()
-	var n int
-	iter := s.rdb.Scan(t.Context(), 0, keyPrefix+kind+"*", 1000).Iterator()
-	for iter.Next(t.Context()) {
-		n++
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatalf("count %s keys: %v", kind, err)
-	}
-	return n
 }

@@ -5,6 +5,7 @@ package chaostest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -209,4 +210,44 @@ func (s *stack) refreshCount(t *testing.T) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+func (g *gatehouse) pid() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cmd.Process.Pid
+}
+
+// rssKiB reads VmRSS of the gateway process from /proc.
+func (g *gatehouse) rssKiB() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", g.pid()))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// goroutines reads the gateway's goroutine count from its pprof endpoint.
+func (g *gatehouse) goroutines() (int, error) {
+	resp, err := http.Get(g.metrics + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	v, ok := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
+	if !ok {
+		return 0, fmt.Errorf("unexpected goroutine profile: %q", line)
+	}
+	return strconv.Atoi(v)
 }
