@@ -15,7 +15,7 @@ TEST_MODULES := . e2e internal/deploytest
 # developer has a go.work (make work) for the editor.
 export GOWORK := off
 
-.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps clean
+.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps chaos fuzz soak clean
 
 all: build
 
@@ -47,6 +47,22 @@ bench: bench-deps
 ## bench-deps: wrk and redis-server
 bench-deps:
 	@scripts/bench-deps.sh
+
+## chaos: the fault suite's long form (store, AS and upstream faults, restart under load; a few minutes).
+## make test runs its short form. Prints the figures table (docs/reliability.md).
+chaos:
+	GATEHOUSE_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run 'TestChaos$$' ./internal/chaostest
+
+## fuzz: every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m before a release; FUZZ=regexp picks targets)
+FUZZTIME ?= 1m
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+## soak: SOAK_DURATION of authenticated load at 50 connections with refreshes: non-2xx, RSS and goroutine
+## growth, p99 per minute. Not part of test.
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -v -timeout 0 -run 'TestSoak$$' ./internal/chaostest
 
 ## check: formatting, vet, staticcheck and all tests
 check: lint test
