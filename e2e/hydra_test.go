@@ -53,11 +53,7 @@ func TestE2EHydraBackchannelLogoutWithoutExp(t *testing.T) {
 	gw := w.gateway(t, gwConfig{})
 	tab := w.loggedInTab(t, gw.URL+"/before", "hydra-backchannel-final")
 
-	sids := w.hydra.LoginSessionIDs(t, alice.Sub)
-	if len(sids) != 1 {
-		t.Fatalf("hydra has %d login sessions for alice, want 1", len(sids))
-	}
-	w.hydra.RevokeLoginSession(t, sids[0]) // delivers the logout token before it answers
+	w.endHydraLoginSession(t)
 	waitFor(t, "the gateway's answer to Hydra's logout token", func() bool {
 		return strings.Contains(gw.log(), "back-channel logout rejected")
 	})
@@ -83,11 +79,7 @@ func TestE2EHydraBackchannelLogout(t *testing.T) {
 	gw := w.gateway(t, gwConfig{ProviderExtra: "insecure_logout_token_without_exp = true\n"})
 	tab := w.loggedInTab(t, gw.URL+"/before", "hydra-backchannel-accepted-final")
 
-	sids := w.hydra.LoginSessionIDs(t, alice.Sub)
-	if len(sids) != 1 {
-		t.Fatalf("hydra has %d login sessions for alice, want 1", len(sids))
-	}
-	w.hydra.RevokeLoginSession(t, sids[0]) // delivers the logout token before it answers
+	w.endHydraLoginSession(t)
 	waitFor(t, "the gateway's back-channel logout", func() bool {
 		return strings.Contains(gw.log(), `msg="back-channel logout" event=logout`)
 	})
@@ -99,6 +91,17 @@ func TestE2EHydraBackchannelLogout(t *testing.T) {
 	if w.up.count() != n {
 		t.Errorf("the upstream was reached after the back-channel logout")
 	}
+}
+
+// endHydraLoginSession ends alice's one login session at Hydra through
+// its admin API; Hydra delivers its logout token before it answers.
+func (w *world) endHydraLoginSession(t *testing.T) {
+	t.Helper()
+	sids := w.hydra.LoginSessionIDs(t, alice.Sub)
+	if len(sids) != 1 {
+		t.Fatalf("hydra has %d login sessions for alice, want 1", len(sids))
+	}
+	w.hydra.RevokeLoginSession(t, sids[0])
 }
 
 // waitFor polls cond until it holds, for up to ten seconds.

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -135,33 +136,8 @@ func TestHarnessOPLogin(t *testing.T) {
 	t.Logf("signed in after %v", time.Since(start))
 
 	// Exchange the code and verify the ID token.
-	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
+	tok, _ := exchangeAsAlice(t, ctx, &conf, provider, q.Get("code"), verifier, "nonce-1")
 	rawID, _ := tok.Extra("id_token").(string)
-	idt, err := provider.Verifier(&oidc.Config{ClientID: "web"}).Verify(ctx, rawID)
-	if err != nil {
-		t.Fatalf("verify the ID token: %v", err)
-	}
-	var claims struct {
-		Email             string   `json:"email"`
-		EmailVerified     bool     `json:"email_verified"`
-		Name              string   `json:"name"`
-		PreferredUsername string   `json:"preferred_username"`
-		Groups            []string `json:"groups"`
-		SID               string   `json:"sid"`
-	}
-	if err := idt.Claims(&claims); err != nil {
-		t.Fatal(err)
-	}
-	if idt.Subject != alice.Sub || idt.Nonce != "nonce-1" || claims.Email != alice.Email || !claims.EmailVerified ||
-		claims.PreferredUsername != "alice" || len(claims.Groups) != 2 || claims.SID == "" {
-		t.Errorf("ID token: sub=%q nonce=%q claims=%+v", idt.Subject, idt.Nonce, claims)
-	}
-	if tok.RefreshToken == "" {
-		t.Fatal("no refresh token")
-	}
 
 	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil || ui.Email != alice.Email {
@@ -301,4 +277,42 @@ func TestHarnessInterceptScheme(t *testing.T) {
 		t.Errorf("tokens: sub=%q email=%q refresh token present=%v", idt.Subject, claims.Email, tok.RefreshToken != "")
 	}
 	t.Logf("done after %v", time.Since(start))
+}
+
+// idClaims are the ID-token claims the harness tests check.
+type idClaims struct {
+	Email             string   `json:"email"`
+	EmailVerified     bool     `json:"email_verified"`
+	Name              string   `json:"name"`
+	PreferredUsername string   `json:"preferred_username"`
+	Groups            []string `json:"groups"`
+	SID               string   `json:"sid"`
+}
+
+// exchangeAsAlice exchanges code for tokens, verifies the ID token for the
+// client "web", checks that it is alice's with nonce, and that a refresh
+// token came with it. It returns the tokens and the ID token's claims.
+func exchangeAsAlice(t *testing.T, ctx context.Context, conf *oauth2.Config, provider *oidc.Provider, code, verifier, nonce string) (*oauth2.Token, idClaims) {
+	t.Helper()
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: "web"}).Verify(ctx, rawID)
+	if err != nil {
+		t.Fatalf("verify the ID token: %v", err)
+	}
+	var claims idClaims
+	if err := idt.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if idt.Subject != alice.Sub || idt.Nonce != nonce || claims.Email != alice.Email || !claims.EmailVerified ||
+		claims.PreferredUsername != "alice" || len(claims.Groups) != 2 || claims.SID == "" {
+		t.Errorf("ID token: sub=%q nonce=%q claims=%+v", idt.Subject, idt.Nonce, claims)
+	}
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh token")
+	}
+	return tok, claims
 }
