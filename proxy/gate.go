@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -100,7 +102,7 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 			ok = ok && other == route
 		}
 		if !ok {
-			g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", gr.path.Clean)
+			g.audit(slog.LevelInfo, "request refused: ambiguous path", audit.Event{Kind: audit.AccessDenied}, slog.String("rule", "path"), slog.String("path", gr.path.Clean))
 			return errInvalidPath
 		}
 		v.route = route
@@ -128,8 +130,8 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 		Email: fwd.id.Email, EmailVerified: fwd.id.EmailVerified, Groups: fwd.id.Groups, Claims: claims,
 	})
 	if !d.Allowed() {
-		g.logger.Info("access denied", "event", "access_denied", "sub", fwd.id.Subject, "route", v.pol.Name,
-			"rule", d.Rule, "method", gr.method, "path", gr.path.Clean, "credential", credentialKind(v.bearer))
+		g.audit(slog.LevelInfo, "access denied", audit.Event{Kind: audit.AccessDenied, Route: v.pol.Name}, slog.String("sub", fwd.id.Subject),
+			slog.String("rule", d.Rule), slog.String("method", gr.method), slog.String("path", gr.path.Clean), slog.String("credential", credentialKind(v.bearer)))
 		return &denial{rule: d.Rule, bearer: v.bearer}
 	}
 	v.fwd = fwd
@@ -262,7 +264,7 @@ func (g *gate) loginAllowed(claims map[string]any) error {
 			return nil
 		}
 	}
-	g.logger.Info("login refused by the authorization rules", "event", "access_denied", "sub", id.Subject, "route", "login", "rule", d.Rule)
+	g.audit(slog.LevelInfo, "login refused by the authorization rules", audit.Event{Kind: audit.AccessDenied, Route: "login"}, slog.String("sub", id.Subject), slog.String("rule", d.Rule))
 	return errLoginForbidden
 }
 

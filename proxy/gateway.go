@@ -68,7 +68,7 @@ func New(opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	opts.Routes = slices.Clone(opts.Routes)
-	b := base{logger: opts.Logger, now: opts.Now}
+	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now}
 	secure := opts.PublicURL.Scheme == "https"
 	bindingName := "gatehouse_csrf"
 	if secure {
