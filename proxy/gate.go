@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -36,7 +37,20 @@ type gate struct {
 	limitObs      LimitObserver
 	sso           *sso     // sends browsers to log in
 	rest          *restAPI // nil when the REST flow API is disabled
+	// derived holds the identity derived from each cached version of a
+	// session (sessionIdentity).
+	derived *lru.Cache[sessionVersion, *forward]
 }
+
+// sessionVersion names one version of a session (session.Session.Version).
+type sessionVersion struct {
+	id      string
+	version uint64
+}
+
+// derivedCacheSize bounds the identities kept for cached session versions;
+// a version that lost its entry only costs deriving the identity again.
+const derivedCacheSize = 10000
 
 // verdict is what the gate decided for a request allowed to pass.
 type verdict struct {
@@ -179,20 +193,25 @@ func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]a
 
 // sessionIdentity returns the identity of a loaded session. It is derived
 // from the claims once per cached version of the session (see
-// session.Session.SetDerived), not on every request.
+// session.Session.Version), not on every request.
 func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if fwd, ok := s.Derived(g).(*forward); ok {
-		return fwd, s.Claims, nil
+	key := sessionVersion{s.ID, s.Version()}
+	if key.version != 0 {
+		if fwd, ok := g.derived.Get(key, time.Time{}); ok {
+			return fwd, s.Claims, nil
+		}
 	}
 	id, err := identity.FromClaims(s.Claims, g.claims)
 	if err != nil { // a stored session always has a subject; treat damage as logged out
 		return nil, nil, errSessionEnded
 	}
 	fwd := newForward(id, s.AccessToken)
-	s.SetDerived(g, fwd)
+	if key.version != 0 {
+		g.derived.Add(key, fwd, time.Time{})
+	}
 	return fwd, s.Claims, nil
 }
 

@@ -158,7 +158,7 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if s.key == nil {
 		return errors.New("session: save: session was not created or loaded")
 	}
-	s.derived = nil // a new version: what was derived from the old one no longer holds
+	s.version = 0 // a new version: what was derived from the old one no longer holds
 	ttl := m.ttl(s)
 	if ttl <= 0 {
 		return m.Delete(ctx, s)
