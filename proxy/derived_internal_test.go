@@ -62,7 +62,7 @@ func TestSessionIdentityPerVersion(t *testing.T) {
 	}
 
 	uncached := load() // Run is not running: no cache
-	if uncached.Version() != 0 || identityOf(uncached) == identityOf(uncached) || g.derived.Len() != 0 {
+	if a, b := identityOf(uncached), identityOf(uncached); uncached.Version() != 0 || a == b || g.derived.Len() != 0 {
 		t.Errorf("uncached session: Version %d, %d identities kept; want derived every time, none kept", uncached.Version(), g.derived.Len())
 	}
 

@@ -156,7 +156,7 @@ type Verifier struct {
 	opts   Options
 	now    func() time.Time
 	state  atomic.Pointer[state]
-	mu     sync.Mutex // serializes loading the state
+	mu     sync.Mutex                   // serializes loading the state
 	cache  *lru.Cache[[32]byte, *Token] // active tokens, by the token's SHA-256 (never the token)
 	neg    *lru.Cache[[32]byte, *Token] // inactive ones (nil Token), bounded separately so that made-up tokens cannot evict real ones
 	flight singleflight.Group
