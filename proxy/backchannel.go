@@ -3,12 +3,14 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -62,7 +64,7 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 			reject(http.StatusServiceUnavailable, "temporarily_unavailable", "provider metadata not loaded")
 			return
 		}
-		cl.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "error", err)
+		cl.audit(slog.LevelWarn, "back-channel logout rejected", audit.Event{Kind: audit.LogoutRejected, Channel: "backchannel"}, slog.Any("error", err))
 		reject(http.StatusBadRequest, "invalid_request", "the logout token is not valid")
 		return
 	}
@@ -76,7 +78,7 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 		return
 	}
 	if !fresh {
-		cl.logger.Warn("back-channel logout rejected", "event", "logout_rejected", "kind", "backchannel", "reason", "replayed_jti")
+		cl.audit(slog.LevelWarn, "back-channel logout rejected", audit.Event{Kind: audit.LogoutRejected, Channel: "backchannel", Reason: "replayed_jti"})
 		reject(http.StatusBadRequest, "invalid_request", "the logout token was already used")
 		return
 	}
@@ -85,7 +87,7 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 		cl.failErr(w, r, storeErr(err))
 		return
 	}
-	cl.logger.Info("back-channel logout", "event", "logout", "kind", "backchannel", "sub", lt.Subject, "sessions", n)
+	cl.audit(slog.LevelInfo, "back-channel logout", audit.Event{Kind: audit.Logout, Channel: "backchannel"}, slog.String("sub", lt.Subject), slog.Int("sessions", n))
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -142,7 +144,7 @@ func (cl *channelLogout) handleFrontchannelLogout(w http.ResponseWriter, r *http
 			cl.failErr(w, r, storeErr(err))
 			return
 		}
-		cl.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
+		cl.audit(slog.LevelInfo, "front-channel logout", audit.Event{Kind: audit.Logout, Channel: "frontchannel"}, slog.Int("sessions", n))
 	default: // no iss and sid (optional in §2): the browser's own session
 		n := 0
 		if t := cl.sessions.TicketFromRequest(r); t != "" {
@@ -155,7 +157,7 @@ func (cl *channelLogout) handleFrontchannelLogout(w http.ResponseWriter, r *http
 			}
 		}
 		http.SetCookie(w, cl.sessions.ClearCookie())
-		cl.logger.Info("front-channel logout", "event", "logout", "kind", "frontchannel", "sessions", n)
+		cl.audit(slog.LevelInfo, "front-channel logout", audit.Event{Kind: audit.Logout, Channel: "frontchannel"}, slog.Int("sessions", n))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte("<!doctype html><title>Logged out</title>\n"))

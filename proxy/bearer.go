@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 )
@@ -95,7 +97,7 @@ func (ba *bearerAuth) tokenIdentity(ctx context.Context, tok string) (*forward, 
 func (ba *bearerAuth) credentialErr(err error) error {
 	switch {
 	case errors.Is(err, bearer.ErrInvalidToken), errors.Is(err, errBadToken):
-		ba.logger.Info("bearer token refused", "event", "bearer_refused", "reason", err)
+		ba.audit(slog.LevelInfo, "bearer token refused", audit.Event{Kind: audit.BearerRefused}, slog.Any("reason", err))
 		return errBadToken
 	case errors.Is(err, bearer.ErrNotReady):
 		return fmt.Errorf("%w: %w", errProviderDown, err)

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -106,8 +108,8 @@ func (g *gate) routeWithoutPath(host string) (*upstream.Route, error) {
 		if rt.PathPrefix == "/" && !rt.Data.(*route).policy.HasSkipAuth() {
 			return rt, nil
 		}
-		g.logger.Warn("forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
-			"event", "access_denied", "rule", "forward_auth_no_uri", "host", host)
+		g.audit(slog.LevelWarn, "forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
+			audit.Event{Kind: audit.AccessDenied}, slog.String("rule", "forward_auth_no_uri"), slog.String("host", host))
 		return nil, errNoOriginalURI
 	}
 	return nil, nil

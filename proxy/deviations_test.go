@@ -140,8 +140,8 @@ func TestInsecureLogoutTokenWithoutExp(t *testing.T) {
 func TestFrontchannelLogoutWithoutSID(t *testing.T) {
 	logs := &logBuffer{}
 	m := metrics.New()
-	logger := slog.New(m.EventHandler(slog.NewJSONHandler(logs, nil)))
-	e := newEnv(t, envOptions{logger: logger, deviations: devop.Deviations{FrontchannelWithoutSID: true}})
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	e := newEnv(t, envOptions{logger: logger, events: m, deviations: devop.Deviations{FrontchannelWithoutSID: true}})
 	c := e.browser()
 	e.loginAs(c, "/", "alice")
 	cookie := e.sessionCookie(c)

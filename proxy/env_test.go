@@ -48,6 +48,7 @@ type envOptions struct {
 	defaultRules     authz.Rules                               // rules of unmatched forward-auth requests
 	trusted          []netip.Prefix                            // trusted proxies
 	logger           *slog.Logger                              // the gateway's logger (default: discard)
+	events           proxy.EventObserver                       // told every audit event (metrics)
 	grantTypes       []string                                  // grants the gateway's own client may use at the AS (grants_test.go)
 	deviations       devop.Deviations                          // the AS's deviations from the specifications (deviations_test.go)
 	asOutage         *atomic.Bool                              // while true, the AS's token endpoint answers 503 (deviations_test.go)
@@ -237,7 +238,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		PublicURL: pub, Login: e.login, Sessions: sessions, Routes: routes,
 		Redirects: redirect.New(pub, e.opts.allowed),
 		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
-		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger,
+		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger, Events: e.opts.events,
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs,

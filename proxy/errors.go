@@ -93,6 +93,7 @@ func wantsHTML(r *http.Request) bool {
 // place that renders errors (fail, failAs, failErr).
 type base struct {
 	logger *slog.Logger
+	events EventObserver // nil: audit events are only logged
 	now    func() time.Time
 }
 

@@ -1,13 +1,13 @@
 package proxy
 
 import (
-	"container/list"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -66,22 +66,18 @@ type flowLimiter struct {
 	limits FlowLimits
 	ttl    time.Duration
 
-	mu       sync.Mutex
-	clients  map[netip.Prefix]*list.Element // of *clientBucket
-	clientLR *list.List                     // least recently used at the back
-	browsers map[string]*list.Element       // of *browserFlows, by binding digest
-	browseLR *list.List
+	mu       sync.Mutex                              // guards the values in the caches
+	clients  *lru.Cache[netip.Prefix, *clientBucket] // the least recently used forgotten first
+	browsers *lru.Cache[string, *browserFlows]       // by binding digest
 }
 
 type clientBucket struct {
-	key    netip.Prefix
 	tokens float64
 	last   time.Time
 }
 
 type browserFlows struct {
-	binding string
-	flows   []pendingRef // oldest first
+	flows []pendingRef // oldest first
 }
 
 type pendingRef struct {
@@ -98,8 +94,8 @@ func newFlowLimiter(l FlowLimits, ttl time.Duration) *flowLimiter {
 	}
 	return &flowLimiter{
 		limits: l, ttl: ttl,
-		clients: map[netip.Prefix]*list.Element{}, clientLR: list.New(),
-		browsers: map[string]*list.Element{}, browseLR: list.New(),
+		clients:  lru.New[netip.Prefix, *clientBucket](maxTrackedClients),
+		browsers: lru.New[string, *browserFlows](maxTrackedBrowsers),
 	}
 }
 
@@ -111,19 +107,13 @@ func (l *flowLimiter) admitClient(addr netip.Addr, now time.Time) time.Duration 
 	rate := capacity / l.ttl.Seconds() // tokens per second
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var b *clientBucket
-	if el, ok := l.clients[key]; ok {
-		b = el.Value.(*clientBucket)
+	b, ok := l.clients.Get(key, now)
+	if ok {
 		b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*rate)
 		b.last = now
-		l.clientLR.MoveToFront(el)
 	} else {
-		if l.clientLR.Len() >= maxTrackedClients {
-			old := l.clientLR.Remove(l.clientLR.Back()).(*clientBucket)
-			delete(l.clients, old.key)
-		}
-		b = &clientBucket{key: key, tokens: capacity, last: now}
-		l.clients[key] = l.clientLR.PushFront(b)
+		b = &clientBucket{tokens: capacity, last: now}
+		l.clients.Add(key, b, time.Time{})
 	}
 	if b.tokens < 1 {
 		return time.Duration((1 - b.tokens) / rate * float64(time.Second))
@@ -138,17 +128,10 @@ func (l *flowLimiter) admitClient(addr netip.Addr, now time.Time) time.Duration 
 func (l *flowLimiter) noteBrowser(binding, secret string, now time.Time) (evicted []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var bf *browserFlows
-	if el, ok := l.browsers[binding]; ok {
-		bf = el.Value.(*browserFlows)
-		l.browseLR.MoveToFront(el)
-	} else {
-		if l.browseLR.Len() >= maxTrackedBrowsers {
-			old := l.browseLR.Remove(l.browseLR.Back()).(*browserFlows)
-			delete(l.browsers, old.binding)
-		}
-		bf = &browserFlows{binding: binding}
-		l.browsers[binding] = l.browseLR.PushFront(bf)
+	bf, ok := l.browsers.Get(binding, now)
+	if !ok {
+		bf = &browserFlows{}
+		l.browsers.Add(binding, bf, time.Time{})
 	}
 	live := bf.flows[:0]
 	for _, f := range bf.flows {

@@ -79,7 +79,7 @@ func TestFlowLimiterBrowserEviction(t *testing.T) {
 	for i := range maxTrackedBrowsers + 10 {
 		l.noteBrowser(strconv.Itoa(i), "s", now)
 	}
-	if n := len(l.browsers); n > maxTrackedBrowsers {
+	if n := l.browsers.Len(); n > maxTrackedBrowsers {
 		t.Errorf("%d browsers tracked, want at most %d", n, maxTrackedBrowsers)
 	}
 }

@@ -3,12 +3,14 @@ package proxy
 import (
 	"cmp"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 )
@@ -200,8 +202,8 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 	case strings.HasPrefix(r.URL.Path, forwardAuthPath+"/"):
 		// Envoy: the request line is the original's, behind the prefix.
 		if !trusted {
-			fa.logger.Info("forward-auth path form from a peer not in server.trusted_proxies refused",
-				"event", "access_denied", "rule", "forward_auth_untrusted", "peer", r.RemoteAddr)
+			fa.audit(slog.LevelInfo, "forward-auth path form from a peer not in server.trusted_proxies refused",
+				audit.Event{Kind: audit.AccessDenied}, slog.String("rule", "forward_auth_untrusted"), slog.String("peer", r.RemoteAddr))
 			return o, errForwardAuthUntrusted
 		}
 		o.envoy, o.redirect = true, true
@@ -256,8 +258,8 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 		o.redirect = xfm != "" && xfu != "" && r.URL.Query().Get("redirect") != "false"
 	case xfu != "" || xfm != "" || xou != "" || xom != "":
 		fa.warnUntrusted.Do(func() {
-			fa.logger.Warn("a forward-auth request carries X-Forwarded-Uri, X-Forwarded-Method, X-Original-URL or X-Original-Method from a peer not in server.trusted_proxies; they are ignored",
-				"event", "untrusted_forwarded_headers", "peer", r.RemoteAddr)
+			fa.audit(slog.LevelWarn, "a forward-auth request carries X-Forwarded-Uri, X-Forwarded-Method, X-Original-URL or X-Original-Method from a peer not in server.trusted_proxies; they are ignored",
+				audit.Event{Kind: audit.UntrustedForwardedHeaders}, slog.String("peer", r.RemoteAddr))
 		})
 	}
 	gr, err := canonicalRequest(method, hostport, escaped)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -34,7 +37,20 @@ type gate struct {
 	limitObs      LimitObserver
 	sso           *sso     // sends browsers to log in
 	rest          *restAPI // nil when the REST flow API is disabled
+	// derived holds the identity derived from each cached version of a
+	// session (sessionIdentity).
+	derived *lru.Cache[sessionVersion, *forward]
 }
+
+// sessionVersion names one version of a session (session.Session.Version).
+type sessionVersion struct {
+	id      string
+	version uint64
+}
+
+// derivedCacheSize bounds the identities kept for cached session versions;
+// a version that lost its entry only costs deriving the identity again.
+const derivedCacheSize = 10000
 
 // verdict is what the gate decided for a request allowed to pass.
 type verdict struct {
@@ -100,7 +116,7 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 			ok = ok && other == route
 		}
 		if !ok {
-			g.logger.Info("request refused: ambiguous path", "event", "access_denied", "rule", "path", "path", gr.path.Clean)
+			g.audit(slog.LevelInfo, "request refused: ambiguous path", audit.Event{Kind: audit.AccessDenied}, slog.String("rule", "path"), slog.String("path", gr.path.Clean))
 			return errInvalidPath
 		}
 		v.route = route
@@ -128,8 +144,8 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 		Email: fwd.id.Email, EmailVerified: fwd.id.EmailVerified, Groups: fwd.id.Groups, Claims: claims,
 	})
 	if !d.Allowed() {
-		g.logger.Info("access denied", "event", "access_denied", "sub", fwd.id.Subject, "route", v.pol.Name,
-			"rule", d.Rule, "method", gr.method, "path", gr.path.Clean, "credential", credentialKind(v.bearer))
+		g.audit(slog.LevelInfo, "access denied", audit.Event{Kind: audit.AccessDenied, Route: v.pol.Name}, slog.String("sub", fwd.id.Subject),
+			slog.String("rule", d.Rule), slog.String("method", gr.method), slog.String("path", gr.path.Clean), slog.String("credential", credentialKind(v.bearer)))
 		return &denial{rule: d.Rule, bearer: v.bearer}
 	}
 	v.fwd = fwd
@@ -177,20 +193,25 @@ func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]a
 
 // sessionIdentity returns the identity of a loaded session. It is derived
 // from the claims once per cached version of the session (see
-// session.Session.SetDerived), not on every request.
+// session.Session.Version), not on every request.
 func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[string]any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if fwd, ok := s.Derived(g).(*forward); ok {
-		return fwd, s.Claims, nil
+	key := sessionVersion{s.ID, s.Version()}
+	if key.version != 0 {
+		if fwd, ok := g.derived.Get(key, time.Time{}); ok {
+			return fwd, s.Claims, nil
+		}
 	}
 	id, err := identity.FromClaims(s.Claims, g.claims)
 	if err != nil { // a stored session always has a subject; treat damage as logged out
 		return nil, nil, errSessionEnded
 	}
 	fwd := newForward(id, s.AccessToken)
-	s.SetDerived(g, fwd)
+	if key.version != 0 {
+		g.derived.Add(key, fwd, time.Time{})
+	}
 	return fwd, s.Claims, nil
 }
 
@@ -262,7 +283,7 @@ func (g *gate) loginAllowed(claims map[string]any) error {
 			return nil
 		}
 	}
-	g.logger.Info("login refused by the authorization rules", "event", "access_denied", "sub", id.Subject, "route", "login", "rule", d.Rule)
+	g.audit(slog.LevelInfo, "login refused by the authorization rules", audit.Event{Kind: audit.AccessDenied, Route: "login"}, slog.String("sub", id.Subject), slog.String("rule", d.Rule))
 	return errLoginForbidden
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -68,7 +69,7 @@ func New(opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	opts.Routes = slices.Clone(opts.Routes)
-	b := base{logger: opts.Logger, now: opts.Now}
+	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now}
 	secure := opts.PublicURL.Scheme == "https"
 	bindingName := "gatehouse_csrf"
 	if secure {
@@ -146,6 +147,7 @@ func New(opts Options) (*Gateway, error) {
 		bearer:        &bearerAuth{base: b, verifier: opts.Bearer, claims: opts.Claims},
 		limitObs:      opts.LimitObserver,
 		rest:          rest,
+		derived:       lru.New[sessionVersion, *forward](derivedCacheSize),
 	}
 	g.sso = &sso{
 		base:               b,

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/grants"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/vocab"
@@ -189,6 +190,6 @@ func (rl *relay) upstreamTokenFailed(w http.ResponseWriter, r *http.Request, rou
 		rl.fail(w, r, errProviderDown)
 		return
 	}
-	rl.logger.Warn("upstream token unavailable", "event", "upstream_token_failed", "route", route.Name, "token", te.kind, "error", te.err)
+	rl.audit(slog.LevelWarn, "upstream token unavailable", audit.Event{Kind: audit.UpstreamTokenFailed, Route: route.Name}, slog.String("token", te.kind), slog.Any("error", te.err))
 	rl.fail(w, r, errUpstreamToken)
 }

@@ -121,6 +121,9 @@ type Options struct {
 	AccessLog *accesslog.Logger
 	// Observer, when set, records every request (metrics).
 	Observer RequestObserver
+	// Events, when set, is told every audit event the gateway logs
+	// (metrics).
+	Events EventObserver
 	// REST configures the REST flow API for mobile and desktop apps
 	// (restflow.go); the zero value disables it.
 	REST RESTOptions

@@ -3,8 +3,10 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/grants"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -39,14 +41,14 @@ func (g *gate) passwordIdentity(r *http.Request, pol *route) (*forward, map[stri
 	case err == nil:
 	case errors.Is(err, grants.ErrRateLimited):
 		observeLimit(g.limitObs, LimitPasswordAttempts)
-		g.logger.Warn("password grant refused", "event", "login_failed", "reason", "rate_limited", "route", pol.Name, "user", user)
+		g.audit(slog.LevelWarn, "password grant refused", audit.Event{Kind: audit.LoginFailed, Reason: "rate_limited", Route: pol.Name}, slog.String("user", user))
 		pe := *errBasicRateLimited
 		if rl, ok := errors.AsType[*grants.RateLimitError](err); ok {
 			pe.RetryAfter = rl.RetryAfter
 		}
 		return nil, nil, &pe
 	case errors.Is(err, grants.ErrInvalidCredentials):
-		g.logger.Info("password grant refused", "event", "login_failed", "reason", "invalid_credentials", "route", pol.Name, "user", user)
+		g.audit(slog.LevelInfo, "password grant refused", audit.Event{Kind: audit.LoginFailed, Reason: "invalid_credentials", Route: pol.Name}, slog.String("user", user))
 		return nil, nil, errBasicRejected
 	case errors.Is(err, login.ErrNotReady):
 		return nil, nil, fmt.Errorf("%w: %w", errProviderDown, err)

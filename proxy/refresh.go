@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
@@ -46,7 +48,7 @@ func (g *gate) renew(ctx context.Context, cur *session.Session) error {
 	res, err := g.clients.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
 	if err != nil {
 		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrRefused) || errors.Is(err, login.ErrIDToken) {
-			g.logger.Info("session ended: refresh refused", "event", "refresh_failed", "sub", cur.Subject, "reason", reasonOf(err))
+			g.audit(slog.LevelInfo, "session ended: refresh refused", audit.Event{Kind: audit.RefreshFailed, Reason: reasonOf(err)}, slog.String("sub", cur.Subject))
 			if derr := g.sessions.Delete(ctx, cur); derr != nil {
 				g.logger.Warn("session delete failed", "error", derr)
 			}
@@ -65,7 +67,7 @@ func (g *gate) renew(ctx context.Context, cur *session.Session) error {
 			cur.SID = res.SID
 		}
 	}
-	g.logger.Info("access token refreshed", "event", "refresh", "sub", cur.Subject)
+	g.audit(slog.LevelInfo, "access token refreshed", audit.Event{Kind: audit.Refresh}, slog.String("sub", cur.Subject))
 	return nil
 }
 
@@ -86,7 +88,7 @@ func (g *gate) refreshFailed(s *session.Session, err error) (*session.Session, e
 	if errors.Is(err, session.ErrUnavailable) {
 		return nil, err
 	}
-	g.logger.Warn("refresh failed; keeping the session", "event", "refresh_failed", "sub", s.Subject, "reason", reasonOf(err), "error", err)
+	g.audit(slog.LevelWarn, "refresh failed; keeping the session", audit.Event{Kind: audit.RefreshFailed, Reason: reasonOf(err)}, slog.String("sub", s.Subject), slog.Any("error", err))
 	if g.now().Unix() < s.AccessExpiry {
 		return s, nil
 	}

@@ -3,11 +3,13 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -313,7 +315,7 @@ func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restAp
 	if err := ra.flows.saveFlow(ctx, handle, f); err != nil {
 		return err
 	}
-	ra.logger.Info("rest flow started", "event", "rest_flow_start", "flow_id", flowID(handle), "app", app.name)
+	ra.audit(slog.LevelInfo, "rest flow started", audit.Event{Kind: audit.RESTFlowStart}, slog.String("flow_id", flowID(handle)), slog.String("app", app.name))
 	ra.restAuthorizationRequired(w, handle, f, req, app)
 	return nil
 }
@@ -417,7 +419,7 @@ func (ra *restAPI) restReissue(w http.ResponseWriter, r *http.Request) (*restApp
 	if err := ra.flows.saveFlow(ctx, handle, f); err != nil {
 		return app, err
 	}
-	ra.logger.Info("rest authorization request re-issued", "event", "rest_flow_reissue", "flow_id", flowID(handle), "app", app.name, "attempts", f.Attempts)
+	ra.audit(slog.LevelInfo, "rest authorization request re-issued", audit.Event{Kind: audit.RESTFlowReissue}, slog.String("flow_id", flowID(handle)), slog.String("app", app.name), slog.Int("attempts", f.Attempts))
 	ra.restAuthorizationRequired(w, handle, f, req, app)
 	return app, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -143,7 +145,7 @@ func (rf *restFlows) putBack(ctx context.Context, handle string, f *restFlow) {
 // is lost. A flow that had max_attempts already ends (it is not put back).
 func (rf *restFlows) countAttempt(handle string, f *restFlow) error {
 	if f.Attempts >= rf.maxAttempts {
-		rf.logger.Info("rest flow ended: too many attempts", "event", "login_failed", "kind", "rest", "reason", "too_many_attempts", "flow_id", flowID(handle), "app", f.App)
+		rf.audit(slog.LevelInfo, "rest flow ended: too many attempts", audit.Event{Kind: audit.LoginFailed, Channel: "rest", Reason: "too_many_attempts"}, slog.String("flow_id", flowID(handle)), slog.String("app", f.App))
 		return restTooManyAttempts
 	}
 	f.Attempts++

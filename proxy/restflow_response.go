@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 )
 
@@ -88,7 +90,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 	}
 	fid := flowID(handle)
 	failed := func(reason string) {
-		ra.logger.Info("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name)
+		ra.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Channel: "rest", Reason: reason}, slog.String("flow_id", fid), slog.String("app", app.name))
 	}
 	if err := ra.flows.countAttempt(handle, f); err != nil {
 		return app, err
@@ -127,7 +129,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 
 	if resp.asError != "" {
 		code := sanitizeCode(resp.asError)
-		ra.logger.Info("login refused by the authorization server", "event", "login_failed", "kind", "rest", "reason", "as_error", "as_error", code, "flow_id", fid, "app", app.name)
+		ra.audit(slog.LevelInfo, "login refused by the authorization server", audit.Event{Kind: audit.LoginFailed, Channel: "rest", Reason: "as_error"}, slog.String("as_error", code), slog.String("flow_id", fid), slog.String("app", app.name))
 		if code == "temporarily_unavailable" || code == "server_error" {
 			return app, restProviderDown.withNext(stepOAuth2Client, "The authorization server could not process the login. Request a new authorization in a moment.")
 		}
@@ -137,7 +139,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		if errors.Is(err, login.ErrNotReady) {
 			return app, restProviderDown
 		}
-		ra.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", "issuer_mismatch", "flow_id", fid, "app", app.name)
+		ra.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Channel: "rest", Reason: "issuer_mismatch"}, slog.String("flow_id", fid), slog.String("app", app.name))
 		return app, restIssuerMismatch
 	}
 	res, err := app.login.Exchange(ctx, resp.code, req.Verifier, req.RedirectURI, req.Nonce)
@@ -162,7 +164,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		return app, err
 	}
 	completed = true // the flow ends here: its handle stops working
-	ra.logger.Info("rest flow completed", "event", "rest_flow_complete", "flow_id", fid, "app", app.name, "sub", s.Subject)
+	ra.audit(slog.LevelInfo, "rest flow completed", audit.Event{Kind: audit.RESTFlowComplete}, slog.String("flow_id", fid), slog.String("app", app.name), slog.String("sub", s.Subject))
 	w.Header().Set("Access-Token", ticket)
 	http.SetCookie(w, ra.sessions.Cookie(ticket))
 	ra.flows.clearFlowCookie(w, r)
@@ -184,6 +186,6 @@ func (ra *restAPI) restExchangeError(err error, fid string, app *restApp) error 
 	case errors.Is(err, login.ErrUserinfo):
 		reason, re = "userinfo_invalid", restUserinfoInvalid
 	}
-	ra.logger.Warn("login failed", "event", "login_failed", "kind", "rest", "reason", reason, "flow_id", fid, "app", app.name, "error", err)
+	ra.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Channel: "rest", Reason: reason}, slog.String("flow_id", fid), slog.String("app", app.name), slog.Any("error", err))
 	return re
 }

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
@@ -25,7 +27,7 @@ func (ra *restAPI) handleRESTAbort(w http.ResponseWriter, r *http.Request) {
 			ra.restFail(w, r, nil, restStoreErr(err))
 			return
 		}
-		ra.logger.Info("rest flow aborted", "event", "rest_flow_abort", "flow_id", flowID(c.handle))
+		ra.audit(slog.LevelInfo, "rest flow aborted", audit.Event{Kind: audit.RESTFlowAbort}, slog.String("flow_id", flowID(c.handle)))
 	}
 	ra.flows.clearFlowCookie(w, r)
 	ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta("")})
@@ -70,9 +72,9 @@ func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	lc := ra.clients.loginFor(s)
 	if err := lc.Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
-		ra.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
+		ra.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 	}
-	ra.logger.Info("logout", "event", "logout", "kind", "rest", "sub", s.Subject)
+	ra.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "rest"}, slog.String("sub", s.Subject))
 	// No id_token_hint: the app never holds a token of the AS, and the URL
 	// goes to the app. The AS may ask the user to confirm.
 	attrs := struct {

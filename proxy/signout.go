@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -82,8 +84,8 @@ func (so *sso) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
 func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	html := acceptsHTML(r)
 	if err := so.signOutOrigins.Check(r); err != nil {
-		so.logger.Info("cross-site sign-out refused", "event", "logout_rejected", "kind", "local", "reason", "cross_site",
-			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		so.audit(slog.LevelInfo, "cross-site sign-out refused", audit.Event{Kind: audit.LogoutRejected, Channel: "local", Reason: "cross_site"},
+			slog.String("origin", r.Header.Get("Origin")), slog.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
 		so.failAs(w, r, errCrossSiteSignOut, html)
 		return
 	}
@@ -109,9 +111,9 @@ func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if err := so.clients.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
-				so.logger.Warn("token revocation failed", "event", "revocation_failed", "sub", s.Subject, "error", err)
+				so.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 			}
-			so.logger.Info("logout", "event", "logout", "kind", "local", "sub", s.Subject)
+			so.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "local"}, slog.String("sub", s.Subject))
 			idToken = s.IDToken
 		case !errors.Is(err, session.ErrNotFound):
 			so.failErr(w, r, storeErr(err))

@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
@@ -154,29 +156,29 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		so.logger.Info("login failed", "event", "login_failed", "reason", "state_missing")
+		so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "state_missing"})
 		return errStateMissing
 	}
 	var flow pendingFlow
 	if err := so.sessions.TakeFlow(ctx, state, &flow); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			so.logger.Info("login failed", "event", "login_failed", "reason", "unknown_state")
+			so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "unknown_state"})
 			return errStateUnknown
 		}
 		return storeErr(err)
 	}
 	c, _ := r.Cookie(so.bindingName)
 	if c == nil || !so.sessions.BindingMatches(c.Value, flow.Binding) {
-		so.logger.Info("login failed", "event", "login_failed", "reason", "binding_mismatch")
+		so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "binding_mismatch"})
 		return errBinding
 	}
 	if asErr := q.Get("error"); asErr != "" { // a flow this browser started: the AS's answer to it
 		pe := asError(asErr)
-		so.logger.Info("login refused by the authorization server", "event", "login_failed", "reason", "as_error", "as_error", pe.Code)
+		so.audit(slog.LevelInfo, "login refused by the authorization server", audit.Event{Kind: audit.LoginFailed, Reason: "as_error"}, slog.String("as_error", pe.Code))
 		return pe
 	}
 	if err := so.login.CheckIssuer(q.Get("iss")); err != nil {
-		so.logger.Warn("login failed", "event", "login_failed", "reason", "issuer_mismatch")
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "issuer_mismatch"})
 		return errIssuer
 	}
 	code := q.Get("code")
@@ -214,7 +216,7 @@ func (so *sso) exchangeError(err error) error {
 	case errors.Is(err, login.ErrUserinfo):
 		reason, pe = "userinfo_invalid", errUserinfo
 	}
-	so.logger.Warn("login failed", "event", "login_failed", "reason", reason, "error", err)
+	so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: reason}, slog.Any("error", err))
 	return pe
 }
 
@@ -233,7 +235,7 @@ func (so *sso) createSession(r *http.Request, res *login.Result) (string, error)
 func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
-		so.logger.Warn("login failed", "event", "login_failed", "reason", "identity", "error", err)
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "identity"}, slog.Any("error", err))
 		return "", nil, errIDToken
 	}
 	s := &session.Session{
@@ -251,7 +253,7 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 	if err != nil {
 		return "", nil, storeErr(err)
 	}
-	so.logger.Info("login", "event", "login", "sub", s.Subject, "user", id.PreferredUsername)
+	so.audit(slog.LevelInfo, "login", audit.Event{Kind: audit.Login}, slog.String("sub", s.Subject), slog.String("user", id.PreferredUsername))
 	return ticket, s, nil
 }
 

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
@@ -37,8 +39,8 @@ func (rl *relay) dropOwnSetCookies(resp *http.Response, route *upstream.Route) e
 		resp.Header["Set-Cookie"] = kept
 	}
 	if _, warned := rl.setCookieWarned.LoadOrStore(route.Name, true); !warned {
-		rl.logger.Warn("the upstream set one of the gateway's cookies; dropped (logged once per route)",
-			"event", "upstream_set_own_cookie", "route", route.Name, "dropped", dropped)
+		rl.audit(slog.LevelWarn, "the upstream set one of the gateway's cookies; dropped (logged once per route)",
+			audit.Event{Kind: audit.UpstreamSetOwnCookie, Route: route.Name}, slog.Int("dropped", dropped))
 	}
 	return nil
 }

@@ -29,13 +29,3 @@ func bearerTicket(r *http.Request) string {
 }
 
 const ticketAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="
-
-// IsTicket reports whether s is a valid, unexpired ticket of this Manager
-// (its MAC verifies). It does not read the store: the session may have ended.
-func (m *Manager) IsTicket(s string) bool {
-	if s == "" || len(s) > maxTicketLen || strings.Trim(s, ticketAlphabet) != "" {
-		return false
-	}
-	_, _, err := m.tickets.decode(s)
-	return err == nil
-}

@@ -49,8 +49,9 @@ type cache struct {
 	maxAge time.Duration
 	size   int
 
-	enabled atomic.Bool
-	gen     atomic.Uint64 // bumped by every invalidation
+	enabled  atomic.Bool
+	gen      atomic.Uint64 // bumped by every invalidation
+	versions atomic.Uint64 // the last Session.Version handed out
 
 	mu        sync.RWMutex
 	entries   map[string]cacheEntry // by session ID
@@ -108,19 +109,19 @@ func (c *cache) generation() uint64 {
 }
 
 // put caches a copy of s, loaded with ticket from the store under generation
-// gen, unless an invalidation happened since. s and the copy share one slot
-// for derived values.
+// gen, unless an invalidation happened since. s and the copy get a new
+// Version.
 func (c *cache) put(ticket string, s *Session, gen uint64, now time.Time) {
 	if c == nil || !c.enabled.Load() {
 		return
 	}
-	s.derived = new(derivedSlot) // shared with the caller's copy and every later hit's
-	cp := *s
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
 		return
 	}
+	s.version = c.versions.Add(1) // shared with the caller's copy and every later hit's
+	cp := *s
 	if now.Sub(c.lastSweep) >= c.maxAge {
 		c.sweepLocked(now)
 	}

@@ -397,11 +397,11 @@ func TestCacheKeyedByVerifiedTicket(t *testing.T) {
 	}
 }
 
-// TestDerivedValueFollowsTheCachedVersion: a value derived from a cached
-// session is shared by the later loads of that version, kept apart by
-// owner, and gone once the session is saved (refreshed) or when the
-// session was not served from the cache.
-func TestDerivedValueFollowsTheCachedVersion(t *testing.T) {
+// TestVersionFollowsTheCachedVersion: the loads served from one cached
+// version of a session share its Version, which no other version has; a
+// session not served through the cache has Version 0, and a saved
+// (refreshed) one gets a new Version once it is cached again.
+func TestVersionFollowsTheCachedVersion(t *testing.T) {
 	m := newReplica(t, memstore.New(), time.Hour)
 	ticket, err := m.Create(t.Context(), sample())
 	if err != nil {
@@ -415,32 +415,39 @@ func TestDerivedValueFollowsTheCachedVersion(t *testing.T) {
 		}
 		return s
 	}
-	ownerA, ownerB := new(int), new(int)
 
-	s := load() // without Run: no cache, nothing to share
-	s.SetDerived(ownerA, "a")
-	if v := load().Derived(ownerA); v != nil {
-		t.Errorf("uncached load: Derived = %v, want nil", v)
+	if v := load().Version(); v != 0 { // without Run: no cache
+		t.Errorf("uncached load: Version = %d, want 0", v)
 	}
 
 	runCache(t, m)
-	load().SetDerived(ownerA, "a1")
-	s = load()
-	if v := s.Derived(ownerA); v != "a1" {
-		t.Errorf("cached load: Derived = %v, want a1", v)
-	}
-	if v := s.Derived(ownerB); v != nil {
-		t.Errorf("another owner's value: %v", v)
+	first := load()
+	s := load()
+	if first.Version() == 0 || s.Version() != first.Version() {
+		t.Errorf("cached loads: Versions %d and %d, want one non-zero version", first.Version(), s.Version())
 	}
 
 	s.AccessToken = "REFRESHED"
 	if err := m.Save(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	if v := s.Derived(ownerA); v != nil {
-		t.Errorf("saved session still carries %v", v)
+	if v := s.Version(); v != 0 {
+		t.Errorf("saved session keeps Version %d, want 0", v)
 	}
-	if v := load().Derived(ownerA); v != nil {
-		t.Errorf("after Save, the new version carries %v", v)
+	// The Save's own invalidation notice comes back over the subscription
+	// and may drop the next cached entry: wait for the new version to settle.
+	var next *session.Session
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		next = load()
+		if again := load(); next.Version() != 0 && again.Version() == next.Version() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Save the new version is never cached (Version %d)", next.Version())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if next.Version() == first.Version() || next.AccessToken != "REFRESHED" {
+		t.Errorf("after Save: Version %d (old %d), token %q; want a new version with the new token", next.Version(), first.Version(), next.AccessToken)
 	}
 }

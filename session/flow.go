@@ -18,6 +18,13 @@ import (
 // under a key derived from it, so the store alone can neither read nor find
 // it from its contents.
 
+// Flows keeps the pending authorization flows and binds them to the browser
+// that started them. A Manager embeds one.
+type Flows struct {
+	store      Store
+	bindingKey []byte // HKDF of the secret, for Binding
+}
+
 func flowKey(secret string) string { return prefixFlow + digest("flow", secret) }
 
 func flowSealKey(secret string) []byte {
@@ -27,7 +34,7 @@ func flowSealKey(secret string) []byte {
 }
 
 // PutFlow stores v (JSON-encoded) under secret for ttl.
-func (m *Manager) PutFlow(ctx context.Context, secret string, v any, ttl time.Duration) error {
+func (fl *Flows) PutFlow(ctx context.Context, secret string, v any, ttl time.Duration) error {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("session: encode flow: %w", err)
@@ -37,7 +44,7 @@ func (m *Manager) PutFlow(ctx context.Context, secret string, v any, ttl time.Du
 	if err != nil {
 		return err
 	}
-	if err := m.store.Set(ctx, key, sealed, ttl); err != nil {
+	if err := fl.store.Set(ctx, key, sealed, ttl); err != nil {
 		return fmt.Errorf("session: save flow: %w", err)
 	}
 	return nil
@@ -46,24 +53,24 @@ func (m *Manager) PutFlow(ctx context.Context, secret string, v any, ttl time.Du
 // TakeFlow loads the flow stored under secret into v and deletes it, so a
 // flow completes at most once. It returns ErrNotFound for an unknown, used or
 // expired secret.
-func (m *Manager) TakeFlow(ctx context.Context, secret string, v any) error {
-	return m.loadFlow(ctx, secret, v, m.store.Take)
+func (fl *Flows) TakeFlow(ctx context.Context, secret string, v any) error {
+	return fl.loadFlow(ctx, secret, v, fl.store.Take)
 }
 
 // GetFlow loads the flow stored under secret into v without consuming it.
-func (m *Manager) GetFlow(ctx context.Context, secret string, v any) error {
-	return m.loadFlow(ctx, secret, v, m.store.Get)
+func (fl *Flows) GetFlow(ctx context.Context, secret string, v any) error {
+	return fl.loadFlow(ctx, secret, v, fl.store.Get)
 }
 
 // DeleteFlow removes the flow stored under secret.
-func (m *Manager) DeleteFlow(ctx context.Context, secret string) error {
-	if err := m.store.Delete(ctx, flowKey(secret)); err != nil {
+func (fl *Flows) DeleteFlow(ctx context.Context, secret string) error {
+	if err := fl.store.Delete(ctx, flowKey(secret)); err != nil {
 		return fmt.Errorf("session: delete flow: %w", err)
 	}
 	return nil
 }
 
-func (m *Manager) loadFlow(ctx context.Context, secret string, v any, get func(context.Context, string) ([]byte, error)) error {
+func (fl *Flows) loadFlow(ctx context.Context, secret string, v any, get func(context.Context, string) ([]byte, error)) error {
 	if secret == "" {
 		return ErrNotFound
 	}
@@ -89,16 +96,16 @@ func (m *Manager) loadFlow(ctx context.Context, secret string, v any, get func(c
 // a flow and compared at the callback, so a flow can be finished only by the
 // browser that started it (login CSRF protection) while every tab of that
 // browser shares the one cookie.
-func (m *Manager) Binding(cookieValue string) string {
-	mac := hmac.New(sha256.New, m.bindingKey)
+func (fl *Flows) Binding(cookieValue string) string {
+	mac := hmac.New(sha256.New, fl.bindingKey)
 	mac.Write([]byte(cookieValue))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // BindingMatches reports, in constant time, whether cookieValue produced binding.
-func (m *Manager) BindingMatches(cookieValue, binding string) bool {
+func (fl *Flows) BindingMatches(cookieValue, binding string) bool {
 	if cookieValue == "" || binding == "" {
 		return false
 	}
-	return hmac.Equal([]byte(m.Binding(cookieValue)), []byte(binding))
+	return hmac.Equal([]byte(fl.Binding(cookieValue)), []byte(binding))
 }

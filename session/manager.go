@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/sessions"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -56,19 +55,18 @@ type Options struct {
 // Manager creates, loads, saves and ends sessions, and keeps sealed pending
 // authorization flows. It is safe for concurrent use.
 type Manager struct {
-	store      Store
-	tickets    *ticketCodec
-	bindingKey []byte
-	cookieName string
-	cookieDom  string
-	secure     bool
-	lifetime   time.Duration
-	idle       time.Duration
-	now        func() time.Time
-	cache      *cache // nil when disabled
-	logger     *slog.Logger
-	refreshes  singleflight.Group
-	waiters    waiters
+	Cookies // the session cookie and its ticket (cookie.go)
+	Flows   // pending authorization flows (flow.go)
+
+	store     Store
+	tickets   *ticketCodec
+	lifetime  time.Duration
+	idle      time.Duration
+	now       func() time.Time
+	cache     *cache // nil when disabled
+	logger    *slog.Logger
+	refreshes singleflight.Group
+	waiters   waiters
 }
 
 // NewManager returns a Manager for opts.
@@ -80,23 +78,22 @@ func NewManager(opts Options) (*Manager, error) {
 		return nil, errors.New("session: the cookie secret must be at least 32 bytes")
 	}
 	m := &Manager{
-		store:      opts.Store,
-		cookieName: opts.CookieName,
-		cookieDom:  opts.CookieDomain,
-		secure:     opts.Secure,
-		lifetime:   opts.Lifetime,
-		idle:       opts.IdleTimeout,
-		now:        opts.Now,
-		cache:      newCache(opts.CacheMaxAge, opts.CacheSize),
+		Cookies:  Cookies{name: opts.CookieName, domain: opts.CookieDomain, secure: opts.Secure},
+		Flows:    Flows{store: opts.Store},
+		store:    opts.Store,
+		lifetime: opts.Lifetime,
+		idle:     opts.IdleTimeout,
+		now:      opts.Now,
+		cache:    newCache(opts.CacheMaxAge, opts.CacheSize),
 	}
-	if m.cookieName == "" {
-		m.cookieName = "gatehouse"
+	if m.Cookies.name == "" {
+		m.Cookies.name = "gatehouse"
 	}
 	switch {
-	case m.secure && m.cookieDom != "":
-		m.cookieName = "__Secure-" + m.cookieName
-	case m.secure:
-		m.cookieName = "__Host-" + m.cookieName
+	case m.Cookies.secure && m.Cookies.domain != "":
+		m.Cookies.name = "__Secure-" + m.Cookies.name
+	case m.Cookies.secure:
+		m.Cookies.name = "__Host-" + m.Cookies.name
 	}
 	if m.lifetime <= 0 {
 		m.lifetime = 12 * time.Hour
@@ -112,15 +109,13 @@ func NewManager(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: derive key: %w", err)
 	}
-	if m.bindingKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse flow binding", 32); err != nil {
+	if m.Flows.bindingKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse flow binding", 32); err != nil {
 		return nil, fmt.Errorf("session: derive key: %w", err)
 	}
 	m.tickets = newTicketCodec(macKey, m.lifetime)
+	m.Cookies.tickets = m.tickets
 	return m, nil
 }
-
-// CookieName returns the session cookie's name, prefix included.
-func (m *Manager) CookieName() string { return m.cookieName }
 
 // Lifetime returns the absolute session lifetime.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
@@ -158,7 +153,7 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if s.key == nil {
 		return errors.New("session: save: session was not created or loaded")
 	}
-	s.derived = nil // a new version: what was derived from the old one no longer holds
+	s.version = 0 // a new version: what was derived from the old one no longer holds
 	ttl := m.ttl(s)
 	if ttl <= 0 {
 		return m.Delete(ctx, s)
@@ -323,39 +318,6 @@ func digest(parts ...string) string {
 		h.Write([]byte{0})
 	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
-}
-
-// Cookie returns the session cookie carrying ticket: HttpOnly, SameSite=Lax,
-// Secure and "__Host-" prefixed when the public URL is https ("__Secure-"
-// with a CookieDomain, which it carries as its Domain). It has no Max-Age:
-// the server enforces the lifetime.
-func (m *Manager) Cookie(ticket string) *http.Cookie {
-	return sessions.NewCookie(m.cookieName, ticket, m.cookieOptions(0))
-}
-
-// ClearCookie returns a cookie that deletes the session cookie.
-func (m *Manager) ClearCookie() *http.Cookie {
-	return sessions.NewCookie(m.cookieName, "", m.cookieOptions(-1))
-}
-
-func (m *Manager) cookieOptions(maxAge int) *sessions.Options {
-	return &sessions.Options{Path: "/", Domain: m.cookieDom, MaxAge: maxAge, Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-}
-
-// TicketFromRequest returns the session ticket r carries, or "": the session
-// cookie, else an "Authorization: Bearer" ticket (the session token of apps
-// using the REST flow API). A bearer token that is not a valid ticket, such
-// as an access token issued by the AS, yields "" (no session, not an
-// error). The check is cheap: a JWT is refused by its '.' alone; anything
-// else of a ticket's shape costs one HMAC verification, no store access.
-func (m *Manager) TicketFromRequest(r *http.Request) string {
-	if v := cookieValue(r.Header, m.cookieName); v != "" {
-		return v
-	}
-	if tok := bearerTicket(r); tok != "" && m.IsTicket(tok) {
-		return tok
-	}
-	return ""
 }
 
 // Reload reads s again from the store (for example after waiting for another

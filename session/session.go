@@ -1,9 +1,6 @@
 package session
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // Session is the server-side record of one login: who the user is and the
 // tokens the gateway holds on their behalf. It is stored sealed; ID and the
@@ -35,40 +32,20 @@ type Session struct {
 	LastSeen  int64 `json:"ls"`
 
 	key []byte // sealing key, from the ticket
-	// derived is shared by the copies the local cache hands out of one
-	// cached version of the session; nil otherwise.
-	derived *derivedSlot
+	// version names the cached version of the session this copy is of
+	// (see Version); 0 when it was not put in the local cache.
+	version uint64
 }
 
-// derivedSlot holds what a caller derived from one version of a session.
-type derivedSlot struct{ v atomic.Pointer[derivedValue] }
-
-type derivedValue struct{ owner, v any }
-
-// Derived returns the value SetDerived stored for owner with this version
-// of the session, or nil.
-func (s *Session) Derived(owner any) any {
-	if s.derived == nil {
-		return nil
-	}
-	if d := s.derived.v.Load(); d != nil && d.owner == owner {
-		return d.v
-	}
-	return nil
-}
-
-// SetDerived remembers v, which owner computed from the session's contents
-// (the gateway's identity headers from its claims, say), so that later
-// requests served from the local cache with the same version of the
-// session need not compute it again. It is kept only while the version is
-// cached, and forgotten when the session is saved (which makes a new
-// version); values must not be modified once set. owner tells apart
-// several users of one Manager.
-func (s *Session) SetDerived(owner, v any) {
-	if s.derived != nil {
-		s.derived.v.Store(&derivedValue{owner: owner, v: v})
-	}
-}
+// Version identifies this version of the session, as the local cache holds
+// it: every copy a cached Load hands out of one cached version has the
+// same, never reused, non-zero Version, and a Save makes a new version
+// (Version 0 until it is loaded and cached again). 0 means the session did
+// not come through the cache (the cache is off, or Run is not running).
+// Callers key what they derive from a session's contents (the gateway's
+// identity headers from its claims, say) by ID and Version, so that later
+// requests served with the same version need not compute it again.
+func (s *Session) Version() uint64 { return s.version }
 
 // AccessExpiresAt returns the access token's expiry, or the zero time when unknown.
 func (s *Session) AccessExpiresAt() time.Time {

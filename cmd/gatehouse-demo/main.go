@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	issuer := "http://" + asLn.Addr().String()
 	publicURL := "http://" + gwLn.Addr().String()
 
-	logger := server.NewLogger(config.Server{LogLevel: *level}, stderr, nil)
+	logger := server.NewLogger(config.Server{LogLevel: *level}, stderr)
 	clientSecret := randomToken()
 	as, err := devop.New(devop.Options{
 		Issuer:              issuer,

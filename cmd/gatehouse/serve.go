@@ -30,7 +30,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
 	}
-	logger := server.NewLogger(cfg.Server, stderr, m)
+	logger := server.NewLogger(cfg.Server, stderr)
 	redis.SetLogger(server.RedisLogger{L: logger})
 	tuneGC(cfg.Server.GCMinHeapMiB, getenv, logger)
 	limitMemory(memlimit.FromCgroup, logger)

@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/internal/jwks"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
@@ -155,9 +156,9 @@ type Verifier struct {
 	opts   Options
 	now    func() time.Time
 	state  atomic.Pointer[state]
-	mu     sync.Mutex // serializes loading the state
-	cache  *cache     // active tokens
-	neg    *cache     // inactive ones (nil Token), bounded separately
+	mu     sync.Mutex                   // serializes loading the state
+	cache  *lru.Cache[[32]byte, *Token] // active tokens, by the token's SHA-256 (never the token)
+	neg    *lru.Cache[[32]byte, *Token] // inactive ones (nil Token), bounded separately so that made-up tokens cannot evict real ones
 	flight singleflight.Group
 }
 
@@ -204,7 +205,7 @@ func New(opts Options) (*Verifier, error) {
 		opts.NegativeCacheTTL = 10 * time.Second
 	}
 	opts.NegativeCacheTTL = min(opts.NegativeCacheTTL, opts.CacheTTL)
-	v := &Verifier{opts: opts, now: opts.Now, cache: newCache(opts.CacheSize), neg: newCache(opts.NegativeCacheSize)}
+	v := &Verifier{opts: opts, now: opts.Now, cache: lru.New[[32]byte, *Token](opts.CacheSize), neg: lru.New[[32]byte, *Token](opts.NegativeCacheSize)}
 	if v.now == nil {
 		v.now = time.Now
 	}

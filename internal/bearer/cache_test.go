@@ -124,7 +124,7 @@ func TestCacheIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := v.cache.len(); n != 2 {
+	if n := v.cache.Len(); n != 2 {
 		t.Errorf("cache holds %d entries, want 2", n)
 	}
 	before := rt.calls.Load()
@@ -150,9 +150,7 @@ func TestCacheKeysAreHashes(t *testing.T) {
 	if _, err := v.Verify(t.Context(), "secret-token"); err != nil {
 		t.Fatal(err)
 	}
-	v.cache.mu.Lock()
-	defer v.cache.mu.Unlock()
-	for k := range v.cache.entries {
+	for _, k := range v.cache.Keys() {
 		if strings.Contains(string(k[:]), "secret-token") {
 			t.Errorf("the cache keeps the token")
 		}
@@ -209,7 +207,7 @@ func TestRandomTokensDoNotEvictActiveOnes(t *testing.T) {
 	if n := rt.calls.Load() - before; n != 0 {
 		t.Errorf("after 100 random tokens the real ones needed %d introspections, want 0 (still cached)", n)
 	}
-	if n := v.neg.len(); n > 10000 || n == 0 {
+	if n := v.neg.Len(); n > 10000 || n == 0 {
 		t.Errorf("negative cache holds %d entries", n)
 	}
 }
@@ -253,7 +251,7 @@ func TestNegativeAnswersCachedBriefly(t *testing.T) {
 		for i := range 10 {
 			v.Verify(t.Context(), fmt.Sprint("r", i))
 		}
-		if n := v.neg.len(); n > 3 {
+		if n := v.neg.Len(); n > 3 {
 			t.Errorf("negative cache holds %d entries, want at most 3", n)
 		}
 	})

@@ -20,10 +20,10 @@ const maxIntrospectionBody = 1 << 20
 func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Token, error) {
 	key := sha256.Sum256([]byte(raw))
 	now := v.now()
-	if tok, ok := v.cache.get(key, now); ok {
+	if tok, ok := v.cache.Get(key, now); ok {
 		return tok, nil
 	}
-	if _, ok := v.neg.get(key, now); ok {
+	if _, ok := v.neg.Get(key, now); ok {
 		v.observe(ObserveNegativeHit)
 		return nil, fmt.Errorf("%w: inactive (cached)", ErrInvalidToken)
 	}
@@ -36,14 +36,14 @@ func (v *Verifier) introspect(ctx context.Context, st *state, raw string) (*Toke
 		}
 		now := v.now()
 		if tok == nil {
-			v.neg.put(key, nil, now.Add(v.opts.NegativeCacheTTL))
+			v.neg.Add(key, nil, now.Add(v.opts.NegativeCacheTTL))
 			return nil, nil
 		}
 		expires := now.Add(v.opts.CacheTTL)
 		if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 			expires = tok.Expiry
 		}
-		v.cache.put(key, tok, expires)
+		v.cache.Add(key, tok, expires)
 		return tok, nil
 	})
 	select {

@@ -1,50 +1,37 @@
 package grants
 
 import (
-	"container/list"
 	"context"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 )
 
 // cache maps keys (keyed hashes, never secrets) to values until they
-// expire. It holds at most max entries, evicting the least recently used,
-// and fetches a missing key once at a time: concurrent callers share the
-// fetch. Failures are not cached.
+// expire. It holds at most max entries, evicting the least recently used
+// (internal/lru), and fetches a missing key once at a time: concurrent
+// callers share the fetch. Failures are not cached.
 type cache[V any] struct {
-	max int
-	now func() time.Time
+	now     func() time.Time
+	entries *lru.Cache[string, V]
 
 	mu      sync.Mutex
-	lru     *list.List // of *entry[V], most recently used first
-	entries map[string]*list.Element
 	flights map[string]*flight[V]
 }
 
-type entry[V any] struct {
-	key     string
-	val     V
-	expires time.Time
-}
-
 func newCache[V any](max int, now func() time.Time) *cache[V] {
-	return &cache[V]{max: max, now: now, lru: list.New(), entries: map[string]*list.Element{}, flights: map[string]*flight[V]{}}
+	return &cache[V]{now: now, entries: lru.New[string, V](max), flights: map[string]*flight[V]{}}
 }
 
 // get returns the value of key, fetching it when it is missing or expired.
 // fetch returns the value and until when it may be used; it runs with a
 // context that carries the first caller's values but not its cancellation.
 func (c *cache[V]) get(ctx context.Context, key string, fetch func(context.Context) (V, time.Time, error)) (V, error) {
-	now := c.now()
 	c.mu.Lock()
-	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*entry[V])
-		if now.Before(e.expires) {
-			c.lru.MoveToFront(el)
-			c.mu.Unlock()
-			return e.val, nil
-		}
-		c.removeLocked(el)
+	if v, ok := c.entries.Get(key, c.now()); ok {
+		c.mu.Unlock()
+		return v, nil
 	}
 	f, ok := c.flights[key]
 	if !ok {
@@ -67,7 +54,7 @@ func (c *cache[V]) fetch(ctx context.Context, key string, f *flight[V], fetch fu
 	c.mu.Lock()
 	delete(c.flights, key)
 	if err == nil {
-		c.putLocked(key, val, expires)
+		c.put(key, val, expires)
 	}
 	c.mu.Unlock()
 	f.val, f.err = val, err
@@ -76,49 +63,17 @@ func (c *cache[V]) fetch(ctx context.Context, key string, f *flight[V], fetch fu
 
 // lookup returns the value of key when it is cached and not expired.
 func (c *cache[V]) lookup(key string) (V, bool) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*entry[V])
-		if now.Before(e.expires) {
-			c.lru.MoveToFront(el)
-			return e.val, true
-		}
-		c.removeLocked(el)
-	}
-	var zero V
-	return zero, false
+	return c.entries.Get(key, c.now())
 }
 
-// put caches val under key until expires (nothing when that has passed).
+// put caches val under key until expires (nothing when that has passed, or
+// when expires is zero: every value here expires).
 func (c *cache[V]) put(key string, val V, expires time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(key, val, expires)
-}
-
-func (c *cache[V]) putLocked(key string, val V, expires time.Time) {
 	if !c.now().Before(expires) {
 		return
 	}
-	if el, ok := c.entries[key]; ok {
-		c.removeLocked(el)
-	}
-	c.entries[key] = c.lru.PushFront(&entry[V]{key: key, val: val, expires: expires})
-	for c.lru.Len() > c.max {
-		c.removeLocked(c.lru.Back())
-	}
-}
-
-func (c *cache[V]) removeLocked(el *list.Element) {
-	delete(c.entries, el.Value.(*entry[V]).key)
-	c.lru.Remove(el)
+	c.entries.Add(key, val, expires)
 }
 
 // len returns the number of cached entries, expired ones included.
-func (c *cache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
+func (c *cache[V]) len() int { return c.entries.Len() }

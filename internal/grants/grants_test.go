@@ -260,7 +260,7 @@ func TestPasswordCacheAndLimit(t *testing.T) {
 		if calls.Load() != 1 {
 			t.Errorf("%d grants for the same credentials, want 1", calls.Load())
 		}
-		for key := range p.cache.entries {
+		for _, key := range p.cache.entries.Keys() {
 			if strings.Contains(key, "s3cret") || strings.Contains(key, "alice") {
 				t.Error("a cache key contains the credentials")
 			}

@@ -8,20 +8,16 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
-	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 )
 
 // NewLogger builds the process's logger from server.log_level and
-// server.log_format; with metrics (may be nil), the audit events it carries
-// also move the counters.
-func NewLogger(s config.Server, w io.Writer, m *metrics.Metrics) *slog.Logger {
+// server.log_format. (The audit events reach metrics through
+// proxy.Options.Events, not through the logger.)
+func NewLogger(s config.Server, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: logLevel(s)}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if s.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)
-	}
-	if m != nil {
-		h = m.EventHandler(h)
 	}
 	return slog.New(h)
 }

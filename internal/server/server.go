@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -42,7 +43,11 @@ type Server struct {
 }
 
 // The metrics count what the gateway's limits do.
-var _ proxy.LimitObserver = (*metrics.Metrics)(nil)
+var (
+	_ proxy.LimitObserver   = (*metrics.Metrics)(nil)
+	_ proxy.EventObserver   = (*metrics.Metrics)(nil)
+	_ proxy.RequestObserver = (*metrics.Metrics)(nil)
+)
 
 // Close releases what New opened (the session store, the background
 // discovery and notification loops), last opened first.
@@ -86,11 +91,12 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 	var wrapUpstream func(http.RoundTripper) http.RoundTripper // each upstream pool, for metrics
 	var observer proxy.RequestObserver
 	var limitObs proxy.LimitObserver
+	var events proxy.EventObserver
 	var observeJWKS, observeBearer func(string)
 	if m != nil {
 		st = m.Store(st)
 		asRT, wrapUpstream = m.ASTransport(asRT), m.UpstreamTransport
-		observer, limitObs = m, m
+		observer, limitObs, events = m, m, m
 		observeJWKS, observeBearer = m.ObserveJWKS, m.ObserveBearer
 	}
 	so := rt.Session
@@ -100,7 +106,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		return nil, err
 	}
 	for _, w := range cfg.GrantWarnings() {
-		logger.Warn(w, "event", "config_warning")
+		logger.LogAttrs(ctx, slog.LevelWarn, w, audit.Event{Kind: audit.ConfigWarning}.Attrs()...)
 	}
 	lo := rt.Login
 	lo.HTTPClient = &http.Client{Timeout: cfg.Provider.Timeout.Duration, Transport: asRT}
@@ -152,6 +158,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		Observer:              observer,
 		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
 		LimitObserver:         limitObs,
+		Events:                events,
 		Logger:                logger,
 	})
 	if err != nil {
