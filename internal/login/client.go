@@ -90,6 +90,8 @@ type Client struct {
 	logger *slog.Logger
 	now    func() time.Time
 	md     atomic.Pointer[metadata]
+	as     asClient   // authenticated calls to the AS (clientauth.go, token.go)
+	id     identifier // ID token and userinfo checks (exchange.go, identity.go)
 	// parent, for a Client from ForClient, is the Client whose discovered
 	// metadata this one derives its own from (see derive.go).
 	parent *Client
@@ -128,6 +130,8 @@ func New(opts Options) *Client {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.as = asClient{clientID: opts.ClientID, clientSecret: opts.ClientSecret, auth: opts.ClientAuth, http: opts.HTTPClient, now: c.now}
+	c.id = identifier{as: &c.as, issuer: opts.Issuer, subjectClaim: opts.SubjectClaim, useUserinfo: opts.UseUserinfo}
 	return c
 }
 
@@ -136,11 +140,6 @@ func (c *Client) Ready() bool { return c.md.Load() != nil }
 
 // Issuer returns the configured issuer.
 func (c *Client) Issuer() string { return c.opts.Issuer }
-
-func (c *Client) ctx(ctx context.Context) context.Context {
-	ctx = oidc.ClientContext(ctx, c.opts.HTTPClient)
-	return context.WithValue(ctx, oauth2.HTTPClient, c.opts.HTTPClient)
-}
 
 // asymmetricAlgs are the only ID token algorithms accepted: never "none",
 // never HMAC (whose key, the client secret, the client itself holds).
@@ -151,11 +150,11 @@ var asymmetricAlgs = vocab.AsymmetricAlgs
 // choices it implies (PKCE method, client authentication, ID token
 // algorithms; see discovery.go).
 func (c *Client) Discover(ctx context.Context) error {
-	md, err := c.loadMetadata(ctx)
+	md, err := loadMetadata(ctx, &c.opts, &c.as, c.logger)
 	if err != nil {
 		return err
 	}
-	method, _ := c.authMethod(md) // checked by loadMetadata
+	method, _ := c.as.authMethod(md) // checked by loadMetadata
 	c.md.Store(md)
 	c.logger.Info("provider metadata loaded", "issuer", c.opts.Issuer, "id_token_algs", md.algs, "iss_parameter", md.issParam,
 		"client_auth", method, "pkce", md.pkce, "oauth2_only", md.plainOAuth2)

@@ -19,8 +19,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
@@ -152,28 +154,35 @@ func KeyAlgorithm(key crypto.Signer, alg string) (string, error) {
 	return "", fmt.Errorf("login: private key: unsupported key type %T (RSA or EC P-256)", key)
 }
 
-// clientAuth returns the Client's own authentication settings. A Client from
-// ForClient never inherits its parent's key or certificate: it is another
-// registration, with a secret or none.
-func (c *Client) clientAuth() ClientAuth {
-	if c.parent != nil {
-		return ClientAuth{}
-	}
-	return c.opts.ClientAuth
+// asClient makes the Client's calls to the AS: it holds the registration's
+// credentials and authenticates every call with one method (the
+// authentication here, the token requests in token.go). A Client from
+// ForClient has its own, which never inherits its parent's key or
+// certificate: it is another registration, with a secret or none.
+type asClient struct {
+	clientID, clientSecret string
+	auth                   ClientAuth
+	http                   *http.Client
+	now                    func() time.Time
+}
+
+// ctx returns ctx carrying the HTTP client for go-oidc and x/oauth2.
+func (a *asClient) ctx(ctx context.Context) context.Context {
+	ctx = oidc.ClientContext(ctx, a.http)
+	return context.WithValue(ctx, oauth2.HTTPClient, a.http)
 }
 
 // canUse reports whether the configured credentials allow method.
-func (c *Client) canUse(method string) bool {
-	a := c.clientAuth()
+func (a *asClient) canUse(method string) bool {
 	switch method {
 	case AuthClientSecretBasic, AuthClientSecretPost:
-		return c.opts.ClientSecret != ""
+		return a.clientSecret != ""
 	case AuthPrivateKeyJWT:
-		return a.PrivateKey != nil
+		return a.auth.PrivateKey != nil
 	case AuthTLSClientAuth:
-		return a.TLSClientCertificate
+		return a.auth.TLSClientCertificate
 	case AuthNone:
-		return c.opts.ClientSecret == "" && a.PrivateKey == nil && !a.TLSClientCertificate
+		return a.clientSecret == "" && a.auth.PrivateKey == nil && !a.auth.TLSClientCertificate
 	}
 	return false
 }
@@ -182,24 +191,24 @@ func (c *Client) canUse(method string) bool {
 // one, or the strongest that the AS advertises (advertised is its
 // token_endpoint_auth_methods_supported, nil when absent) and the
 // credentials allow. It is the only place the method is decided.
-func (c *Client) chooseAuthMethod(advertised []string) (string, error) {
-	if m := c.clientAuth().Method; m != "" {
+func (a *asClient) chooseAuthMethod(advertised []string) (string, error) {
+	if m := a.auth.Method; m != "" {
 		if !slices.Contains(AuthMethods, m) {
 			return "", fmt.Errorf("login: client authentication method %q is not one of %v", m, AuthMethods)
 		}
-		if !c.canUse(m) {
+		if !a.canUse(m) {
 			return "", fmt.Errorf("login: client authentication method %q lacks its credential (%s)", m, credentialOf(m))
 		}
 		return m, nil
 	}
-	if c.canUse(AuthNone) {
+	if a.canUse(AuthNone) {
 		return AuthNone, nil // a public client has nothing else to offer
 	}
 	if len(advertised) == 0 {
 		advertised = []string{AuthClientSecretBasic} // RFC 8414 §2
 	}
 	for _, m := range AuthMethods {
-		if m != AuthNone && c.canUse(m) && slices.Contains(advertised, m) {
+		if m != AuthNone && a.canUse(m) && slices.Contains(advertised, m) {
 			return m, nil
 		}
 	}
@@ -218,10 +227,10 @@ func credentialOf(method string) string {
 	return "no secret, key or certificate"
 }
 
-// authMethod is the method the Client uses with md's AS. Discovery already
-// checked the parent's choice; a derived Client's is rechecked here.
-func (c *Client) authMethod(md *metadata) (string, error) {
-	return c.chooseAuthMethod(md.authMethods)
+// authMethod is the method used with md's AS. Discovery already checked the
+// parent's choice; a derived Client's is rechecked here.
+func (a *asClient) authMethod(md *metadata) (string, error) {
+	return a.chooseAuthMethod(md.authMethods)
 }
 
 // endpointFor returns the URL of an AS endpoint for method: its RFC 8705
@@ -246,7 +255,7 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 	if err != nil {
 		return nil, err
 	}
-	if method, err := c.authMethod(md); err == nil && method == AuthTLSClientAuth && len(md.mtlsAliases) > 0 {
+	if method, err := c.as.authMethod(md); err == nil && method == AuthTLSClientAuth && len(md.mtlsAliases) > 0 {
 		var doc map[string]any
 		_ = md.claims(&doc)
 		for name, alias := range md.mtlsAliases {
@@ -256,12 +265,12 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 			}
 		}
 	}
-	return c.postForm(ctx, md, endpoint, form)
+	return c.as.postForm(ctx, md, endpoint, form)
 }
 
 // postForm posts form to endpoint with the client's authentication.
-func (c *Client) postForm(ctx context.Context, md *metadata, endpoint string, form url.Values) (*http.Response, error) {
-	method, err := c.authMethod(md)
+func (a *asClient) postForm(ctx context.Context, md *metadata, endpoint string, form url.Values) (*http.Response, error) {
+	method, err := a.authMethod(md)
 	if err != nil {
 		return nil, err
 	}
@@ -274,18 +283,18 @@ func (c *Client) postForm(ctx context.Context, md *metadata, endpoint string, fo
 	case AuthClientSecretBasic:
 		basic = true
 	case AuthClientSecretPost:
-		form.Set("client_id", c.opts.ClientID)
-		form.Set("client_secret", c.opts.ClientSecret)
+		form.Set("client_id", a.clientID)
+		form.Set("client_secret", a.clientSecret)
 	case AuthPrivateKeyJWT:
-		assertion, err := c.clientAssertion(md.tokenURL)
+		assertion, err := a.clientAssertion(md.tokenURL)
 		if err != nil {
 			return nil, err
 		}
-		form.Set("client_id", c.opts.ClientID)
+		form.Set("client_id", a.clientID)
 		form.Set("client_assertion_type", assertionType)
 		form.Set("client_assertion", assertion)
 	default: // tls_client_auth (RFC 8705 §2: client_id is required), none
-		form.Set("client_id", c.opts.ClientID)
+		form.Set("client_id", a.clientID)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -294,30 +303,29 @@ func (c *Client) postForm(ctx context.Context, md *metadata, endpoint string, fo
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if basic { // RFC 6749 §2.3.1: both parts form-encoded first
-		req.SetBasicAuth(url.QueryEscape(c.opts.ClientID), url.QueryEscape(c.opts.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(a.clientID), url.QueryEscape(a.clientSecret))
 	}
-	return c.opts.HTTPClient.Do(req)
+	return a.http.Do(req)
 }
 
 // clientAssertion returns a fresh private_key_jwt assertion (RFC 7523 §3,
 // OpenID Connect Core 1.0 §9): iss and sub are the client ID, aud the token
 // endpoint URL (a single string), a random jti, and a lifetime of a minute.
-func (c *Client) clientAssertion(tokenURL string) (string, error) {
-	a := c.clientAuth()
-	alg, err := KeyAlgorithm(a.PrivateKey, a.Algorithm)
+func (a *asClient) clientAssertion(tokenURL string) (string, error) {
+	alg, err := KeyAlgorithm(a.auth.PrivateKey, a.auth.Algorithm)
 	if err != nil {
 		return "", err
 	}
-	kid := a.KeyID
+	kid := a.auth.KeyID
 	if kid == "" {
-		tp, err := (&jose.JSONWebKey{Key: a.PrivateKey.Public()}).Thumbprint(crypto.SHA256)
+		tp, err := (&jose.JSONWebKey{Key: a.auth.PrivateKey.Public()}).Thumbprint(crypto.SHA256)
 		if err != nil {
 			return "", fmt.Errorf("login: client assertion: %w", err)
 		}
 		kid = base64.RawURLEncoding.EncodeToString(tp)
 	}
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: a.PrivateKey, KeyID: kid}},
+		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: a.auth.PrivateKey, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("JWT"),
 	)
 	if err != nil {
@@ -327,10 +335,10 @@ func (c *Client) clientAssertion(tokenURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := c.now()
+	now := a.now()
 	claims := jwt.Claims{
-		Issuer:   c.opts.ClientID,
-		Subject:  c.opts.ClientID,
+		Issuer:   a.clientID,
+		Subject:  a.clientID,
 		Audience: jwt.Audience{tokenURL},
 		ID:       jti,
 		IssuedAt: jwt.NewNumericDate(now),

@@ -23,6 +23,7 @@ func (c *Client) ForClient(clientID, clientSecret string) *Client {
 	opts := c.opts
 	opts.ClientID, opts.ClientSecret = clientID, clientSecret
 	d := New(opts)
+	d.as.auth = ClientAuth{} // another registration: never the parent's key or certificate
 	d.parent = c
 	return d
 }

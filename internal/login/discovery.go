@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -74,15 +75,15 @@ const maxDiscoveryDoc = 1 << 20
 // SkipDiscovery) with the configured Endpoints laid over it, the PKCE
 // method, the ID token algorithm allowlist and the client authentication
 // method, each checked.
-func (c *Client) loadMetadata(ctx context.Context) (*metadata, error) {
-	raw := map[string]any{"issuer": c.opts.Issuer}
-	if !c.opts.SkipDiscovery {
+func loadMetadata(ctx context.Context, o *Options, as *asClient, logger *slog.Logger) (*metadata, error) {
+	raw := map[string]any{"issuer": o.Issuer}
+	if !o.SkipDiscovery {
 		var err error
-		if raw, err = c.fetchDiscovery(ctx); err != nil {
+		if raw, err = fetchDiscovery(ctx, as.http, o.Issuer, o.PlainOAuth2); err != nil {
 			return nil, fmt.Errorf("login: discovery: %w", err)
 		}
 	}
-	for name, v := range c.opts.Endpoints.fields() {
+	for name, v := range o.Endpoints.fields() {
 		if v != "" {
 			raw[name] = v
 		}
@@ -100,20 +101,20 @@ func (c *Client) loadMetadata(ctx context.Context) (*metadata, error) {
 		return nil, fmt.Errorf("login: discovery: no authorization_endpoint (configure it)")
 	case doc.Token == "":
 		return nil, fmt.Errorf("login: discovery: no token_endpoint (configure it)")
-	case !c.opts.PlainOAuth2 && doc.JWKS == "":
+	case !o.PlainOAuth2 && doc.JWKS == "":
 		return nil, fmt.Errorf("login: discovery: no jwks_uri to verify ID tokens with (configure it)")
-	case c.opts.PlainOAuth2 && doc.Userinfo == "":
+	case o.PlainOAuth2 && doc.Userinfo == "":
 		return nil, fmt.Errorf("login: discovery: a plain OAuth 2.0 provider needs a userinfo endpoint: the user's identity comes from it")
 	}
-	pkce, err := c.choosePKCE(doc.CodeChallenge)
+	pkce, err := choosePKCE(o.InsecureDisablePKCE, doc.CodeChallenge)
 	if err != nil {
 		return nil, err
 	}
 	algs, err := idTokenAlgs(doc.IDTokenSigningAlgs)
-	if err != nil && !c.opts.PlainOAuth2 {
+	if err != nil && !o.PlainOAuth2 {
 		return nil, err
 	}
-	method, err := c.chooseAuthMethod(doc.AuthMethods)
+	method, err := as.chooseAuthMethod(doc.AuthMethods)
 	if err != nil {
 		return nil, fmt.Errorf("login: discovery: %w", err)
 	}
@@ -130,60 +131,60 @@ func (c *Client) loadMetadata(ctx context.Context) (*metadata, error) {
 		authMethods:   doc.AuthMethods,
 		mtlsAliases:   doc.MTLSAliases,
 		pkce:          pkce,
-		plainOAuth2:   c.opts.PlainOAuth2,
+		plainOAuth2:   o.PlainOAuth2,
 		doc:           docJSON,
 	}
 	md.userinfo = md.endpointFor("userinfo_endpoint", doc.Userinfo, method)
 	md.provider = (&oidc.ProviderConfig{
-		IssuerURL:   c.opts.Issuer,
+		IssuerURL:   o.Issuer,
 		AuthURL:     doc.Authorization,
 		TokenURL:    doc.Token,
 		UserInfoURL: md.userinfo,
 		JWKSURL:     doc.JWKS,
 		Algorithms:  algs,
-	}).NewProvider(c.ctx(ctx))
+	}).NewProvider(as.ctx(ctx))
 	md.keys = jwks.New(jwks.Options{
-		URL: doc.JWKS, HTTPClient: c.opts.HTTPClient, RefetchInterval: c.opts.KeyRefetchInterval,
-		Observe: c.opts.ObserveKeys, Now: c.opts.Now,
+		URL: doc.JWKS, HTTPClient: o.HTTPClient, RefetchInterval: o.KeyRefetchInterval,
+		Observe: o.ObserveKeys, Now: o.Now,
 	})
-	md.verifier = oidc.NewVerifier(c.opts.Issuer, md.keys, &oidc.Config{
-		ClientID:             c.opts.ClientID,
+	md.verifier = oidc.NewVerifier(o.Issuer, md.keys, &oidc.Config{
+		ClientID:             o.ClientID,
 		SupportedSigningAlgs: algs,
-		Now:                  c.now,
+		Now:                  as.now,
 	})
 	md.oauth = oauth2.Config{
-		ClientID:     c.opts.ClientID,
-		ClientSecret: c.opts.ClientSecret,
+		ClientID:     o.ClientID,
+		ClientSecret: o.ClientSecret,
 		Endpoint:     md.provider.Endpoint(),
-		Scopes:       c.opts.Scopes,
+		Scopes:       o.Scopes,
 	}
-	c.logChoices(doc, method, pkce)
+	logChoices(logger, as.auth.Method, doc, pkce)
 	return md, nil
 }
 
 // logChoices logs what discovery decided, with a warning for each weaker
 // choice the AS or the configuration forced.
-func (c *Client) logChoices(doc providerDoc, method, pkce string) {
-	if m := c.clientAuth().Method; m != "" && len(doc.AuthMethods) > 0 && !slices.Contains(doc.AuthMethods, m) {
-		c.logger.Warn("the configured client authentication method is not among those the AS advertises; using it anyway",
+func logChoices(logger *slog.Logger, m string, doc providerDoc, pkce string) {
+	if m != "" && len(doc.AuthMethods) > 0 && !slices.Contains(doc.AuthMethods, m) {
+		logger.Warn("the configured client authentication method is not among those the AS advertises; using it anyway",
 			"client_auth", m, "advertised", doc.AuthMethods)
 	}
 	switch pkce {
 	case PKCEPlain:
-		c.logger.Warn("the AS supports only the PKCE plain method; using it. plain does not protect a code whose request was observed (RFC 7636 §7.2): ask the AS's operator for S256",
+		logger.Warn("the AS supports only the PKCE plain method; using it. plain does not protect a code whose request was observed (RFC 7636 §7.2): ask the AS's operator for S256",
 			"code_challenge_methods_supported", doc.CodeChallenge)
 	case "":
-		c.logger.Warn("PKCE is disabled (insecure_disable_pkce): a stolen authorization code can be redeemed (RFC 9700 §2.1.1)")
+		logger.Warn("PKCE is disabled (insecure_disable_pkce): a stolen authorization code can be redeemed (RFC 9700 §2.1.1)")
 	}
 }
 
 // choosePKCE returns the PKCE method: S256 whenever the AS supports it or
 // advertises nothing (RFC 7636 §4.2 makes S256 mandatory to implement),
 // plain only when that is all it advertises, and none only when
-// InsecureDisablePKCE says so.
-func (c *Client) choosePKCE(advertised []string) (string, error) {
+// InsecureDisablePKCE (disable) says so.
+func choosePKCE(disable bool, advertised []string) (string, error) {
 	switch {
-	case c.opts.InsecureDisablePKCE:
+	case disable:
 		return "", nil
 	case len(advertised) == 0 || slices.Contains(advertised, PKCES256):
 		return PKCES256, nil
@@ -216,12 +217,12 @@ func idTokenAlgs(advertised []string) ([]string, error) {
 // Connect, Issuer + "/.well-known/openid-configuration" (OpenID Connect
 // Discovery 1.0 §4); for a plain OAuth 2.0 server first the RFC 8414 §3
 // location, the well-known path inserted before the issuer's path.
-func (c *Client) discoveryURLs() []string {
-	oidcURL := strings.TrimSuffix(c.opts.Issuer, "/") + "/.well-known/openid-configuration"
-	if !c.opts.PlainOAuth2 {
+func discoveryURLs(issuer string, plainOAuth2 bool) []string {
+	oidcURL := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	if !plainOAuth2 {
 		return []string{oidcURL}
 	}
-	u, err := url.Parse(c.opts.Issuer)
+	u, err := url.Parse(issuer)
 	if err != nil {
 		return []string{oidcURL}
 	}
@@ -232,10 +233,10 @@ func (c *Client) discoveryURLs() []string {
 
 // fetchDiscovery fetches the discovery document, whose issuer must be the
 // configured one exactly (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3.3).
-func (c *Client) fetchDiscovery(ctx context.Context) (map[string]any, error) {
+func fetchDiscovery(ctx context.Context, hc *http.Client, issuer string, plainOAuth2 bool) (map[string]any, error) {
 	var lastErr error
-	for _, u := range c.discoveryURLs() {
-		doc, status, err := c.getJSON(ctx, u)
+	for _, u := range discoveryURLs(issuer, plainOAuth2) {
+		doc, status, err := getJSON(ctx, hc, u)
 		if err != nil {
 			lastErr = err
 			if status == http.StatusNotFound {
@@ -244,8 +245,8 @@ func (c *Client) fetchDiscovery(ctx context.Context) (map[string]any, error) {
 			return nil, err
 		}
 		iss, _ := doc["issuer"].(string)
-		if iss != c.opts.Issuer {
-			return nil, fmt.Errorf("issuer did not match the issuer returned by provider, expected %q got %q", c.opts.Issuer, iss)
+		if iss != issuer {
+			return nil, fmt.Errorf("issuer did not match the issuer returned by provider, expected %q got %q", issuer, iss)
 		}
 		return doc, nil
 	}
@@ -253,13 +254,13 @@ func (c *Client) fetchDiscovery(ctx context.Context) (map[string]any, error) {
 }
 
 // getJSON fetches a JSON object.
-func (c *Client) getJSON(ctx context.Context, u string) (map[string]any, int, error) {
+func getJSON(ctx context.Context, hc *http.Client, u string) (map[string]any, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.opts.HTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}

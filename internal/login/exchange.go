@@ -84,18 +84,18 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 	if verifier != "" {
 		params.Set("code_verifier", verifier)
 	}
-	tok, err := c.tokenRequest(ctx, md, params)
+	tok, err := c.as.tokenRequest(ctx, md, params)
 	if err != nil {
 		return nil, err
 	}
 	if md.plainOAuth2 {
-		return c.oauth2Identity(ctx, md, tok)
+		return c.id.oauth2Identity(ctx, md, tok)
 	}
 	raw := tok.IDToken
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrIDToken)
 	}
-	res, err := c.verify(ctx, md, raw, tok.AccessToken)
+	res, err := c.id.verify(ctx, md, raw, tok.AccessToken)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 		return nil, fmt.Errorf("%w: nonce mismatch", ErrIDToken)
 	}
 	if c.opts.UseUserinfo {
-		if err := c.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
+		if err := c.id.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
 			return nil, err
 		}
 	}
@@ -119,8 +119,8 @@ func nonceOf(claims map[string]any) string {
 // verify checks an ID token and returns its identity. go-oidc checks the
 // signature against the AS's JWKS with the allowlisted algorithms, iss, aud
 // and exp; this adds azp and iat (OpenID Connect Core §3.1.3.7).
-func (c *Client) verify(ctx context.Context, md *metadata, raw, accessToken string) (*Result, error) {
-	idt, err := md.verifier.Verify(c.ctx(ctx), raw)
+func (v *identifier) verify(ctx context.Context, md *metadata, raw, accessToken string) (*Result, error) {
+	idt, err := md.verifier.Verify(v.as.ctx(ctx), raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrIDToken, err)
 	}
@@ -129,7 +129,7 @@ func (c *Client) verify(ctx context.Context, md *metadata, raw, accessToken stri
 		return nil, fmt.Errorf("%w: claims: %w", ErrIDToken, err)
 	}
 	azp, _ := claims["azp"].(string)
-	if azp != "" && azp != c.opts.ClientID {
+	if azp != "" && azp != v.as.clientID {
 		return nil, fmt.Errorf("%w: azp is not this client", ErrIDToken)
 	}
 	if len(idt.Audience) > 1 && azp == "" {
@@ -138,7 +138,7 @@ func (c *Client) verify(ctx context.Context, md *metadata, raw, accessToken stri
 	if idt.IssuedAt.IsZero() {
 		return nil, fmt.Errorf("%w: no iat", ErrIDToken)
 	}
-	if idt.IssuedAt.After(c.now().Add(maxIATSkew)) {
+	if idt.IssuedAt.After(v.as.now().Add(maxIATSkew)) {
 		return nil, fmt.Errorf("%w: iat is in the future", ErrIDToken)
 	}
 	if idt.Subject == "" {
@@ -153,11 +153,11 @@ func (c *Client) verify(ctx context.Context, md *metadata, raw, accessToken stri
 	return &Result{IDToken: raw, Issuer: idt.Issuer, Subject: idt.Subject, SID: sid, Claims: claims}, nil
 }
 
-func (c *Client) mergeUserinfo(ctx context.Context, md *metadata, accessToken string, res *Result) error {
+func (v *identifier) mergeUserinfo(ctx context.Context, md *metadata, accessToken string, res *Result) error {
 	if md.provider.UserInfoEndpoint() == "" {
 		return fmt.Errorf("%w: the AS has no userinfo endpoint", ErrUserinfo)
 	}
-	ui, err := md.provider.UserInfo(c.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
+	ui, err := md.provider.UserInfo(v.as.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUserinfo, err)
 	}
@@ -203,7 +203,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject stri
 	if err != nil {
 		return nil, err
 	}
-	tok, err := c.tokenRequest(ctx, md, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+	tok, err := c.as.tokenRequest(ctx, md, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject stri
 		res.RefreshToken = refreshToken
 	}
 	if raw := tok.IDToken; raw != "" {
-		v, err := c.verify(ctx, md, raw, tok.AccessToken)
+		v, err := c.id.verify(ctx, md, raw, tok.AccessToken)
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,11 @@ func (p TokenParams) apply(v url.Values) {
 func (c *Client) ClientCredentials(ctx context.Context, p TokenParams) (*Token, error) {
 	params := url.Values{"grant_type": {"client_credentials"}}
 	p.apply(params)
-	return c.bearerGrant(ctx, params)
+	md, err := c.metadata()
+	if err != nil {
+		return nil, err
+	}
+	return c.as.bearerGrant(ctx, md, params)
 }
 
 // ExchangeToken exchanges subjectToken, an access token of the AS, for an
@@ -64,7 +68,11 @@ func (c *Client) ExchangeToken(ctx context.Context, subjectToken string, p Token
 		"requested_token_type": {TokenTypeAccessToken},
 	}
 	p.apply(params)
-	t, err := c.bearerGrant(ctx, params)
+	md, err := c.metadata()
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.as.bearerGrant(ctx, md, params)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +82,9 @@ func (c *Client) ExchangeToken(ctx context.Context, subjectToken string, p Token
 	return t, nil
 }
 
-func (c *Client) bearerGrant(ctx context.Context, params url.Values) (*Token, error) {
-	md, err := c.metadata()
-	if err != nil {
-		return nil, err
-	}
-	t, err := c.tokenRequest(ctx, md, params)
+// bearerGrant makes a token request whose token must be a bearer token.
+func (a *asClient) bearerGrant(ctx context.Context, md *metadata, params url.Values) (*Token, error) {
+	t, err := a.tokenRequest(ctx, md, params)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +111,9 @@ func (c *Client) PasswordGrant(ctx context.Context, username, password string, p
 		p.Scopes = c.opts.Scopes
 	}
 	p.apply(params)
-	t, err := c.tokenRequest(ctx, md, params)
+	t, err := c.as.tokenRequest(ctx, md, params)
 	if err != nil {
 		return nil, err
 	}
-	return c.identify(ctx, md, t)
+	return c.id.identify(ctx, md, t)
 }

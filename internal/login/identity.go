@@ -11,14 +11,24 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// identifier turns a token response into a verified identity: the ID
+// token's checks beyond go-oidc's (exchange.go), the userinfo merge, and a
+// plain OAuth 2.0 server's userinfo object (here).
+type identifier struct {
+	as           *asClient
+	issuer       string
+	subjectClaim string
+	useUserinfo  bool
+}
+
 // oauth2Identity is the identity of a login at a plain OAuth 2.0 server
 // (Options.PlainOAuth2), which issues no ID token: the userinfo endpoint's
 // JSON object, fetched with the new access token, is the claims, and its
 // SubjectClaim member (a string, or a number such as GitHub's "id") becomes
 // "sub". The access token, sent by nobody but the gateway straight to the
 // configured endpoint, is what vouches for it.
-func (c *Client) oauth2Identity(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
-	body, err := c.bearerGet(ctx, md.userinfo, tok.AccessToken)
+func (v *identifier) oauth2Identity(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
+	body, err := v.as.bearerGet(ctx, md.userinfo, tok.AccessToken)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
 	}
@@ -28,7 +38,7 @@ func (c *Client) oauth2Identity(ctx context.Context, md *metadata, tok *Token) (
 	if err := dec.Decode(&claims); err != nil || claims == nil {
 		return nil, fmt.Errorf("%w: the response is not a JSON object", ErrUserinfo)
 	}
-	name := c.opts.SubjectClaim
+	name := v.subjectClaim
 	if name == "" {
 		name = "sub"
 	}
@@ -42,7 +52,7 @@ func (c *Client) oauth2Identity(ctx context.Context, md *metadata, tok *Token) (
 		AccessToken:  tok.AccessToken,
 		RefreshToken: tok.RefreshToken,
 		Expiry:       tok.Expiry,
-		Issuer:       c.opts.Issuer,
+		Issuer:       v.issuer,
 		Subject:      sub,
 		Claims:       claims,
 	}, nil
@@ -106,18 +116,18 @@ func normalizeNumbers(v any) any {
 // grant: the verified ID token (without nonce) when there is one, else the
 // userinfo response (OpenID Connect Core 1.0 §5.3); for a plain OAuth 2.0
 // server, its userinfo object. The result carries the tokens.
-func (c *Client) identify(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
+func (v *identifier) identify(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
 	if md.plainOAuth2 {
-		return c.oauth2Identity(ctx, md, tok)
+		return v.oauth2Identity(ctx, md, tok)
 	}
 	var res *Result
 	if tok.IDToken != "" {
 		var err error
-		if res, err = c.verify(ctx, md, tok.IDToken, tok.AccessToken); err != nil {
+		if res, err = v.verify(ctx, md, tok.IDToken, tok.AccessToken); err != nil {
 			return nil, err
 		}
-		if c.opts.UseUserinfo {
-			if err := c.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
+		if v.useUserinfo {
+			if err := v.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
 				return nil, err
 			}
 		}
@@ -125,7 +135,7 @@ func (c *Client) identify(ctx context.Context, md *metadata, tok *Token) (*Resul
 		if md.userinfo == "" {
 			return nil, fmt.Errorf("%w: the token response has no id_token and the AS has no userinfo endpoint", ErrIDToken)
 		}
-		ui, err := md.provider.UserInfo(c.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}))
+		ui, err := md.provider.UserInfo(v.as.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
 		}
@@ -133,7 +143,7 @@ func (c *Client) identify(ctx context.Context, md *metadata, tok *Token) (*Resul
 		if err := ui.Claims(&claims); err != nil || ui.Subject == "" {
 			return nil, fmt.Errorf("%w: no subject", ErrUserinfo)
 		}
-		res = &Result{Issuer: c.opts.Issuer, Subject: ui.Subject, Claims: claims}
+		res = &Result{Issuer: v.issuer, Subject: ui.Subject, Claims: claims}
 	}
 	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, tok.Expiry
 	return res, nil

@@ -84,13 +84,13 @@ func (c *Client) Revoke(ctx context.Context, token, typeHint string) error {
 	if typeHint != "" {
 		form.Set("token_type_hint", typeHint)
 	}
-	method, err := c.authMethod(md)
+	method, err := c.as.authMethod(md)
 	if err != nil {
 		return fmt.Errorf("login: revoke: %w", err)
 	}
 	// The client authenticates as at the token endpoint (clientauth.go); a
 	// public client names itself in the body (RFC 7009 §2.1).
-	resp, err := c.postForm(ctx, md, md.endpointFor("revocation_endpoint", md.revocation, method), form)
+	resp, err := c.as.postForm(ctx, md, md.endpointFor("revocation_endpoint", md.revocation, method), form)
 	if err != nil {
 		return fmt.Errorf("login: revoke: %w", err)
 	}

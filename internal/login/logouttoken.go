@@ -42,12 +42,12 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToke
 	if err != nil {
 		return nil, err
 	}
-	idt, err := md.verifier.Verify(c.ctx(ctx), raw)
+	idt, err := md.verifier.Verify(c.as.ctx(ctx), raw)
 	withoutExp := err != nil && missingExp(raw)
 	if withoutExp && c.opts.InsecureLogoutTokenWithoutExp {
 		idt, err = oidc.NewVerifier(c.opts.Issuer, md.keys, &oidc.Config{
 			ClientID: c.opts.ClientID, SupportedSigningAlgs: md.algs, Now: c.now, SkipExpiryCheck: true,
-		}).Verify(c.ctx(ctx), raw)
+		}).Verify(c.as.ctx(ctx), raw)
 	}
 	if err != nil {
 		if withoutExp && !c.opts.InsecureLogoutTokenWithoutExp { // go-oidc would say "token is expired (Token Expiry: 0001-01-01...)"

@@ -48,17 +48,17 @@ func (c *Client) TokenRequest(ctx context.Context, params url.Values) (*Token, e
 	if err != nil {
 		return nil, err
 	}
-	return c.tokenRequest(ctx, md, params)
+	return c.as.tokenRequest(ctx, md, params)
 }
 
 // tokenRequest makes a token request (RFC 6749 §3.2) and parses the
 // response, JSON or (as some plain OAuth 2.0 servers answer) form-encoded.
-func (c *Client) tokenRequest(ctx context.Context, md *metadata, params url.Values) (*Token, error) {
-	method, err := c.authMethod(md)
+func (a *asClient) tokenRequest(ctx context.Context, md *metadata, params url.Values) (*Token, error) {
+	method, err := a.authMethod(md)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 	}
-	resp, err := c.postForm(ctx, md, md.endpointFor("token_endpoint", md.tokenURL, method), params)
+	resp, err := a.postForm(ctx, md, md.endpointFor("token_endpoint", md.tokenURL, method), params)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 	}
@@ -90,7 +90,7 @@ func (c *Client) tokenRequest(ctx context.Context, md *metadata, params url.Valu
 		IssuedTokenType: fields.IssuedTokenType,
 	}
 	if fields.ExpiresIn > 0 {
-		t.Expiry = c.now().Add(time.Duration(fields.ExpiresIn) * time.Second)
+		t.Expiry = a.now().Add(time.Duration(fields.ExpiresIn) * time.Second)
 	}
 	return t, nil
 }
@@ -144,14 +144,14 @@ func parseTokenResponse(contentType string, body []byte) (tokenFields, error) {
 
 // bearerGet fetches url with accessToken as a bearer token (RFC 6750 §2.1)
 // and returns the body of a 200 response.
-func (c *Client) bearerGet(ctx context.Context, endpoint, accessToken string) ([]byte, error) {
+func (a *asClient) bearerGet(ctx context.Context, endpoint, accessToken string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.opts.HTTPClient.Do(req)
+	resp, err := a.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
