@@ -94,7 +94,7 @@ func (s *Server) authenticateAssertion(form url.Values) (*Client, *oauthError) {
 	case claims.ID == "":
 		return fail("no jti")
 	}
-	if !s.rememberJTI(c.ID, claims.ID, claims.Expiry.Time(), now) {
+	if !s.st.rememberJTI(c.ID, claims.ID, claims.Expiry.Time(), now) {
 		return fail("jti replayed")
 	}
 	return c, nil
@@ -102,21 +102,21 @@ func (s *Server) authenticateAssertion(form url.Values) (*Client, *oauthError) {
 
 // rememberJTI records a client assertion's jti until exp and reports
 // whether it was new.
-func (s *Server) rememberJTI(clientID, jti string, exp, now time.Time) bool {
+func (st *store) rememberJTI(clientID, jti string, exp, now time.Time) bool {
 	key := clientID + "\x00" + jti
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.jtis == nil {
-		s.jtis = make(map[string]time.Time)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.jtis == nil {
+		st.jtis = make(map[string]time.Time)
 	}
-	if until, seen := s.jtis[key]; seen && now.Before(until) {
+	if until, seen := st.jtis[key]; seen && now.Before(until) {
 		return false
 	}
-	for k, until := range s.jtis {
+	for k, until := range st.jtis {
 		if !now.Before(until) {
-			delete(s.jtis, k)
+			delete(st.jtis, k)
 		}
 	}
-	s.jtis[key] = exp
+	st.jtis[key] = exp
 	return true
 }

@@ -42,7 +42,7 @@ type authError struct {
 
 // parseAuthRequest validates the authorization request in q. The client and
 // redirect URI are checked first; only then may errors go back to the client.
-func (s *Server) parseAuthRequest(q url.Values) (*authRequest, *authError) {
+func (s authorizeEndpoint) parseAuthRequest(q url.Values) (*authRequest, *authError) {
 	for _, p := range []string{"client_id", "redirect_uri"} {
 		if len(q[p]) > 1 {
 			return nil, &authError{code: "invalid_request", description: "The " + p + " parameter is repeated."}
@@ -121,7 +121,7 @@ func (s *Server) parseAuthRequest(q url.Values) (*authRequest, *authError) {
 
 // pkceProblem returns what is wrong with the request's PKCE parameters
 // (RFC 7636 §4.3, §4.4.1) for the methods Options.PKCE supports, or "".
-func (s *Server) pkceProblem(q url.Values) string {
+func (s authorizeEndpoint) pkceProblem(q url.Values) string {
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch s.opts.PKCE {
 	case "none":
@@ -158,7 +158,7 @@ const base64URLChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 // handleAuthorize is the authorization endpoint: it validates the request and
 // shows the login form, or approves at once as Options.AutoApproveUser.
-func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+func (s authorizeEndpoint) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	req, aerr := s.parseAuthRequest(r.URL.Query())
 	if aerr != nil {
 		s.rejectAuth(w, r, aerr)
@@ -177,10 +177,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // handleLogin receives the login form: it re-validates the request carried in
 // the hidden fields, then denies, shows the form again, or approves.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s authorizeEndpoint) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		s.showMessage(w, http.StatusBadRequest, "Bad request", "The login form could not be read.")
+		showMessage(s.log, w, http.StatusBadRequest, "Bad request", "The login form could not be read.")
 		return
 	}
 	form := r.PostForm
@@ -219,7 +219,7 @@ func (s *Server) authenticate(username, password string) (User, bool) {
 }
 
 // showLogin renders the login form for req.
-func (s *Server) showLogin(w http.ResponseWriter, status int, req *authRequest, username, msg string) {
+func (s authorizeEndpoint) showLogin(w http.ResponseWriter, status int, req *authRequest, username, msg string) {
 	d := loginData{
 		Title:    "Gatehouse development login",
 		Action:   s.endpoint("/authorize"),
@@ -235,12 +235,12 @@ func (s *Server) showLogin(w http.ResponseWriter, status int, req *authRequest, 
 	if !s.opts.HideCredentialsHint {
 		d.Hint = s.users
 	}
-	s.writeHTML(w, status, loginPage, d)
+	writeHTML(s.log, w, status, loginPage, d)
 }
 
 // approve logs the user in, issues a single-use authorization code and
 // redirects back to the client.
-func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authRequest, u User) {
+func (s authorizeEndpoint) approve(w http.ResponseWriter, r *http.Request, req *authRequest, u User) {
 	now := s.now()
 	code := randomToken()
 	c := &authCode{
@@ -254,10 +254,10 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authReques
 		expires:     now.Add(codeTTL),
 		forget:      now.Add(codeMemory),
 	}
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
-	s.codes[tokenKey(code)] = c
-	s.mu.Unlock()
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
+	s.st.codes[tokenKey(code)] = c
+	s.st.mu.Unlock()
 	s.stats.logins.Add(1)
 	s.stats.codesIssued.Add(1)
 	s.log.Info("devop: login", "client_id", req.client.ID, "username", u.Username, "sid", c.sid)
@@ -271,10 +271,10 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authReques
 // rejectAuth answers an invalid or refused authorization request: with an
 // error page when the redirect URI is not trusted, else with a redirect
 // carrying the error (RFC 6749 §4.1.2.1).
-func (s *Server) rejectAuth(w http.ResponseWriter, r *http.Request, e *authError) {
+func (s authorizeEndpoint) rejectAuth(w http.ResponseWriter, r *http.Request, e *authError) {
 	if e.redirect == "" {
 		s.log.Info("devop: authorization request rejected", "error", e.code, "description", e.description)
-		s.showMessage(w, http.StatusBadRequest, "Invalid authorization request", e.description)
+		showMessage(s.log, w, http.StatusBadRequest, "Invalid authorization request", e.description)
 		return
 	}
 	q := url.Values{"error": {e.code}}
@@ -289,10 +289,10 @@ func (s *Server) rejectAuth(w http.ResponseWriter, r *http.Request, e *authError
 
 // redirectToClient redirects with 303 to redirectURI with params and iss
 // (RFC 9207) added to its query, after Hooks.AuthResponse.
-func (s *Server) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, params url.Values) {
+func (s authorizeEndpoint) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, params url.Values) {
 	u, err := url.Parse(redirectURI)
 	if err != nil { // registered URIs were validated by New
-		s.showMessage(w, http.StatusInternalServerError, "Internal error", "The redirect URI is invalid.")
+		showMessage(s.log, w, http.StatusInternalServerError, "Internal error", "The redirect URI is invalid.")
 		return
 	}
 	q := u.Query()

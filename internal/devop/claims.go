@@ -79,7 +79,7 @@ func (s *Server) idToken(l login, p idTokenParams, now time.Time) (string, error
 		}
 		return tok, nil
 	}
-	tok, err := s.sign(claims)
+	tok, err := s.keys.sign(claims)
 	if err != nil {
 		return "", fmt.Errorf("sign id token: %w", err)
 	}

@@ -53,7 +53,7 @@ func apiScopes(requested string) []string {
 // clientCredentialsGrant issues the client a token for itself (RFC 6749
 // §4.4): any requested scope but the OpenID Connect ones, the requested
 // resources and audiences, no refresh token.
-func (s *Server) clientCredentialsGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
+func (s tokenEndpoint) clientCredentialsGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
 	if !slices.Contains(c.GrantTypes, GrantClientCredentials) {
 		return nil, unauthorizedClient(GrantClientCredentials)
 	}
@@ -63,12 +63,12 @@ func (s *Server) clientCredentialsGrant(c *Client, form url.Values) (*tokenRespo
 	}
 	scopes := apiScopes(form.Get("scope"))
 	now := s.now()
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
-	g := s.newGrantLocked(login{user: User{Username: c.ID, Subject: c.ID}, authTime: now}, c.ID, scopes)
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
+	g := s.st.newGrantLocked(login{user: User{Username: c.ID, Subject: c.ID}, authTime: now}, c.ID, scopes)
 	g.grantType, g.clientOnly = GrantClientCredentials, true
-	at, _ := s.mintAccessForLocked(g, scopes, aud, now)
-	s.mu.Unlock()
+	at, _ := s.st.mintAccessForLocked(g, scopes, aud, now)
+	s.st.mu.Unlock()
 	s.stats.clientCredentials.Add(1)
 	s.log.Info("devop: client credentials grant", "client_id", c.ID, "audience", aud)
 	return s.tokenResponse(at, "", "", scopes), nil
@@ -77,7 +77,7 @@ func (s *Server) clientCredentialsGrant(c *Client, form url.Values) (*tokenRespo
 // passwordGrant exchanges a user's name and password for tokens (RFC 6749
 // §4.3), as a login would: an ID token with openid, a refresh token with
 // offline_access.
-func (s *Server) passwordGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
+func (s tokenEndpoint) passwordGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
 	if !slices.Contains(c.GrantTypes, GrantPassword) {
 		return nil, unauthorizedClient(GrantPassword)
 	}
@@ -93,16 +93,16 @@ func (s *Server) passwordGrant(c *Client, form url.Values) (*tokenResponse, *oau
 	}
 	scopes := grantedScopes(form.Get("scope"))
 	now := s.now()
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
-	g := s.newGrantLocked(login{user: u, sid: rand.Text(), authTime: now}, c.ID, scopes)
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
+	g := s.st.newGrantLocked(login{user: u, sid: rand.Text(), authTime: now}, c.ID, scopes)
 	g.grantType = GrantPassword
-	at, _ := s.mintAccessLocked(g, scopes, now)
+	at, _ := s.st.mintAccessLocked(g, scopes, now)
 	var rt string
 	if slices.Contains(scopes, "offline_access") {
-		rt = s.mintRefreshLocked(g, now)
+		rt = s.st.mintRefreshLocked(g, now)
 	}
-	s.mu.Unlock()
+	s.st.mu.Unlock()
 	var idt string
 	if slices.Contains(scopes, "openid") {
 		var err error
@@ -121,7 +121,7 @@ func (s *Server) passwordGrant(c *Client, form url.Values) (*tokenResponse, *oau
 // (which the subject token must have) or the subject token's, no refresh
 // token. Only access tokens are exchanged and issued; actor tokens
 // (delegation) are not supported.
-func (s *Server) tokenExchangeGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
+func (s tokenEndpoint) tokenExchangeGrant(c *Client, form url.Values) (*tokenResponse, *oauthError) {
 	if !slices.Contains(c.GrantTypes, GrantTokenExchange) {
 		return nil, unauthorizedClient("token exchange")
 	}
@@ -139,7 +139,7 @@ func (s *Server) tokenExchangeGrant(c *Client, form url.Values) (*tokenResponse,
 	if oerr != nil {
 		return nil, oerr
 	}
-	g0, at0, ok := s.lookupAccess(form.Get("subject_token"))
+	g0, at0, ok := s.st.lookupAccess(form.Get("subject_token"))
 	if !ok {
 		return nil, invalidRequest("The subject_token is invalid or expired.")
 	}
@@ -154,12 +154,12 @@ func (s *Server) tokenExchangeGrant(c *Client, form url.Values) (*tokenResponse,
 		}
 	}
 	now := s.now()
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
-	g := s.newGrantLocked(g0.login, c.ID, scopes)
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
+	g := s.st.newGrantLocked(g0.login, c.ID, scopes)
 	g.grantType, g.clientOnly = GrantTokenExchange, g0.clientOnly
-	at, _ := s.mintAccessForLocked(g, scopes, aud, now)
-	s.mu.Unlock()
+	at, _ := s.st.mintAccessForLocked(g, scopes, aud, now)
+	s.st.mu.Unlock()
 	s.stats.tokenExchanges.Add(1)
 	s.log.Info("devop: token exchanged", "client_id", c.ID, "sid", g.sid, "audience", aud)
 	resp := s.tokenResponse(at, "", "", scopes)
@@ -187,12 +187,12 @@ type TokenInfo struct {
 
 // TokenInfo returns what the server knows of a live access token.
 func (s *Server) TokenInfo(token string) (TokenInfo, bool) {
-	g, at, ok := s.lookupAccess(token)
+	g, at, ok := s.st.lookupAccess(token)
 	if !ok {
 		return TokenInfo{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
 	info := TokenInfo{
 		ClientID:  g.clientID,
 		Subject:   g.user.Subject,

@@ -3,6 +3,7 @@ package devop
 import (
 	"bytes"
 	"html/template"
+	"log/slog"
 	"net/http"
 )
 
@@ -76,10 +77,10 @@ type loginData struct {
 type messageData struct{ Title, Message string }
 
 // writeHTML renders tmpl with data. The page may not be framed or cached.
-func (s *Server) writeHTML(w http.ResponseWriter, status int, tmpl *template.Template, data any) {
+func writeHTML(log *slog.Logger, w http.ResponseWriter, status int, tmpl *template.Template, data any) {
 	var buf bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&buf, "layout", data); err != nil {
-		s.log.Error("devop: render page", "err", err)
+		log.Error("devop: render page", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -97,6 +98,6 @@ func (s *Server) writeHTML(w http.ResponseWriter, status int, tmpl *template.Tem
 }
 
 // showMessage renders a page with a title and one message.
-func (s *Server) showMessage(w http.ResponseWriter, status int, title, msg string) {
-	s.writeHTML(w, status, messagePage, messageData{Title: title, Message: msg})
+func showMessage(log *slog.Logger, w http.ResponseWriter, status int, title, msg string) {
+	writeHTML(log, w, status, messagePage, messageData{Title: title, Message: msg})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -57,29 +58,44 @@ func (s *Server) RotateKey() error {
 	if err != nil {
 		return fmt.Errorf("devop: rotate key: %w", err)
 	}
-	s.keyMu.Lock()
-	s.keys = append([]*signingKey{k}, s.keys...)
-	s.keyMu.Unlock()
+	s.keys.add(k)
 	s.log.Info("devop: signing key rotated", "kid", k.kid)
 	return nil
 }
 
 // KeySet returns the public keys, the current signing key first.
-func (s *Server) KeySet() jose.JSONWebKeySet {
-	s.keyMu.RLock()
-	defer s.keyMu.RUnlock()
-	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(s.keys))}
-	for _, k := range s.keys {
+func (s *Server) KeySet() jose.JSONWebKeySet { return s.keys.set() }
+
+// keyring holds the signing keys: list[0] signs; the others are still
+// published, so that tokens they signed still verify.
+type keyring struct {
+	mu   sync.RWMutex
+	list []*signingKey
+}
+
+// add makes k the signing key.
+func (kr *keyring) add(k *signingKey) {
+	kr.mu.Lock()
+	kr.list = append([]*signingKey{k}, kr.list...)
+	kr.mu.Unlock()
+}
+
+// set returns the public keys, the current signing key first.
+func (kr *keyring) set() jose.JSONWebKeySet {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(kr.list))}
+	for _, k := range kr.list {
 		set.Keys = append(set.Keys, k.jwk())
 	}
 	return set
 }
 
 // sign signs claims with the current key.
-func (s *Server) sign(claims map[string]any) (string, error) {
-	s.keyMu.RLock()
-	k := s.keys[0]
-	s.keyMu.RUnlock()
+func (kr *keyring) sign(claims map[string]any) (string, error) {
+	kr.mu.RLock()
+	k := kr.list[0]
+	kr.mu.RUnlock()
 	tok, err := jwt.Signed(k.signer).Claims(claims).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("sign jwt: %w", err)
@@ -90,9 +106,9 @@ func (s *Server) sign(claims map[string]any) (string, error) {
 // errUnknownKey is returned when a JWT's kid names no key of this server.
 var errUnknownKey = errors.New("unknown signing key")
 
-// verifyOwnJWT checks the RS256 signature of a JWT signed by this server and
+// verify checks the RS256 signature of a JWT signed by one of the keys and
 // decodes its claims into dst. It checks neither expiry nor audience.
-func (s *Server) verifyOwnJWT(raw string, dst any) error {
+func (kr *keyring) verify(raw string, dst any) error {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return fmt.Errorf("parse jwt: %w", err)
@@ -101,14 +117,14 @@ func (s *Server) verifyOwnJWT(raw string, dst any) error {
 		return errors.New("parse jwt: want exactly one signature")
 	}
 	kid := tok.Headers[0].KeyID
-	s.keyMu.RLock()
+	kr.mu.RLock()
 	var key *rsa.PublicKey
-	for _, k := range s.keys {
+	for _, k := range kr.list {
 		if k.kid == kid {
 			key = &k.priv.PublicKey
 		}
 	}
-	s.keyMu.RUnlock()
+	kr.mu.RUnlock()
 	if key == nil {
 		return errUnknownKey
 	}

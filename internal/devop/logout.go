@@ -39,12 +39,12 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // client named by the hint's audience or by client_id; the user is then
 // redirected there with state, otherwise shown a logged-out page. An invalid
 // request shows an error page and never redirects.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (s logoutEndpoint) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var q url.Values
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
-			s.showMessage(w, http.StatusBadRequest, "Logout failed", "The logout request could not be read.")
+			showMessage(s.log, w, http.StatusBadRequest, "Logout failed", "The logout request could not be read.")
 			return
 		}
 		q = r.PostForm
@@ -53,7 +53,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	for k, v := range q {
 		if len(v) > 1 {
-			s.showMessage(w, http.StatusBadRequest, "Logout failed", "The "+k+" parameter is repeated.")
+			showMessage(s.log, w, http.StatusBadRequest, "Logout failed", "The "+k+" parameter is repeated.")
 			return
 		}
 	}
@@ -62,13 +62,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var sid string
 	if hint := q.Get("id_token_hint"); hint != "" {
 		var hc hintClaims
-		if err := s.verifyOwnJWT(hint, &hc); err != nil || hc.Issuer != s.issuer || len(hc.Audience) != 1 {
+		if err := s.keys.verify(hint, &hc); err != nil || hc.Issuer != s.issuer || len(hc.Audience) != 1 {
 			s.log.Info("devop: logout with an invalid id_token_hint")
-			s.showMessage(w, http.StatusBadRequest, "Logout failed", "The id_token_hint is invalid.")
+			showMessage(s.log, w, http.StatusBadRequest, "Logout failed", "The id_token_hint is invalid.")
 			return
 		}
 		if clientID != "" && clientID != hc.Audience[0] {
-			s.showMessage(w, http.StatusBadRequest, "Logout failed", "The client_id does not match the id_token_hint.")
+			showMessage(s.log, w, http.StatusBadRequest, "Logout failed", "The client_id does not match the id_token_hint.")
 			return
 		}
 		clientID, sid = hc.Audience[0], hc.SID
@@ -79,7 +79,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		c, ok := s.clients[clientID]
 		if !ok || !slices.Contains(c.PostLogoutRedirectURIs, target) {
 			s.log.Info("devop: logout with an unregistered post_logout_redirect_uri", "client_id", clientID)
-			s.showMessage(w, http.StatusBadRequest, "Logout failed", "The post_logout_redirect_uri is not registered for this client.")
+			showMessage(s.log, w, http.StatusBadRequest, "Logout failed", "The post_logout_redirect_uri is not registered for this client.")
 			return
 		}
 	}
@@ -91,12 +91,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if target == "" {
-		s.showMessage(w, http.StatusOK, "You are logged out", "You are logged out of the Gatehouse development provider. You can close this window.")
+		showMessage(s.log, w, http.StatusOK, "You are logged out", "You are logged out of the Gatehouse development provider. You can close this window.")
 		return
 	}
 	u, err := url.Parse(target)
 	if err != nil { // registered URIs were validated by New
-		s.showMessage(w, http.StatusInternalServerError, "Logout failed", "The post_logout_redirect_uri is invalid.")
+		showMessage(s.log, w, http.StatusInternalServerError, "Logout failed", "The post_logout_redirect_uri is invalid.")
 		return
 	}
 	if st := q.Get("state"); st != "" {
@@ -111,18 +111,18 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // endLogin revokes every grant and unused code of the login with the given
 // session ID and returns how many grants there were.
-func (s *Server) endLogin(sid string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, c := range s.codes {
+func (s logoutEndpoint) endLogin(sid string) int {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	for k, c := range s.st.codes {
 		if c.sid == sid && !c.used {
-			delete(s.codes, k)
+			delete(s.st.codes, k)
 		}
 	}
 	n := 0
-	for id, g := range s.grants {
+	for id, g := range s.st.grants {
 		if g.sid == sid {
-			s.revokeGrantLocked(id)
+			s.st.revokeGrantLocked(id)
 			n++
 		}
 	}

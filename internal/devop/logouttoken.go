@@ -38,7 +38,7 @@ func (s *Server) LogoutTokenClaims(clientID, sub, sid string) map[string]any {
 
 // SignLogoutToken signs claims with the server's current key, as a logout token.
 func (s *Server) SignLogoutToken(claims map[string]any) (string, error) {
-	return s.sign(claims)
+	return s.keys.sign(claims)
 }
 
 // FrontchannelLogoutURL returns the URL at which the server, logging out the

@@ -7,7 +7,7 @@ import "net/http"
 // tokens included (RFC 7009 §2.1); revoking an access token revokes only that
 // token. Unknown tokens, and tokens of other clients, are answered with 200
 // and left alone.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+func (s logoutEndpoint) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	form, c, ok := s.clientRequest(w, r, "revoke")
 	if !ok {
 		return
@@ -29,31 +29,31 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // revoke revokes tok if it belongs to c and returns what it was: "refresh_token",
 // "access_token" or "" when nothing was revoked. The hint only orders the
 // lookups.
-func (s *Server) revoke(c *Client, tok, hint string) string {
+func (s logoutEndpoint) revoke(c *Client, tok, hint string) string {
 	k := tokenKey(tok)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
 	tryRefresh := func() bool {
-		rt, ok := s.refresh[k]
+		rt, ok := s.st.refresh[k]
 		if !ok {
 			return false
 		}
-		g, ok := s.grants[rt.grantID]
+		g, ok := s.st.grants[rt.grantID]
 		if !ok || g.clientID != c.ID {
 			return false
 		}
-		return s.revokeGrantLocked(g.id)
+		return s.st.revokeGrantLocked(g.id)
 	}
 	tryAccess := func() bool {
-		at, ok := s.access[k]
+		at, ok := s.st.access[k]
 		if !ok {
 			return false
 		}
-		g, ok := s.grants[at.grantID]
+		g, ok := s.st.grants[at.grantID]
 		if !ok || g.clientID != c.ID {
 			return false
 		}
-		delete(s.access, k)
+		delete(s.st.access, k)
 		delete(g.access, k)
 		return true
 	}

@@ -47,7 +47,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -116,16 +115,8 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 
-	keyMu sync.RWMutex
-	keys  []*signingKey // keys[0] signs; the others are still published
-
-	mu        sync.Mutex
-	codes     map[string]*authCode     // by tokenKey(code)
-	grants    map[string]*grant        // by grant id
-	access    map[string]*accessToken  // by tokenKey(token)
-	refresh   map[string]*refreshToken // by tokenKey(token)
-	jtis      map[string]time.Time     // client assertion IDs seen, until they expire (assertion.go)
-	lastSweep time.Time
+	keys keyring // the signing keys (keys.go)
+	st   store   // codes, grants and tokens (store.go)
 
 	stats struct {
 		codesIssued, codeExchanges, codeReplays, refreshes, refreshReuse,
@@ -167,16 +158,21 @@ func newServer(opts Options, newKey func() (*signingKey, error)) (*Server, error
 		opts:    opts,
 		now:     opts.Now,
 		log:     opts.Logger,
-		codes:   make(map[string]*authCode),
-		grants:  make(map[string]*grant),
-		access:  make(map[string]*accessToken),
-		refresh: make(map[string]*refreshToken),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.st = store{
+		codes:      make(map[string]*authCode),
+		grants:     make(map[string]*grant),
+		access:     make(map[string]*accessToken),
+		refresh:    make(map[string]*refreshToken),
+		accessTTL:  opts.AccessTokenTTL,
+		refreshTTL: opts.RefreshTokenTTL,
+		now:        s.now,
 	}
 	u, _ := url.Parse(opts.Issuer) // validated
 	s.basePath = u.EscapedPath()
@@ -199,10 +195,21 @@ func newServer(opts Options, newKey func() (*signingKey, error)) (*Server, error
 	if err != nil {
 		return nil, fmt.Errorf("devop: %w", err)
 	}
-	s.keys = []*signingKey{k}
+	s.keys.list = []*signingKey{k}
 	s.routes()
 	return s, nil
 }
+
+// The endpoints, grouped by job, each a view of the Server's state (its
+// clients, users, keys and store): the authorization endpoint and login
+// page (authorize.go), the token endpoint and its grants (token.go,
+// grants.go), and the endpoints that end sessions and tokens: RP-initiated
+// logout (logout.go) and revocation (revoke.go).
+type (
+	authorizeEndpoint struct{ *Server }
+	tokenEndpoint     struct{ *Server }
+	logoutEndpoint    struct{ *Server }
+)
 
 // Issuer returns the issuer identifier, which is also the base URL.
 func (s *Server) Issuer() string { return s.issuer }
@@ -211,16 +218,17 @@ func (s *Server) Issuer() string { return s.issuer }
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	b := s.basePath
+	authz, token, logout := authorizeEndpoint{s}, tokenEndpoint{s}, logoutEndpoint{s}
 	mux.HandleFunc("GET "+b+"/.well-known/openid-configuration", s.handleDiscovery)
 	mux.HandleFunc("GET "+b+"/jwks", s.handleJWKS)
-	mux.HandleFunc("GET "+b+"/authorize", s.handleAuthorize)
-	mux.HandleFunc("POST "+b+"/authorize", s.handleLogin)
-	mux.HandleFunc("POST "+b+"/token", s.handleToken)
+	mux.HandleFunc("GET "+b+"/authorize", authz.handleAuthorize)
+	mux.HandleFunc("POST "+b+"/authorize", authz.handleLogin)
+	mux.HandleFunc("POST "+b+"/token", token.handleToken)
 	mux.HandleFunc("GET "+b+"/userinfo", s.handleUserinfo)
 	mux.HandleFunc("POST "+b+"/userinfo", s.handleUserinfo)
-	mux.HandleFunc("POST "+b+"/revoke", s.handleRevoke)
-	mux.HandleFunc("GET "+b+"/logout", s.handleLogout)
-	mux.HandleFunc("POST "+b+"/logout", s.handleLogout)
+	mux.HandleFunc("POST "+b+"/revoke", logout.handleRevoke)
+	mux.HandleFunc("GET "+b+"/logout", logout.handleLogout)
+	mux.HandleFunc("POST "+b+"/logout", logout.handleLogout)
 	s.mux = mux
 }
 

@@ -212,9 +212,9 @@ func TestExpiredEntriesSwept(t *testing.T) {
 	}
 	e.clock.Advance(2 * time.Hour)
 	e.userinfo(t, "anything") // any request may sweep
-	e.op.mu.Lock()
-	defer e.op.mu.Unlock()
-	if n := len(e.op.codes) + len(e.op.grants) + len(e.op.access) + len(e.op.refresh); n != 0 {
+	e.op.st.mu.Lock()
+	defer e.op.st.mu.Unlock()
+	if n := len(e.op.st.codes) + len(e.op.st.grants) + len(e.op.st.access) + len(e.op.st.refresh); n != 0 {
 		t.Errorf("%d entries left after expiry", n)
 	}
 }

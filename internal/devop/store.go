@@ -2,6 +2,7 @@ package devop
 
 import (
 	"crypto/rand"
+	"sync"
 	"time"
 )
 
@@ -53,6 +54,22 @@ type accessToken struct {
 	audience []string // RFC 8707 resources and RFC 8693 audiences it is for
 }
 
+// store holds the server's codes, grants and tokens, by the hashes of
+// their secrets (tokenKey), and the client assertion IDs seen. Its mu
+// guards every map; methods named ...Locked expect it held.
+type store struct {
+	mu        sync.Mutex
+	codes     map[string]*authCode     // by tokenKey(code)
+	grants    map[string]*grant        // by grant id
+	access    map[string]*accessToken  // by tokenKey(token)
+	refresh   map[string]*refreshToken // by tokenKey(token)
+	jtis      map[string]time.Time     // client assertion IDs seen, until they expire (assertion.go)
+	lastSweep time.Time
+
+	accessTTL, refreshTTL time.Duration
+	now                   func() time.Time
+}
+
 // refreshToken is an issued refresh token.
 type refreshToken struct {
 	grantID string
@@ -60,8 +77,8 @@ type refreshToken struct {
 	rotated bool // replaced by a newer token; presenting it is reuse
 }
 
-// newGrantLocked creates a token family. s.mu must be held.
-func (s *Server) newGrantLocked(l login, clientID string, scopes []string) *grant {
+// newGrantLocked creates a token family. s.st.mu must be held.
+func (st *store) newGrantLocked(l login, clientID string, scopes []string) *grant {
 	g := &grant{
 		login:    l,
 		id:       rand.Text(),
@@ -70,67 +87,67 @@ func (s *Server) newGrantLocked(l login, clientID string, scopes []string) *gran
 		access:   make(map[string]struct{}),
 		refresh:  make(map[string]struct{}),
 	}
-	s.grants[g.id] = g
+	st.grants[g.id] = g
 	return g
 }
 
 // mintAccessLocked issues an access token for g with the given scopes.
-// s.mu must be held.
-func (s *Server) mintAccessLocked(g *grant, scopes []string, now time.Time) (string, time.Time) {
-	return s.mintAccessForLocked(g, scopes, nil, now)
+// s.st.mu must be held.
+func (st *store) mintAccessLocked(g *grant, scopes []string, now time.Time) (string, time.Time) {
+	return st.mintAccessForLocked(g, scopes, nil, now)
 }
 
 // mintAccessForLocked issues an access token for g with the given scopes
-// and audience. s.mu must be held.
-func (s *Server) mintAccessForLocked(g *grant, scopes, audience []string, now time.Time) (string, time.Time) {
+// and audience. s.st.mu must be held.
+func (st *store) mintAccessForLocked(g *grant, scopes, audience []string, now time.Time) (string, time.Time) {
 	tok := randomToken()
 	k := tokenKey(tok)
-	exp := now.Add(s.opts.AccessTokenTTL)
-	s.access[k] = &accessToken{grantID: g.id, scopes: scopes, expires: exp, audience: audience}
+	exp := now.Add(st.accessTTL)
+	st.access[k] = &accessToken{grantID: g.id, scopes: scopes, expires: exp, audience: audience}
 	g.access[k] = struct{}{}
 	return tok, exp
 }
 
-// mintRefreshLocked issues a refresh token for g. s.mu must be held.
-func (s *Server) mintRefreshLocked(g *grant, now time.Time) string {
+// mintRefreshLocked issues a refresh token for g. s.st.mu must be held.
+func (st *store) mintRefreshLocked(g *grant, now time.Time) string {
 	tok := randomToken()
 	k := tokenKey(tok)
-	s.refresh[k] = &refreshToken{grantID: g.id, expires: now.Add(s.opts.RefreshTokenTTL)}
+	st.refresh[k] = &refreshToken{grantID: g.id, expires: now.Add(st.refreshTTL)}
 	g.refresh[k] = struct{}{}
 	return tok
 }
 
 // revokeGrantLocked revokes every token of the grant with the given id and
-// reports whether it existed. s.mu must be held.
-func (s *Server) revokeGrantLocked(id string) bool {
-	g, ok := s.grants[id]
+// reports whether it existed. s.st.mu must be held.
+func (st *store) revokeGrantLocked(id string) bool {
+	g, ok := st.grants[id]
 	if !ok {
 		return false
 	}
 	for k := range g.access {
-		delete(s.access, k)
+		delete(st.access, k)
 	}
 	for k := range g.refresh {
-		delete(s.refresh, k)
+		delete(st.refresh, k)
 	}
-	delete(s.grants, id)
+	delete(st.grants, id)
 	return true
 }
 
 // lookupAccess returns the grant and token of a live access token.
-func (s *Server) lookupAccess(tok string) (*grant, *accessToken, bool) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.maybeSweepLocked(now)
+func (st *store) lookupAccess(tok string) (*grant, *accessToken, bool) {
+	now := st.now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.maybeSweepLocked(now)
 	k := tokenKey(tok)
-	at, ok := s.access[k]
+	at, ok := st.access[k]
 	if !ok || !now.Before(at.expires) {
 		return nil, nil, false
 	}
-	g, ok := s.grants[at.grantID]
+	g, ok := st.grants[at.grantID]
 	if !ok {
-		delete(s.access, k)
+		delete(st.access, k)
 		return nil, nil, false
 	}
 	return g, at, true
@@ -140,48 +157,48 @@ func (s *Server) lookupAccess(tok string) (*grant, *accessToken, bool) {
 // valid until they expire, as they would at a provider that only tracks
 // refresh tokens.
 func (s *Server) RevokeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.refresh {
-		delete(s.refresh, k)
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	for k := range s.st.refresh {
+		delete(s.st.refresh, k)
 	}
-	for _, g := range s.grants {
+	for _, g := range s.st.grants {
 		clear(g.refresh)
 	}
 	s.log.Info("devop: all refresh tokens revoked")
 }
 
 // maybeSweepLocked drops expired entries at most once per sweepInterval, so
-// that memory stays bounded under load. s.mu must be held.
-func (s *Server) maybeSweepLocked(now time.Time) {
-	if now.Sub(s.lastSweep) < sweepInterval && !now.Before(s.lastSweep) {
+// that memory stays bounded under load. s.st.mu must be held.
+func (st *store) maybeSweepLocked(now time.Time) {
+	if now.Sub(st.lastSweep) < sweepInterval && !now.Before(st.lastSweep) {
 		return
 	}
-	s.lastSweep = now
-	for k, c := range s.codes {
+	st.lastSweep = now
+	for k, c := range st.codes {
 		if !now.Before(c.forget) {
-			delete(s.codes, k)
+			delete(st.codes, k)
 		}
 	}
-	for k, t := range s.access {
+	for k, t := range st.access {
 		if !now.Before(t.expires) {
-			delete(s.access, k)
-			if g, ok := s.grants[t.grantID]; ok {
+			delete(st.access, k)
+			if g, ok := st.grants[t.grantID]; ok {
 				delete(g.access, k)
 			}
 		}
 	}
-	for k, t := range s.refresh {
+	for k, t := range st.refresh {
 		if !now.Before(t.expires) {
-			delete(s.refresh, k)
-			if g, ok := s.grants[t.grantID]; ok {
+			delete(st.refresh, k)
+			if g, ok := st.grants[t.grantID]; ok {
 				delete(g.refresh, k)
 			}
 		}
 	}
-	for id, g := range s.grants {
+	for id, g := range st.grants {
 		if len(g.access) == 0 && len(g.refresh) == 0 {
-			delete(s.grants, id)
+			delete(st.grants, id)
 		}
 	}
 }

@@ -26,7 +26,7 @@ type tokenResponse struct {
 // handleToken is the token endpoint. It supports the authorization_code
 // grant with PKCE, the refresh_token grant, and the grants of grants.go for
 // the clients registered for them.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+func (s tokenEndpoint) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, c, ok := s.clientRequest(w, r, "token")
 	if !ok {
 		return
@@ -67,24 +67,24 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // §4.6). Any attempt by the code's client consumes the code; a second
 // attempt is a replay and revokes the tokens issued from the code
 // (RFC 6749 §4.1.2).
-func (s *Server) exchangeCode(c *Client, code, redirectURI, verifier string) (*tokenResponse, *oauthError) {
+func (s tokenEndpoint) exchangeCode(c *Client, code, redirectURI, verifier string) (*tokenResponse, *oauthError) {
 	if code == "" {
 		return nil, invalidRequest("The code parameter is missing.")
 	}
 	now := s.now()
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
-	ac, ok := s.codes[tokenKey(code)]
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
+	ac, ok := s.st.codes[tokenKey(code)]
 	switch {
 	case !ok || !now.Before(ac.forget):
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		return nil, invalidGrant("The authorization code is invalid or expired.")
 	case ac.clientID != c.ID:
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		return nil, invalidGrant("The authorization code was issued to another client.")
 	case ac.used:
-		revoked := s.revokeGrantLocked(ac.grantID)
-		s.mu.Unlock()
+		revoked := s.st.revokeGrantLocked(ac.grantID)
+		s.st.mu.Unlock()
 		s.stats.codeReplays.Add(1)
 		s.log.Warn("devop: authorization code replayed", "client_id", c.ID, "sid", ac.sid, "tokens_revoked", revoked)
 		return nil, invalidGrant("The authorization code was already used.")
@@ -102,23 +102,23 @@ func (s *Server) exchangeCode(c *Client, code, redirectURI, verifier string) (*t
 		oerr = invalidGrant("PKCE verification failed.")
 	}
 	if oerr != nil {
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		return nil, oerr
 	}
-	g := s.newGrantLocked(ac.login, c.ID, ac.scopes)
+	g := s.st.newGrantLocked(ac.login, c.ID, ac.scopes)
 	ac.grantID = g.id
-	at, _ := s.mintAccessLocked(g, g.scopes, now)
+	at, _ := s.st.mintAccessLocked(g, g.scopes, now)
 	var rt string
 	if slices.Contains(g.scopes, "offline_access") {
-		rt = s.mintRefreshLocked(g, now)
+		rt = s.st.mintRefreshLocked(g, now)
 	}
-	s.mu.Unlock()
+	s.st.mu.Unlock()
 
 	idt, err := s.idToken(g.login, idTokenParams{clientID: c.ID, scopes: g.scopes, nonce: ac.nonce, accessToken: at}, now)
 	if err != nil {
-		s.mu.Lock()
-		s.revokeGrantLocked(g.id)
-		s.mu.Unlock()
+		s.st.mu.Lock()
+		s.st.revokeGrantLocked(g.id)
+		s.st.mu.Unlock()
 		s.log.Error("devop: issue id token", "err", err)
 		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The ID token could not be issued."}
 	}
@@ -130,29 +130,29 @@ func (s *Server) exchangeCode(c *Client, code, redirectURI, verifier string) (*t
 // refreshGrant issues new tokens for a refresh token (RFC 6749 §6). With
 // rotation the presented token is retired, and presenting a retired token
 // again revokes its whole family (RFC 9700 §4.14.2).
-func (s *Server) refreshGrant(c *Client, refresh, scope string, hasScope bool) (*tokenResponse, *oauthError) {
+func (s tokenEndpoint) refreshGrant(c *Client, refresh, scope string, hasScope bool) (*tokenResponse, *oauthError) {
 	if refresh == "" {
 		return nil, invalidRequest("The refresh_token parameter is missing.")
 	}
 	now := s.now()
-	s.mu.Lock()
-	s.maybeSweepLocked(now)
+	s.st.mu.Lock()
+	s.st.maybeSweepLocked(now)
 	k := tokenKey(refresh)
-	rt, ok := s.refresh[k]
+	rt, ok := s.st.refresh[k]
 	var g *grant
 	if ok {
-		g, ok = s.grants[rt.grantID]
+		g, ok = s.st.grants[rt.grantID]
 	}
 	switch {
 	case !ok || !now.Before(rt.expires):
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		return nil, invalidGrant("The refresh token is invalid or expired.")
 	case g.clientID != c.ID:
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		return nil, invalidGrant("The refresh token was issued to another client.")
 	case rt.rotated:
-		s.revokeGrantLocked(g.id)
-		s.mu.Unlock()
+		s.st.revokeGrantLocked(g.id)
+		s.st.mu.Unlock()
 		s.stats.refreshReuse.Add(1)
 		s.log.Warn("devop: rotated refresh token reused; token family revoked", "client_id", c.ID, "sid", g.sid)
 		return nil, invalidGrant("The refresh token was already used.")
@@ -161,20 +161,20 @@ func (s *Server) refreshGrant(c *Client, refresh, scope string, hasScope bool) (
 	if hasScope {
 		for _, sc := range strings.Fields(scope) {
 			if !slices.Contains(g.scopes, sc) {
-				s.mu.Unlock()
+				s.st.mu.Unlock()
 				return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "The scope exceeds the original grant."}
 			}
 		}
 		scopes = grantedScopes(scope)
 	}
-	at, _ := s.mintAccessLocked(g, scopes, now)
+	at, _ := s.st.mintAccessLocked(g, scopes, now)
 	newRT := refresh
 	if s.opts.RotateRefreshTokens {
 		rt.rotated = true
-		newRT = s.mintRefreshLocked(g, now)
+		newRT = s.st.mintRefreshLocked(g, now)
 	}
 	l := g.login
-	s.mu.Unlock()
+	s.st.mu.Unlock()
 
 	var idt string
 	if slices.Contains(scopes, "openid") {
@@ -191,7 +191,7 @@ func (s *Server) refreshGrant(c *Client, refresh, scope string, hasScope bool) (
 }
 
 // tokenResponse assembles a successful response.
-func (s *Server) tokenResponse(at, rt, idt string, scopes []string) *tokenResponse {
+func (s tokenEndpoint) tokenResponse(at, rt, idt string, scopes []string) *tokenResponse {
 	return &tokenResponse{
 		AccessToken:  at,
 		TokenType:    "Bearer",

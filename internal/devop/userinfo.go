@@ -14,7 +14,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	g, at, ok := s.lookupAccess(tok)
+	g, at, ok := s.st.lookupAccess(tok)
 	if !ok {
 		s.log.Info("devop: userinfo with an invalid access token")
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid or expired.")
