@@ -20,10 +20,11 @@ type Writer struct {
 	quit     chan struct{}
 	stopped  chan struct{}
 
-	mu     sync.Mutex
-	buf    []byte
-	spare  []byte
-	closed bool
+	mu       sync.Mutex
+	buf      []byte
+	spare    []byte
+	inflight int // bytes a Flush took from buf and has not written yet
+	closed   bool
 
 	out sync.Mutex // serializes writes to w, in order
 }
@@ -68,7 +69,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
-	n := len(w.buf)
+	n := len(w.buf) + w.inflight // behind: queued, and taken but not yet written
 	w.mu.Unlock()
 	switch {
 	case n >= maxPending:
@@ -104,12 +105,14 @@ func (w *Writer) Flush() {
 	w.mu.Lock()
 	b := w.buf
 	w.buf, w.spare = w.spare[:0], nil
+	w.inflight = len(b)
 	w.mu.Unlock()
 	if len(b) == 0 {
 		return
 	}
 	w.writeChunks(b)
 	w.mu.Lock()
+	w.inflight = 0
 	if w.spare == nil && cap(b) <= 4*maxBatch {
 		w.spare = b[:0]
 	}
