@@ -237,7 +237,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	gw, err := proxy.New(proxy.Options{
 		PublicURL: pub, Login: e.login, Sessions: sessions, Routes: routes,
 		Redirects: redirect.New(pub, e.opts.allowed),
-		Locker:    store, Notifier: store, Now: e.opts.now, REST: e.opts.rest,
+		Now:       e.opts.now, REST: e.opts.rest,
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger, Events: e.opts.events,
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,

@@ -4,7 +4,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -276,19 +275,5 @@ func (g trustedProxies) trusted(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	addr := ap.Addr().Unmap()
-	for _, p := range g {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// Run waits for ctx to end and returns nil. Refresh announcements of other
-// replicas are dispatched by session.Manager.Run, which must run; Run is
-// kept so that callers need not change.
-func (g *Gateway) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	return g.trustedAddr(ap.Addr().Unmap())
 }

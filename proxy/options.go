@@ -94,14 +94,6 @@ type Options struct {
 	FlowLimits FlowLimits
 	// LimitObserver, when set, is told each time a limit acts (metrics).
 	LimitObserver LimitObserver
-	// Locker and Notifier are ignored: refreshes are single-flight across
-	// replicas and logout token IDs remembered by Sessions, with its
-	// store's own locks and notifications (session.Manager.Refresh,
-	// FirstUse, Run). Kept so that callers need not change.
-	//
-	// Deprecated: set nothing; the session store is used.
-	Locker   session.Locker
-	Notifier session.Notifier
 	// OutliveAccessToken keeps a session without a refresh token for its
 	// whole lifetime; by default it ends when the access token expires.
 	OutliveAccessToken bool

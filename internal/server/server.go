@@ -166,11 +166,6 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 	}
 	srv.gw = g
 	go func() {
-		if err := g.Run(runCtx); err != nil {
-			logger.Error("refresh notifications stopped", "error", err)
-		}
-	}()
-	go func() {
 		if err := sessions.Run(runCtx); err != nil {
 			logger.Error("session cache invalidations stopped; the cache is off", "error", err)
 		}
