@@ -85,14 +85,8 @@ func TestHarnessOPLogin(t *testing.T) {
 	start := time.Now()
 	rp := newRP(t)
 	op := harness.StartOP(t, harness.OPConfig{
-		Clients: []harness.OPClient{{
-			ID:                     "web",
-			Secret:                 "web-secret",
-			RedirectURIs:           []string{rp.URL + "/cb"},
-			PostLogoutRedirectURIs: []string{rp.URL + "/logged-out"},
-			BackchannelLogoutURI:   rp.URL + "/backchannel",
-		}},
-		Users: []harness.OPUser{alice},
+		Clients: []harness.OPClient{rp.webClient()},
+		Users:   []harness.OPUser{alice},
 	})
 	t.Logf("OP ready after %v", time.Since(start))
 	b := harness.StartBrowser(t)
@@ -315,4 +309,16 @@ func exchangeAsAlice(t *testing.T, ctx context.Context, conf *oauth2.Config, pro
 		t.Fatal("no refresh token")
 	}
 	return tok, claims
+}
+
+// webClient is the confidential client "web" of the harness tests' relying
+// party, with its callback, post-logout and back-channel logout URIs.
+func (r *rp) webClient() harness.OPClient {
+	return harness.OPClient{
+		ID:                     "web",
+		Secret:                 "web-secret",
+		RedirectURIs:           []string{r.URL + "/cb"},
+		PostLogoutRedirectURIs: []string{r.URL + "/logged-out"},
+		BackchannelLogoutURI:   r.URL + "/backchannel",
+	}
 }

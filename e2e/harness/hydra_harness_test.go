@@ -21,14 +21,8 @@ func TestHarnessHydraLogin(t *testing.T) {
 	start := time.Now()
 	rp := newRP(t)
 	hy := harness.StartHydra(t, harness.HydraConfig{
-		Clients: []harness.OPClient{{
-			ID:                     "web",
-			Secret:                 "web-secret",
-			RedirectURIs:           []string{rp.URL + "/cb"},
-			PostLogoutRedirectURIs: []string{rp.URL + "/logged-out"},
-			BackchannelLogoutURI:   rp.URL + "/backchannel",
-		}},
-		Users: []harness.OPUser{alice},
+		Clients: []harness.OPClient{rp.webClient()},
+		Users:   []harness.OPUser{alice},
 	})
 	t.Logf("hydra ready after %v", time.Since(start))
 	tab := harness.StartBrowser(t).NewTab(t)
