@@ -108,7 +108,9 @@ func (g *gate) routeWithoutPath(host string) (*upstream.Route, error) {
 		if rt.PathPrefix == "/" && !rt.Data.(*route).policy.HasSkipAuth() {
 			return rt, nil
 		}
-		g.audit(slog.LevelWarn, "forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
+		// Info, as every denial: any client can send such requests, and
+		// the denial is counted (gatehouse_access_denied_total).
+		g.audit(slog.LevelInfo, "forward-auth request without a trusted original URI for a host whose rules depend on the path: denied; send X-Forwarded-Uri (or X-Original-URL) from a proxy in server.trusted_proxies",
 			audit.Event{Kind: audit.AccessDenied}, slog.String("rule", "forward_auth_no_uri"), slog.String("host", host))
 		return nil, errNoOriginalURI
 	}
