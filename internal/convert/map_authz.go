@@ -227,9 +227,12 @@ func (c *converter) mapSkipAuth() {
 func (c *converter) mapBearer() {
 	if !c.on("skip_jwt_bearer_tokens", false) {
 		c.report("skip_jwt_bearer_tokens", Builtin, "")
-		c.report("extra_jwt_issuers", NoEquivalent, "unused without skip_jwt_bearer_tokens")
+		for _, o := range []string{"extra_jwt_issuers", "oidc_extra_audiences", "bearer_token_login_fallback"} {
+			c.report(o, NoEquivalent, "unused without skip_jwt_bearer_tokens")
+		}
 		return
 	}
+	c.report("bearer_token_login_fallback", Builtin, "a request without a usable token gets 401 on an API route, a login redirect in a browser")
 	if iss := c.list("extra_jwt_issuers"); len(iss) > 0 {
 		c.report("extra_jwt_issuers", Blocking, "Gatehouse accepts bearer tokens of its one provider only: tokens of "+
 			strings.Join(iss, ", ")+" would be refused; decide whether those clients move to the provider")
@@ -241,6 +244,7 @@ func (c *converter) mapBearer() {
 		}
 	}
 	if len(auds) == 0 {
+		c.report("oidc_extra_audiences", NoEquivalent, "only provider.client_id: ID tokens are not accepted as bearer tokens")
 		c.report("skip_jwt_bearer_tokens", Changed, "not carried over: oauth2-proxy accepted ID tokens (aud = client_id); Gatehouse "+
 			"accepts access tokens for an API audience: register one, then set [bearer] audiences and auth = \"session_or_bearer\" "+
 			"(docs/integrations.md#bearer-tokens). Until then bearer tokens are refused")
@@ -254,7 +258,6 @@ func (c *converter) mapBearer() {
 	}
 	c.report("skip_jwt_bearer_tokens", Changed, "access tokens of the provider for these audiences (ID tokens are refused)", k, "upstream.auth")
 	c.report("oidc_extra_audiences", Mapped, "", k)
-	c.report("bearer_token_login_fallback", Builtin, "")
 }
 
 // mapHeaders: what the upstream and the forward-auth answer carry.

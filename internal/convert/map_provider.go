@@ -154,6 +154,9 @@ func (c *converter) mapProvider() {
 		d.set("provider", "private_key_file", "", PendingMarker+": write the jwt_key PEM to a file and name it here")
 		c.report("jwt_key", Changed, "not written: save the key to a file and set provider.private_key_file", "provider.client_auth")
 	}
+	if pt != "azure" {
+		c.report("azure_tenant", NoEquivalent, "only used by provider \"azure\"")
+	}
 	c.report("resource", NoEquivalent, "request the API's scopes in provider.scopes instead (Entra ID v2.0)")
 	c.report("azure_graph_group_field", NoEquivalent, "groups come from the token's groups claim (object IDs)")
 	c.report("entra_id_allowed_tenants", Blocking, "Gatehouse accepts users of one tenant, its provider.issuer: "+

@@ -72,6 +72,7 @@ func (c *converter) mapServer() {
 	c.report("ready_path", Builtin, "Gatehouse's health endpoints are /healthz and /readyz: change the probes")
 	c.report("ping_user_agent", NoEquivalent, "probe /healthz instead")
 	c.report("gcp_healthchecks", NoEquivalent, "point the load balancer's health check at /healthz")
+	c.report("relative_redirect_url", NoEquivalent, "redirects to the provider and back use server.public_url")
 	c.report("trusted_ips", NoEquivalent, "an IP address is not an identity: give such clients a route with auth = \"bearer\" "+
 		"or \"public\", or restrict them in the network (the converter admits them only after sign-in)")
 

@@ -11,14 +11,14 @@ import (
 
 // route is one [[upstream]] table being written.
 type route struct {
-	name    string
-	prefix  string
-	http    bool // proxied over http or https (not a static response or directory)
-	https   bool
+	name   string
+	prefix string
+	http   bool // proxied over http or https (not a static response or directory)
+	https  bool
 	// preserveHost: oauth2-proxy passed the client's Host (pass_host_header).
 	preserveHost bool
 	t            *table
-	comment string
+	comment      string
 }
 
 // upstreamSpec is one oauth2-proxy upstream, from the legacy upstreams

@@ -48,9 +48,9 @@ var known = map[string]kind{
 	"github_team": kString, "github_repo": kString, "github_token": kString,
 	"github_users": kList, "gitlab_groups": kList, "gitlab_projects": kList,
 	"google_group": kList, "google_groups": kList, "google_admin_email": kString,
-	"google_service_account_json": kString,
+	"google_service_account_json":                kString,
 	"google_use_application_default_credentials": kBool,
-	"google_target_principal": kString, "bitbucket_team": kString,
+	"google_target_principal":                    kString, "bitbucket_team": kString,
 	"bitbucket_repository": kString,
 
 	// Cookies and sessions.

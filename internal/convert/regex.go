@@ -31,12 +31,12 @@ func skipPaths(pattern string) (paths []string, narrower bool, err error) {
 	}
 	nodes = nodes[1:]
 	exact := false
+	if n := len(nodes); n > 0 && (nodes[n-1].Op == syntax.OpEndText || nodes[n-1].Op == syntax.OpEndLine) {
+		exact, nodes = true, nodes[:n-1]
+	}
 	if n := len(nodes); n > 0 {
-		switch last := nodes[n-1]; {
-		case last.Op == syntax.OpEndText || last.Op == syntax.OpEndLine:
-			exact, nodes = true, nodes[:n-1]
-		case (last.Op == syntax.OpStar || last.Op == syntax.OpPlus) && isAnyChar(last.Sub[0]):
-			nodes = nodes[:n-1]
+		if last := nodes[n-1]; (last.Op == syntax.OpStar || last.Op == syntax.OpPlus) && isAnyChar(last.Sub[0]) {
+			exact, nodes = false, nodes[:n-1] // "/static/.*$" is a prefix
 		}
 	}
 	alts := []string{""}
