@@ -57,7 +57,10 @@ func (c *converter) mapEmails() {
 			exact = append(exact, strings.ToLower(dm))
 		}
 		k := d.set("authorization", "allowed_email_domains", exact, "email_domains")
-		if len(sub) > 0 {
+		if c.providerType == "github" && len(exact) > 0 {
+			c.report("email_domains", Changed, "GitHub's /user has no email_verified claim, so e-mail rules refuse every "+
+				"GitHub user: authorize on the login instead (github_users, required_claims = { login = [...] })", k)
+		} else if len(sub) > 0 {
 			c.report("email_domains", Changed, "subdomain wildcards ("+strings.Join(sub, ", ")+") have no equivalent: "+
 				"allowed_email_domains is exact; list each subdomain (until then their users are refused)", k)
 		} else {

@@ -205,10 +205,14 @@ func (c *converter) staticRoute(s upstreamSpec, code int) *route {
 	if !c.pending("static://", s.source, fmt.Sprintf("Meanwhile answer with %d from nginx, or from a small web server behind an [[upstream]].", code)) {
 		return nil
 	}
+	prefix := s.path // alpha config; the legacy static:// is always "/"
+	if prefix == "" {
+		prefix = "/"
+	}
 	t := &table{}
-	t.set("path_prefix", "/", "", false)
+	t.set("path_prefix", prefix, "", false)
 	t.set("url", fmt.Sprintf("static://%d", code), s.option+" "+s.uri, false)
-	return &route{name: "static", prefix: "/", t: t}
+	return &route{name: "static", prefix: prefix, t: t}
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
