@@ -141,6 +141,11 @@ func (c *converter) upstreamRoute(s upstreamSpec) *route {
 		}
 		return c.staticRoute(s, code)
 	case "file":
+		if u.Path == "/dev/null" {
+			// oauth2-proxy's idiom for "no upstream" in forward-auth set-ups.
+			c.reportAt(s.option, s.source, Builtin, s.uri+" (oauth2-proxy's \"no upstream\"):")
+			return nil
+		}
 		if !c.pending("file://", s.source, fmt.Sprintf("Meanwhile serve %s from a small web server behind an [[upstream]].", s.uri)) {
 			return nil
 		}
