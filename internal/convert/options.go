@@ -127,7 +127,6 @@ var flagAliases = map[string]string{
 	"entra-id-allowed-tenant": "entra_id_allowed_tenants",
 	"exclude-logging-path":    "exclude_logging_paths",
 	"htpasswd-user-group":     "htpasswd_user_groups",
-	"set-xauthrequest":        "set_xauthrequest",
 }
 
 // optionName turns a flag name (without dashes) into the config name.
