@@ -8,6 +8,7 @@
 //	gatehouse check-config -config FILE
 //	gatehouse genkey                 print a new random cookie secret
 //	gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
+//	gatehouse convert oauth2-proxy [-o FILE] [oauth2-proxy flags...]
 //	gatehouse version
 package main
 
@@ -27,7 +28,11 @@ func main() {
 	stop()
 	if err != nil {
 		var ee exitError
-		if !errors.As(err, &ee) {
+		var ec exitCode
+		switch {
+		case errors.As(err, &ec):
+			os.Exit(int(ec))
+		case !errors.As(err, &ee):
 			fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		}
 		os.Exit(1)
@@ -55,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdGenkey(stdout)
 	case "sessions":
 		return cmdSessions(ctx, args, getenv, stdout, stderr)
+	case "convert":
+		return cmdConvert(args, getenv, stdout, stderr)
 	case "demo":
 		// The development AS is not in the production binary.
 		fmt.Fprintln(stderr, "gatehouse: the demo is its own command: run `make demo` or `go run ./cmd/gatehouse-demo` in a checkout")
@@ -77,5 +84,7 @@ const usage = `Usage:
   gatehouse genkey                     print a new random cookie secret
   gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)
                                        end every session of a user on every replica
+  gatehouse convert oauth2-proxy [-o FILE] [oauth2-proxy flags...]
+                                       convert an oauth2-proxy configuration
   gatehouse version                    print the version
 `

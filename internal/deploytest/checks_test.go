@@ -60,10 +60,14 @@ func (r *rendering) checkServices(t *testing.T) {
 	if sel := r.deploy.Spec.Selector; sel == nil || len(sel.MatchExpressions) > 0 || !subset(sel.MatchLabels, labels) {
 		t.Errorf("Deployment selector %v does not select its pods %v", sel, labels)
 	}
-	if len(r.m.Services) != 1 {
+	// The metrics Service of serviceMonitor.enabled is checked by its test.
+	services := slices.DeleteFunc(slices.Clone(r.m.Services), func(s *corev1.Service) bool {
+		return s.Labels["app.kubernetes.io/component"] == "metrics"
+	})
+	if len(services) != 1 {
 		t.Fatalf("want 1 Service, have %s", r.m.kinds())
 	}
-	svc := r.m.Services[0]
+	svc := services[0]
 	if len(svc.Spec.Selector) == 0 || !subset(svc.Spec.Selector, labels) {
 		t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, labels)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -28,6 +29,31 @@ type manifests struct {
 	ServiceAccounts      []*corev1.ServiceAccount
 	PodDisruptionBudgets []*policyv1.PodDisruptionBudget
 	Ingresses            []*networkingv1.Ingress
+	HPAs                 []*autoscalingv2.HorizontalPodAutoscaler
+	NetworkPolicies      []*networkingv1.NetworkPolicy
+	ServiceMonitors      []*serviceMonitor
+}
+
+// serviceMonitor is the part of the Prometheus Operator's ServiceMonitor
+// (monitoring.coreos.com/v1) the chart renders; a field outside it is an
+// error, like any unknown field.
+type serviceMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		NamespaceSelector *struct {
+			MatchNames []string `json:"matchNames"`
+		} `json:"namespaceSelector,omitempty"`
+		Selector  metav1.LabelSelector `json:"selector"`
+		Endpoints []struct {
+			Port              string           `json:"port"`
+			Path              string           `json:"path"`
+			Interval          string           `json:"interval,omitempty"`
+			ScrapeTimeout     string           `json:"scrapeTimeout,omitempty"`
+			Relabelings       []map[string]any `json:"relabelings,omitempty"`
+			MetricRelabelings []map[string]any `json:"metricRelabelings,omitempty"`
+		} `json:"endpoints"`
+	} `json:"spec"`
 }
 
 // decodeManifests splits a YAML stream into documents and decodes each one
@@ -98,6 +124,15 @@ func (m *manifests) add(doc []byte) error {
 	case "networking.k8s.io/v1 Ingress":
 		o := &networkingv1.Ingress{}
 		m.Ingresses, obj = append(m.Ingresses, o), o
+	case "autoscaling/v2 HorizontalPodAutoscaler":
+		o := &autoscalingv2.HorizontalPodAutoscaler{}
+		m.HPAs, obj = append(m.HPAs, o), o
+	case "networking.k8s.io/v1 NetworkPolicy":
+		o := &networkingv1.NetworkPolicy{}
+		m.NetworkPolicies, obj = append(m.NetworkPolicies, o), o
+	case "monitoring.coreos.com/v1 ServiceMonitor":
+		o := &serviceMonitor{}
+		m.ServiceMonitors, obj = append(m.ServiceMonitors, o), o
 	default:
 		return fmt.Errorf("unexpected object apiVersion %q kind %q", tm.APIVersion, tm.Kind)
 	}
@@ -160,6 +195,15 @@ func (m *manifests) kinds() string {
 	}
 	for _, o := range m.Ingresses {
 		s = append(s, "Ingress/"+o.Name)
+	}
+	for _, o := range m.HPAs {
+		s = append(s, "HorizontalPodAutoscaler/"+o.Name)
+	}
+	for _, o := range m.NetworkPolicies {
+		s = append(s, "NetworkPolicy/"+o.Name)
+	}
+	for _, o := range m.ServiceMonitors {
+		s = append(s, "ServiceMonitor/"+o.Name)
 	}
 	return strings.Join(s, " ")
 }

@@ -44,7 +44,7 @@ func TestHelmOptions(t *testing.T) {
 		set: map[string]any{
 			"replicaCount": 3,
 			"config":       map[string]any{"session": map[string]any{"store": "redis", "redis": map[string]any{"url": wantRedisURL}}},
-			"secrets":      map[string]any{"clientSecret": "s3cret", "redisPassword": "pw"},
+			"secrets":      map[string]any{"clientSecret": "s3cret", "cookieSecret": cookie, "redisPassword": "pw"},
 		},
 		want: want{mode: "sidecar", replicas: 3, store: config.StoreRedis},
 		check: func(t *testing.T, r *rendering) {
@@ -117,7 +117,7 @@ func TestHelmExistingSecret(t *testing.T) {
 // TestHelmRefuses: values Gatehouse would refuse, or that would break the
 // deployment, fail at `helm install` with a message naming the value.
 func TestHelmRefuses(t *testing.T) {
-	secret := map[string]any{"secrets": map[string]any{"clientSecret": "s3cret"}}
+	secret := map[string]any{"secrets": map[string]any{"clientSecret": "s3cret", "cookieSecret": genkey(t)}}
 	for _, tc := range []struct {
 		name  string
 		files []string
@@ -125,6 +125,8 @@ func TestHelmRefuses(t *testing.T) {
 		want  string
 	}{
 		{"no client secret", nil, nil, "secrets.clientSecret: required"},
+		// Not generated: a random key would differ at every rendering.
+		{"no cookie secret", nil, map[string]any{"secrets": map[string]any{"clientSecret": "s3cret"}}, "secrets.cookieSecret: required"},
 		{"memory store, 2 replicas", nil, mergeValues(secret, map[string]any{
 			"config": map[string]any{"session": map[string]any{"store": "memory", "redis": nil}},
 		}), `replicaCount 2 needs config.session.store "redis"`},

@@ -63,7 +63,7 @@ type rendering struct {
 func renderings(t *testing.T) []*rendering {
 	t.Helper()
 	helm := func(files ...string) []byte {
-		out, err := renderChart(files, map[string]any{"secrets": map[string]any{"clientSecret": "s3cret"}})
+		out, err := renderChart(files, map[string]any{"secrets": map[string]any{"clientSecret": "s3cret", "cookieSecret": genkey(t)}})
 		if err != nil {
 			t.Fatalf("helm template: %v", err)
 		}

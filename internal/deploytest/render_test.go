@@ -41,6 +41,12 @@ func renderKustomization(t *testing.T, name string) []byte {
 // merged over the previous, then coalesced with the chart's values.yaml.
 // Rendering is strict (a reference to a missing value is an error).
 func renderChart(valueFiles []string, set map[string]any) ([]byte, error) {
+	return renderChartIn(nil, valueFiles, set)
+}
+
+// renderChartIn renders the chart as renderChart does, with the template
+// function lookup reading from cluster (nil: no cluster, as `helm template`).
+func renderChartIn(cluster engine.ClientProvider, valueFiles []string, set map[string]any) ([]byte, error) {
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
 		return nil, err
@@ -60,7 +66,12 @@ func renderChart(valueFiles []string, set map[string]any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := engine.Engine{Strict: true}.Render(chrt, rv)
+	var files map[string]string
+	if cluster == nil {
+		files, err = engine.Engine{Strict: true}.Render(chrt, rv)
+	} else {
+		files, err = engine.RenderWithClientProvider(chrt, rv, cluster)
+	}
 	if err != nil {
 		return nil, err
 	}

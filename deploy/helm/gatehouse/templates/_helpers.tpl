@@ -67,11 +67,81 @@ Gatehouse would refuse in this chart. */}}
 {{- end }}
 {{- $_ = set $cfg "server" $server }}
 {{- $store := dig "session" "store" "memory" $cfg }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.maxReplicas) 1) (ne $store "redis") }}
+{{- fail (printf "autoscaling.maxReplicas %d needs config.session.store \"redis\": the %q store is per pod" (int .Values.autoscaling.maxReplicas) $store) }}
+{{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (ne $store "redis") }}
 {{- fail (printf "replicaCount %d needs config.session.store \"redis\": the %q store is per pod" (int .Values.replicaCount) $store) }}
 {{- end }}
 {{- if and (eq .Values.mode "sidecar") (not .Values.sidecar.app.image) }}
 {{- fail "sidecar.app.image: required in mode sidecar" }}
 {{- end }}
+{{- include "gatehouse.wholeNumbers" (dict "v" $cfg) }}
 {{- toToml $cfg }}
+{{- end }}
+
+{{/* gatehouse.wholeNumbers: given (dict "v" X), replaces every whole float64
+in X, in place and at any depth of tables and lists, by an int64. Values
+files reach templates through JSON, so `gc_min_heap_mib: 32` arrives as the
+float 32, which toToml would write as 32.0, a float Gatehouse refuses for an
+integer key. A number with a fraction (1.5) stays a float; strings are
+untouched. Outputs nothing. */}}
+{{- define "gatehouse.wholeNumbers" -}}
+{{- $box := . }}
+{{- $v := $box.v }}
+{{- if kindIs "map" $v }}
+{{- range $k, $x := $v }}
+{{- $inner := dict "v" $x }}
+{{- include "gatehouse.wholeNumbers" $inner }}
+{{- $_ := set $v $k $inner.v }}
+{{- end }}
+{{- else if kindIs "slice" $v }}
+{{- $out := list }}
+{{- range $x := $v }}
+{{- $inner := dict "v" $x }}
+{{- include "gatehouse.wholeNumbers" $inner }}
+{{- $out = append $out $inner.v }}
+{{- end }}
+{{- $_ := set $box "v" $out }}
+{{- else if and (kindIs "float64" $v) (eq (floor $v) $v) (lt $v 9007199254740992.0) (gt $v -9007199254740992.0) }}
+{{- $_ := set $box "v" (int64 $v) }}
+{{- end }}
+{{- end }}
+
+{{/* The pods the Deployment runs at least: autoscaling.minReplicas with the
+HorizontalPodAutoscaler, else replicaCount. */}}
+{{- define "gatehouse.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- int .Values.autoscaling.minReplicas }}
+{{- else }}
+{{- int .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
+{{/* The cookie key: secrets.cookieSecret, else the one of the Secret an
+earlier install created (read with lookup, so an upgrade keeps it and users
+stay signed in). Never generated: a random key would differ on every
+`helm template`, so a GitOps tool would see a change at every sync and every
+rollout would sign everyone out. */}}
+{{- define "gatehouse.cookieSecret" -}}
+{{- if .Values.secrets.cookieSecret }}
+{{- .Values.secrets.cookieSecret }}
+{{- else }}
+{{- $old := dig "data" "cookie-secret" "" (lookup "v1" "Secret" .Release.Namespace (include "gatehouse.fullname" .) | default (dict)) }}
+{{- if $old }}
+{{- b64dec $old }}
+{{- else }}
+{{- fail "secrets.cookieSecret: required unless secrets.existingSecret names a Secret (generate one with `gatehouse genkey`; the chart does not, so that every rendering is the same)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The data of the chart's Secret (when secrets.existingSecret is empty),
+also hashed into the checksum/secret pod annotation. */}}
+{{- define "gatehouse.secretData" -}}
+client-secret: {{ required "secrets.clientSecret: required unless secrets.existingSecret names a Secret" .Values.secrets.clientSecret | b64enc | quote }}
+cookie-secret: {{ include "gatehouse.cookieSecret" . | b64enc | quote }}
+{{- with .Values.secrets.redisPassword }}
+redis-password: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
