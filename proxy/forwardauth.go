@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 )
 
 // forwardAuthPath is the forward-auth endpoint. Under it, the path that
@@ -53,6 +54,9 @@ type forwardAuth struct {
 	// warnUntrusted logs once that forwarded headers came from an
 	// untrusted peer (a likely misconfiguration).
 	warnUntrusted sync.Once
+	// queries holds the compiled rules of forward-auth queries
+	// (forwardauth_query.go); nil for a query without rules.
+	queries *lru.Cache[string, *queryRules]
 }
 
 // handleAuth answers a front proxy's forward-auth request: nginx
@@ -66,7 +70,10 @@ type forwardAuth struct {
 //     onto the request it forwards;
 //   - no valid credentials: a browser navigation through Traefik or Envoy
 //     is sent to the AS (302); any other request gets 401;
-//   - denied by a rule: 403 (and an audit log line).
+//   - denied by a rule: 403 (and an audit log line); the rules of the
+//     forward-auth query (allowed_groups, allowed_emails,
+//     allowed_email_domains) only narrow the route's, and a query the
+//     gateway cannot apply in full is refused (forwardauth_query.go).
 //
 // The original method, host and URI come from X-Forwarded-Method,
 // X-Forwarded-Host and X-Forwarded-Uri only when the request comes from a
@@ -80,8 +87,16 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ov := o.view(r)
+	qr, err := fa.queryRules(r, o) // forwardauth_query.go
+	if err != nil {
+		fa.fail(w, ov, errForwardAuthQuery)
+		return
+	}
 	var v verdict
 	err = fa.gate.decide(r, &o.gr, &v)
+	if err == nil {
+		err = fa.applyQueryRules(qr, o, &v)
+	}
 	noteRequest(w, &v, false)
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
