@@ -245,10 +245,17 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 			// nginx's $host has no port: X-Forwarded-Port ($server_port)
 			// completes it, for the return URL of a login.
 			xfh = withPort(xfh, firstValue(h.Get("X-Forwarded-Port")), proto)
-			if xou != "" && !sameHost(xfh, hostport) {
+			switch {
+			case xou == "":
+				hostport = xfh
+			case sameHost(xfh, hostport):
+			case sameHostName(xfh, hostport):
+				// ingress-nginx: X-Forwarded-Host $host (no port) beside
+				// X-Original-URL $scheme://$http_host$request_uri; the
+				// port is X-Original-URL's.
+			default:
 				return o, errAmbiguousOriginal
 			}
-			hostport = xfh
 		}
 		if xfu != "" {
 			u, err := url.ParseRequestURI(xfu)
@@ -307,6 +314,17 @@ func withPort(hostport, port, proto string) string {
 // sameHost reports whether two Host values name the same host and port.
 func sameHost(a, b string) bool {
 	return canonicalHostport(a) == canonicalHostport(b)
+}
+
+// sameHostName reports whether a, a Host value without a port, names the
+// host of b (with or without a port).
+func sameHostName(a, b string) bool {
+	ha, pa, err := canon.Host(a)
+	if err != nil || pa != "" {
+		return false
+	}
+	hb, _, err := canon.Host(b)
+	return err == nil && ha == hb
 }
 
 // view returns r as the original request: its method, host and URL, with
