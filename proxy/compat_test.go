@@ -257,3 +257,47 @@ func (b *logBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// ingress-nginx sends X-Original-URL built from $http_host (with the port
+// the client wrote) and, as docs/integrations.md recommends,
+// X-Forwarded-Host $host (nginx's host, without a port): they agree when
+// they name the same host; a port in X-Forwarded-Host must match too.
+func TestForwardAuthOriginalURLWithForwardedHost(t *testing.T) {
+	e := newEnv(t, envOptions{routes: faRoutes(), trusted: loopback, allowed: []string{".gatehouse.localhost:*"}})
+	anon := e.browser()
+	for _, tc := range []struct {
+		name, xfh string
+		want      int
+	}{
+		{"HostWithoutPort", "app.gatehouse.localhost", 202},
+		{"HostCaseAndDot", "APP.gatehouse.localhost.", 202},
+		{"SamePort", "app.gatehouse.localhost:8443", 202},
+		{"OtherPort", "app.gatehouse.localhost:9443", 403},
+		{"OtherHost", "admin.gatehouse.localhost", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.send(anon, "GET", e.gwURL+"/oauth2/auth",
+				"X-Original-URL", "http://app.gatehouse.localhost:8443/public/x", "X-Original-Method", "GET", "X-Forwarded-Host", tc.xfh)
+			if resp.StatusCode != tc.want {
+				t.Errorf("%d, want %d: %s", resp.StatusCode, tc.want, bodyOf(resp))
+			}
+		})
+	}
+	t.Run("LoginReturnsWithThePort", func(t *testing.T) {
+		resp := e.send(anon, "GET", e.gwURL+"/oauth2/auth", "Accept", "text/html",
+			"X-Original-URL", "http://app.gatehouse.localhost:8443/app?x=1", "X-Original-Method", "GET", "X-Forwarded-Host", "app.gatehouse.localhost")
+		want := e.gwURL + "/oauth2/start?rd=" + url.QueryEscape("http://app.gatehouse.localhost:8443/app?x=1")
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != want {
+			t.Errorf("%d %q, want 401 with Location %q", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	})
+}
+
+// Envoy's path form carries the original request's query, never rules.
+func TestForwardAuthEnvoyQueryIsNotRules(t *testing.T) {
+	e := newEnv(t, envOptions{routes: faRoutes(), trusted: loopback})
+	resp := e.send(e.browser(), "GET", e.gwURL+"/oauth2/auth/public/x?allowed_group=oops&q=1", apiAccept...)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("%d, want 200 (Envoy): %s", resp.StatusCode, bodyOf(resp))
+	}
+}
