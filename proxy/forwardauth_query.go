@@ -142,7 +142,8 @@ func (qr *queryRules) decide(s authz.Subject, allowUnverifiedEmail bool) string 
 // decides: a query that cannot be applied in full is refused (403) even
 // for a request without credentials. It returns nil when the query has no
 // rules; Envoy's path form carries the original's query, not rules. A
-// query read for the first time is logged at info.
+// query read for the first time is logged at info when a trusted proxy
+// sent it (at debug otherwise).
 func (fa *forwardAuth) queryRules(r *http.Request, o original) (*queryRules, error) {
 	raw := r.URL.RawQuery
 	if o.envoy || raw == "" {
@@ -159,7 +160,12 @@ func (fa *forwardAuth) queryRules(r *http.Request, o original) (*queryRules, err
 	}
 	fa.queries.Add(raw, qr, time.Time{})
 	if qr != nil {
-		fa.logger.Info("forward-auth query rules in use: they narrow the rules of the routes they are sent for", "query", raw)
+		// Anyone can send a query: only a trusted proxy's is worth an info line.
+		level := slog.LevelDebug
+		if o.trusted {
+			level = slog.LevelInfo
+		}
+		fa.logger.Log(r.Context(), level, "forward-auth query rules in use: they narrow the rules of the routes they are sent for", "query", raw)
 	}
 	return qr, nil
 }
