@@ -301,3 +301,18 @@ func TestForwardAuthEnvoyQueryIsNotRules(t *testing.T) {
 		t.Errorf("%d, want 200 (Envoy): %s", resp.StatusCode, bodyOf(resp))
 	}
 }
+
+// An X-Original-URL without X-Forwarded-Host, where routes have host
+// rules, is warned about once (ingress-nginx without auth-proxy-set-headers).
+func TestForwardAuthWarnsOriginalURLWithoutForwardedHost(t *testing.T) {
+	logs := &logBuffer{}
+	routes := append(faRoutes(), proxy.Route{Name: "admin-host", Host: "admin.gatehouse.localhost", PathPrefix: "/"})
+	e := newEnv(t, envOptions{routes: routes, trusted: loopback, logger: logs.logger()})
+	for range 3 {
+		e.send(e.browser(), "GET", e.gwURL+"/oauth2/auth", "X-Original-URL", "http://app.gatehouse.localhost/public/x", "X-Original-Method", "GET")
+	}
+	e.send(e.browser(), "GET", e.gwURL+"/oauth2/auth", "X-Original-URL", "http://app.gatehouse.localhost/public/x", "X-Forwarded-Host", "app.gatehouse.localhost")
+	if n := len(logs.events("config_warning")); n != 1 {
+		t.Errorf("%d config_warning lines, want 1", n)
+	}
+}

@@ -54,6 +54,10 @@ type forwardAuth struct {
 	// warnUntrusted logs once that forwarded headers came from an
 	// untrusted peer (a likely misconfiguration).
 	warnUntrusted sync.Once
+	// hostRules is set when a route has a host: then an X-Original-URL
+	// without X-Forwarded-Host is worth a warning (warnOriginalHost, once).
+	hostRules        bool
+	warnOriginalHost sync.Once
 	// queries holds the compiled rules of forward-auth queries
 	// (forwardauth_query.go); nil for a query without rules.
 	queries *lru.Cache[string, *queryRules]
@@ -241,7 +245,16 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 				escaped = "/"
 			}
 		}
-		if xfh := firstValue(h.Get("X-Forwarded-Host")); xfh != "" {
+		xfh := firstValue(h.Get("X-Forwarded-Host"))
+		if xou != "" && xfh == "" && fa.hostRules {
+			fa.warnOriginalHost.Do(func() {
+				fa.audit(slog.LevelWarn, "forward-auth requests carry X-Original-URL without X-Forwarded-Host while routes have host rules: "+
+					"X-Original-URL's host is the client's Host header, not the host the proxy chose its server by; "+
+					"have the proxy send X-Forwarded-Host $host (ingress-nginx: auth-proxy-set-headers, docs/integrations.md)",
+					audit.Event{Kind: audit.ConfigWarning}, slog.String("peer", r.RemoteAddr))
+			})
+		}
+		if xfh != "" {
 			// nginx's $host has no port: X-Forwarded-Port ($server_port)
 			// completes it, for the return URL of a login.
 			xfh = withPort(xfh, firstValue(h.Get("X-Forwarded-Port")), proto)
