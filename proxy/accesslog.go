@@ -86,7 +86,7 @@ func isToken(s string) bool {
 
 // ownRoutes names the gateway's own endpoints for logs and metrics.
 var ownRoutes = map[string]string{
-	"/oauth2/start": "oauth2_start", "/oauth2/callback": "oauth2_callback", "/oauth2/sign_out": "oauth2_sign_out",
+	"/oauth2/start": "oauth2_start", "/oauth2/sign_in": "oauth2_sign_in", "/oauth2/callback": "oauth2_callback", "/oauth2/sign_out": "oauth2_sign_out",
 	"/oauth2/userinfo": "oauth2_userinfo", "/oauth2/backchannel_logout": "oauth2_backchannel_logout",
 	"/oauth2/frontchannel_logout": "oauth2_frontchannel_logout", "/oauth2/auth": "oauth2_auth",
 	"/healthz": "healthz", "/readyz": "readyz",
@@ -96,6 +96,9 @@ var ownRoutes = map[string]string{
 func (g *Gateway) routeName(r *http.Request) string {
 	if n, ok := ownRoutes[r.URL.Path]; ok {
 		return n
+	}
+	if g.isHealthAlias(r.URL.Path) {
+		return r.URL.Path[1:] // "ping", "ready"
 	}
 	if strings.HasPrefix(r.URL.Path, "/oauth2/") {
 		return "oauth2_other"

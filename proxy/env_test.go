@@ -61,6 +61,7 @@ type envOptions struct {
 	flowLimits       proxy.FlowLimits                          // limits on pending logins (limits_test.go)
 	limitObs         proxy.LimitObserver
 	asWrap           func(http.Handler) http.Handler // wraps the AS (to count its requests)
+	healthAliases    bool                            // proxy.Options.HealthAliases (compat_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -241,7 +242,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		Bearer: e.opts.bearer, DefaultRules: e.opts.defaultRules, TrustedProxies: e.opts.trusted, Logger: e.opts.logger, Events: e.opts.events,
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
-		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs,
+		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs, HealthAliases: e.opts.healthAliases,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

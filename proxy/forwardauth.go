@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/canon"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/lru"
 )
 
 // forwardAuthPath is the forward-auth endpoint. Under it, the path that
@@ -53,6 +54,13 @@ type forwardAuth struct {
 	// warnUntrusted logs once that forwarded headers came from an
 	// untrusted peer (a likely misconfiguration).
 	warnUntrusted sync.Once
+	// hostRules is set when a route has a host: then an X-Original-URL
+	// without X-Forwarded-Host is worth a warning (warnOriginalHost, once).
+	hostRules        bool
+	warnOriginalHost sync.Once
+	// queries holds the compiled rules of forward-auth queries
+	// (forwardauth_query.go); nil for a query without rules.
+	queries *lru.Cache[string, *queryRules]
 }
 
 // handleAuth answers a front proxy's forward-auth request: nginx
@@ -66,7 +74,10 @@ type forwardAuth struct {
 //     onto the request it forwards;
 //   - no valid credentials: a browser navigation through Traefik or Envoy
 //     is sent to the AS (302); any other request gets 401;
-//   - denied by a rule: 403 (and an audit log line).
+//   - denied by a rule: 403 (and an audit log line); the rules of the
+//     forward-auth query (allowed_groups, allowed_emails,
+//     allowed_email_domains) only narrow the route's, and a query the
+//     gateway cannot apply in full is refused (forwardauth_query.go).
 //
 // The original method, host and URI come from X-Forwarded-Method,
 // X-Forwarded-Host and X-Forwarded-Uri only when the request comes from a
@@ -80,8 +91,16 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ov := o.view(r)
+	qr, err := fa.queryRules(r, o) // forwardauth_query.go
+	if err != nil {
+		fa.fail(w, ov, errForwardAuthQuery)
+		return
+	}
 	var v verdict
 	err = fa.gate.decide(r, &o.gr, &v)
+	if err == nil {
+		err = fa.applyQueryRules(qr, o, &v)
+	}
 	noteRequest(w, &v, false)
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
@@ -226,14 +245,30 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 				escaped = "/"
 			}
 		}
-		if xfh := firstValue(h.Get("X-Forwarded-Host")); xfh != "" {
+		xfh := firstValue(h.Get("X-Forwarded-Host"))
+		if xou != "" && xfh == "" && fa.hostRules {
+			fa.warnOriginalHost.Do(func() {
+				fa.audit(slog.LevelWarn, "forward-auth requests carry X-Original-URL without X-Forwarded-Host while routes have host rules: "+
+					"X-Original-URL's host is the client's Host header, not the host the proxy chose its server by; "+
+					"have the proxy send X-Forwarded-Host $host (ingress-nginx: auth-proxy-set-headers, docs/integrations.md)",
+					audit.Event{Kind: audit.ConfigWarning}, slog.String("peer", r.RemoteAddr))
+			})
+		}
+		if xfh != "" {
 			// nginx's $host has no port: X-Forwarded-Port ($server_port)
 			// completes it, for the return URL of a login.
 			xfh = withPort(xfh, firstValue(h.Get("X-Forwarded-Port")), proto)
-			if xou != "" && !sameHost(xfh, hostport) {
+			switch {
+			case xou == "":
+				hostport = xfh
+			case sameHost(xfh, hostport):
+			case sameHostName(xfh, hostport):
+				// ingress-nginx: X-Forwarded-Host $host (no port) beside
+				// X-Original-URL $scheme://$http_host$request_uri; the
+				// port is X-Original-URL's.
+			default:
 				return o, errAmbiguousOriginal
 			}
-			hostport = xfh
 		}
 		if xfu != "" {
 			u, err := url.ParseRequestURI(xfu)
@@ -292,6 +327,17 @@ func withPort(hostport, port, proto string) string {
 // sameHost reports whether two Host values name the same host and port.
 func sameHost(a, b string) bool {
 	return canonicalHostport(a) == canonicalHostport(b)
+}
+
+// sameHostName reports whether a, a Host value without a port, names the
+// host of b (with or without a port).
+func sameHostName(a, b string) bool {
+	ha, pa, err := canon.Host(a)
+	if err != nil || pa != "" {
+		return false
+	}
+	hb, _, err := canon.Host(b)
+	return err == nil && ha == hb
 }
 
 // view returns r as the original request: its method, host and URL, with

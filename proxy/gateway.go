@@ -169,7 +169,8 @@ func New(opts Options) (*Gateway, error) {
 		signOutOrigins:     signOutOrigins,
 	}
 	g.gate.sso = g.sso
-	g.forwardAuth = &forwardAuth{base: b, gate: g.gate, sso: g.sso, publicURL: opts.PublicURL, proxies: g.proxies}
+	g.forwardAuth = &forwardAuth{base: b, gate: g.gate, sso: g.sso, publicURL: opts.PublicURL, proxies: g.proxies,
+		queries: lru.New[string, *queryRules](queryRuleCacheSize), hostRules: slices.ContainsFunc(routes, func(rt *route) bool { return rt.Host != "" })}
 	g.logout = &channelLogout{base: b, login: opts.Login, clients: clients, sessions: opts.Sessions}
 	if rest != nil {
 		rest.base = b

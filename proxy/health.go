@@ -6,6 +6,14 @@ import (
 	"time"
 )
 
+// oauth2-proxy's health paths: with Options.HealthAliases the gateway
+// answers them as /healthz and /readyz, before any route (an upstream's own
+// /ping is then unreachable through the gateway, as with oauth2-proxy).
+const (
+	pingPath  = "/ping"
+	readyPath = "/ready"
+)
+
 // handleHealthz answers 200 while the process serves: GET /healthz (liveness).
 func (g *Gateway) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

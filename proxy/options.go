@@ -133,6 +133,10 @@ type Options struct {
 	Transport http.RoundTripper
 	// WrapTransport, when set, wraps each upstream transport (metrics).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// HealthAliases answers GET /ping as /healthz and GET /ready as
+	// /readyz (oauth2-proxy's health paths) instead of routing them to an
+	// upstream.
+	HealthAliases bool
 	// BodyReadTimeout bounds the time to read the request body of the
 	// gateway's own endpoints (back-channel logout, sign-out, the REST flow
 	// API): 408 when it passes (default 10s; negative: no limit). Their

@@ -13,6 +13,7 @@ func (g *Gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth2/start", g.sso.handleStart)
 	mux.HandleFunc("GET /oauth2/callback", g.sso.handleCallback)
+	mux.HandleFunc("GET /oauth2/sign_in", g.sso.handleSignInPage) // oauth2-proxy's (signin.go)
 	mux.HandleFunc("GET /oauth2/sign_out", g.sso.handleSignOutPage)
 	mux.HandleFunc("POST /oauth2/sign_out", g.sso.handleSignOut)
 	mux.HandleFunc("GET /oauth2/userinfo", g.gate.handleUserinfo)
@@ -23,6 +24,10 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("/oauth2/", g.handleUnknown) // the prefix is reserved for the gateway
 	mux.HandleFunc("GET /healthz", g.handleHealthz)
 	mux.HandleFunc("GET /readyz", g.handleReadyz)
+	if g.opts.HealthAliases { // oauth2-proxy's health paths, answered here, never by an upstream
+		mux.HandleFunc("GET "+pingPath, g.handleHealthz)
+		mux.HandleFunc("GET "+readyPath, g.handleReadyz)
+	}
 	g.rest.restRoutes(mux) // the REST flow API under its base path, when enabled
 	mux.HandleFunc("/", g.gate.handleGate)
 	own := []string{"/oauth2", "/healthz", "/readyz"}
@@ -42,7 +47,7 @@ func (g *Gateway) routes() http.Handler {
 		// Most requests go to an upstream: a clean path outside the
 		// gateway's own prefixes is one the mux would send to handleGate
 		// anyway, so it goes there directly.
-		if isCleanPath(p) && !hasAnyPrefix(p, own) {
+		if isCleanPath(p) && !hasAnyPrefix(p, own) && !g.isHealthAlias(p) {
 			gateHandler(w, r)
 			return
 		}
@@ -80,6 +85,12 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// isHealthAlias reports whether p is one of oauth2-proxy's health paths
+// and the gateway answers them (Options.HealthAliases).
+func (g *Gateway) isHealthAlias(p string) bool {
+	return g.opts.HealthAliases && (p == pingPath || p == readyPath)
 }
 
 func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {

@@ -71,9 +71,10 @@ type sso struct {
 	signOutOrigins *http.CrossOriginProtection
 }
 
-// handleStart begins a login: GET /oauth2/start?rd=URL.
+// handleStart begins a login: GET /oauth2/start?rd=URL, or with the return
+// URL in X-Auth-Request-Redirect (returnTo, signin.go).
 func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
-	if err := so.startLogin(w, r, r.URL.Query().Get("rd")); err != nil {
+	if err := so.startLogin(w, r, so.returnTo(r)); err != nil {
 		so.failErr(w, r, err)
 	}
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing: redis-server, chromium,
-# nginx, node/npm and gcc from Debian's packages (as root), the e2e OpenID
+# nginx (with the set-misc module), caddy, node/npm and gcc from Debian's packages (as root), the e2e OpenID
 # Provider's npm packages (npm ci, from the committed package-lock.json), and
 # Ory Hydra, the second e2e OpenID Provider, built into bin/hydra from the
 # version e2e/hydra/go.mod pins (minutes the first time; rebuilt only when
@@ -13,6 +13,9 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# ingress-nginx's auth-signin uses set_escape_uri (e2e/ingressnginx_test.go)
+[ -f /usr/lib/nginx/modules/ngx_http_set_misc_module.so ] || missing+=(libnginx-mod-http-set-misc)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy) # e2e/caddy_test.go: Caddy's forward_auth
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # Hydra's SQLite driver uses cgo

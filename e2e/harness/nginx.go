@@ -44,7 +44,26 @@ func nginxBinary(t testing.TB) string {
 // more http-level configuration (may be empty). When the test fails, the error log is printed.
 func StartNginx(t testing.TB, port int, http, server string) *Nginx {
 	t.Helper()
+	return StartNginxWithModules(t, port, nil, http, server)
+}
+
+// nginxModuleDir is where Debian's libnginx-mod-* packages put dynamic modules.
+const nginxModuleDir = "/usr/lib/nginx/modules"
+
+// StartNginxWithModules is StartNginx with dynamic modules loaded first (load_module), each
+// named by its file in Debian's module directory ("ndk_http_module"). A missing module
+// skips the test (fails it under CI), naming pkg, the Debian package that has it.
+func StartNginxWithModules(t testing.TB, port int, modules []NginxModule, http, server string) *Nginx {
+	t.Helper()
 	bin := nginxBinary(t)
+	var load string
+	for _, m := range modules {
+		p := filepath.Join(nginxModuleDir, m.File+".so")
+		if _, err := os.Stat(p); err != nil {
+			unavailable(t, "nginx module %s not found: install the Debian package %s (apt-get install %s)", m.File, m.Package, m.Package)
+		}
+		load += fmt.Sprintf("load_module %s;\n", p)
+	}
 	dir := t.TempDir()
 	errorLog := filepath.Join(dir, "error.log")
 	var userLine string
@@ -53,25 +72,25 @@ func StartNginx(t testing.TB, port int, http, server string) *Nginx {
 			userLine = fmt.Sprintf("user %s;\n", u.Username)
 		}
 	}
-	conf := fmt.Sprintf(`%sdaemon off;
+	conf := fmt.Sprintf(`%s%sdaemon off;
 worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log info;
+pid %[3]s/nginx.pid;
+error_log %[3]s/error.log info;
 events { worker_connections 64; }
 http {
-  access_log %[2]s/access.log;
-  client_body_temp_path %[2]s/client_body;
-  proxy_temp_path %[2]s/proxy;
-  fastcgi_temp_path %[2]s/fastcgi;
-  uwsgi_temp_path %[2]s/uwsgi;
-  scgi_temp_path %[2]s/scgi;
-%[3]s
+  access_log %[3]s/access.log;
+  client_body_temp_path %[3]s/client_body;
+  proxy_temp_path %[3]s/proxy;
+  fastcgi_temp_path %[3]s/fastcgi;
+  uwsgi_temp_path %[3]s/uwsgi;
+  scgi_temp_path %[3]s/scgi;
+%[4]s
   server {
-    listen 127.0.0.1:%[4]d;
-%[5]s
+    listen 127.0.0.1:%[5]d;
+%[6]s
   }
 }
-`, userLine, dir, http, port, server)
+`, load, userLine, dir, http, port, server)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -120,6 +139,16 @@ http {
 			t.Fatalf("nginx did not accept connections within %v\n%s", nginxReadyTimeout, out)
 		}
 	}
+}
+
+// NginxModule is a dynamic nginx module: its file name without ".so" and the Debian
+// package that installs it.
+type NginxModule struct{ File, Package string }
+
+// SetMiscModules are the modules of set_escape_uri (ingress-nginx's auth-signin uses it).
+var SetMiscModules = []NginxModule{
+	{File: "ndk_http_module", Package: "libnginx-mod-http-ndk"},
+	{File: "ngx_http_set_misc_module", Package: "libnginx-mod-http-set-misc"},
 }
 
 func tail(s string, n int) string {

@@ -84,6 +84,11 @@ type Server struct {
 	// Pprof serves Go's profiler (net/http/pprof, /debug/pprof/) on the
 	// metrics listener, never on the main one. Default false.
 	Pprof bool `toml:"pprof"`
+	// HealthAliases answers GET /ping and GET /ready (oauth2-proxy's health
+	// paths) as /healthz and /readyz, before any upstream: an upstream's
+	// own /ping and /ready are then not reachable through the gateway.
+	// Default true.
+	HealthAliases bool `toml:"health_aliases"`
 	// TLSCertFile and TLSKeyFile make the gateway serve HTTPS (with HTTP/2)
 	// itself. Both or neither; the files are re-read when they change.
 	TLSCertFile string `toml:"tls_cert_file"`

@@ -44,6 +44,7 @@ func defaults() *Config {
 			AccessLog:              true,
 			AccessLogFlushInterval: Duration{100 * time.Millisecond},
 			GCMinHeapMiB:           16,
+			HealthAliases:          true,
 		},
 		Provider: Provider{
 			Scopes:            []string{"openid", "email", "profile", "offline_access"},

@@ -34,6 +34,7 @@ func TestParseDefaults(t *testing.T) {
 			AccessLog:              true,
 			AccessLogFlushInterval: dur(100 * time.Millisecond),
 			GCMinHeapMiB:           16,
+			HealthAliases:          true,
 		},
 		Provider: Provider{
 			Issuer:            "https://idp.example.com/realms/main",

@@ -154,6 +154,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		Bearer:                bv,
 		WrapTransport:         wrapUpstream,
 		BodyReadTimeout:       cfg.Server.BodyReadTimeout.Duration,
+		HealthAliases:         cfg.Server.HealthAliases,
 		AccessLog:             o.AccessLog,
 		Observer:              observer,
 		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
