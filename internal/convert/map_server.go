@@ -68,8 +68,8 @@ func (c *converter) mapServer() {
 	} else {
 		c.report("proxy_prefix", Builtin, "")
 	}
-	c.report("ping_path", Builtin, "Gatehouse's health endpoints are /healthz and /readyz: change the probes")
-	c.report("ready_path", Builtin, "Gatehouse's health endpoints are /healthz and /readyz: change the probes")
+	c.report("ping_path", Builtin, "Gatehouse answers /ping and /ready itself (server.health_aliases), beside /healthz and /readyz")
+	c.report("ready_path", Builtin, "Gatehouse answers /ping and /ready itself (server.health_aliases), beside /healthz and /readyz")
 	c.report("ping_user_agent", NoEquivalent, "probe /healthz instead")
 	c.report("gcp_healthchecks", NoEquivalent, "point the load balancer's health check at /healthz")
 	c.report("relative_redirect_url", NoEquivalent, "redirects to the provider and back use server.public_url")
