@@ -65,10 +65,13 @@ func validateUpstreams(p *problems, ups []Upstream) {
 }
 
 func checkUpstreamURL(s string) string {
+	if upstreamURLKind(s) != upstreamHTTP {
+		return checkSpecialURL(s) // upstream_options.go
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
-		return "must be an absolute http or https URL"
+		return "must be an absolute http or https URL (or static://NNN, file:///dir)"
 	case u.User != nil:
 		return "must not contain user info"
 	case u.RawQuery != "" || u.ForceQuery:
