@@ -258,7 +258,7 @@ func (rl *relay) rewrite(pr *httputil.ProxyRequest, ur *upstream.Route) {
 	}
 	pol := ur.Data.(*route)
 	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
-	rl.setUpstreamToken(pr, pol, fwd) // grants.go
+	rl.setUpstreamToken(pr, pol, fwd)             // grants.go
 	rl.setUpstreamIdentity(pr, pol, fwd, trusted) // upstreamidentity.go
 	if fwd == nil {
 		return
