@@ -301,9 +301,9 @@ func TestStripPrefix(t *testing.T) {
 		{"/app/", "/app/x/y", 200, "/base/x/y"},
 		{"/app", "/app/./x", 200, "/base/x"},
 		{"/app", "/app//x", 200, "/base/x"},
-		{"/app", "/app/a%2Fb", 200, "/base/a/b"},  // the canonical reading, decoded once
+		{"/app", "/app/a%2Fb", 200, "/base/a/b"},   // the canonical reading, decoded once
 		{"/app", "/app/50%25", 200, "/base/50%25"}, // re-encoded
-		{"/app", "/app/../x", 404, ""},            // not under the prefix once cleaned
+		{"/app", "/app/../x", 404, ""},             // not under the prefix once cleaned
 		{"/app", "/app/x/../../y", 404, ""},
 		{"/app", "/app/%2e%2e/x", 404, ""},
 		{"/app", "/app/%252e%252e/x", 404, ""}, // ".." once decoded again

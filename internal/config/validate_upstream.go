@@ -71,7 +71,7 @@ func checkUpstreamURL(s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
-		return "must be an absolute http or https URL (or static://NNN, file:///dir)"
+		return "must be an absolute http or https URL"
 	case u.User != nil:
 		return "must not contain user info"
 	case u.RawQuery != "" || u.ForceQuery:
