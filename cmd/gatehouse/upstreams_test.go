@@ -146,7 +146,9 @@ tls_insecure_skip_verify = true
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs lockedBuffer
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs) }()
+	go func() {
+		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
+	}()
 	stop := sync.OnceFunc(func() { cancel(); <-errc })
 	defer stop()
 	waitReady(t, "http://"+gwAddr) // discovery over TLS with provider.ca_file
@@ -248,7 +250,9 @@ func TestProviderCAFileIsNeeded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs lockedBuffer
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs) }()
+	go func() {
+		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
+	}()
 	defer func() { cancel(); <-errc }()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "certificate signed by unknown authority"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
