@@ -34,7 +34,10 @@ func (o TransportOptions) Build(logger *slog.Logger) (*http.Transport, error) {
 			if _, err := tls.LoadX509KeyPair(o.ClientCertFile, o.ClientKeyFile); err != nil {
 				return nil, fmt.Errorf("client certificate: %w", err)
 			}
-			cr, err := certreload.New(o.ClientCertFile, o.ClientKeyFile, logger)
+			if logger == nil {
+				logger = slog.New(slog.DiscardHandler)
+			}
+			cr, err := certreload.New(o.ClientCertFile, o.ClientKeyFile, logger.With("upstream_client_certificate", o.ClientCertFile))
 			if err != nil {
 				return nil, fmt.Errorf("client certificate: %w", err)
 			}
