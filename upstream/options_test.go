@@ -330,3 +330,51 @@ func TestStripPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamClientCertificateReload: a client certificate rotated in
+// place (as cert-manager does) is presented on the next connection,
+// without a restart.
+func TestUpstreamClientCertificateReload(t *testing.T) {
+	ca := newTestCA(t)
+	cert, _, _ := ca.issue(t, "upstream", false)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close") // every request is a new handshake
+		_, _ = io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	up.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	target, _ := url.Parse(up.URL)
+
+	_, certFile, keyFile := ca.issue(t, "first", true)
+	gw := serveRoutes(t, Options{Routes: []Route{{Name: "mtls", Target: target,
+		Transport: TransportOptions{CAFile: ca.file, ClientCertFile: certFile, ClientKeyFile: keyFile}}}})
+	if status, body := get(t, gw.URL+"/"); status != http.StatusOK || body != "first" {
+		t.Fatalf("before the rotation: %d %q", status, body)
+	}
+	_, newCert, newKey := ca.issue(t, "second", true)
+	for _, f := range [][2]string{{newCert, certFile}, {newKey, keyFile}} {
+		data, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f[1]+".new", data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(f[1]+".new", f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The files are looked at no more than once a second.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, body := get(t, gw.URL+"/")
+		if status == http.StatusOK && body == "second" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the rotation: %d %q, want the new certificate", status, body)
+		}
+	}
+}
