@@ -103,12 +103,13 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.relay = &relay{
-		base:           b,
-		assertions:     opts.Assertions,
-		sessions:       opts.Sessions,
-		proxies:        g.proxies,
-		bindingName:    bindingName,
-		ownCookieBases: []string{cookieBase(opts.Sessions.CookieName()), cookieBase(bindingName)},
+		base:             b,
+		assertions:       opts.Assertions,
+		assertionHeaders: assertionHeaders(routes), // upstreamidentity.go
+		sessions:         opts.Sessions,
+		proxies:          g.proxies,
+		bindingName:      bindingName,
+		ownCookieBases:   []string{cookieBase(opts.Sessions.CookieName()), cookieBase(bindingName)},
 	}
 	if rest != nil {
 		g.relay.flowCookie = rest.flowCookie
@@ -231,6 +232,9 @@ type relay struct {
 	bindingName string
 	flowCookie  string // the REST flow cookie; "" when the API is disabled
 	assertions  *assertion.Signer
+	// assertionHeaders are the headers of every route's identity
+	// assertion, removed from every proxied request.
+	assertionHeaders []string
 	// ownCookieBases are the gateway's cookie names without prefix, lower
 	// case; setCookieWarned holds the routes warned about setting one.
 	ownCookieBases  []string

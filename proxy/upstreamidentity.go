@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,11 +45,23 @@ func checkAssertionRoutes(routes []*route, signer *assertion.Signer) error {
 	return errors.Join(errs...)
 }
 
+// assertionHeaders returns the distinct assertion headers of routes.
+func assertionHeaders(routes []*route) []string {
+	var out []string
+	for _, rt := range routes {
+		if h := rt.AssertionHeader; h != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, h) }) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // setUpstreamIdentity sets what a route adds to the identity headers: the
 // prefix it stripped, the ID token and the signed identity assertion. The
 // client's own copies of these headers are removed first, whether or not
-// the gateway sets them (X-Forwarded-Id-Token is an identity header, gone
-// already: identity.StripHeaders).
+// the gateway sets them on this route: the assertion headers of every route
+// on every route (X-Forwarded-Id-Token is an identity header, gone already:
+// identity.StripHeaders).
 func (rl *relay) setUpstreamIdentity(pr *httputil.ProxyRequest, pol *route, fwd *forward, trusted bool) {
 	out := pr.Out.Header
 	if pol.StripPrefix {
@@ -62,8 +75,8 @@ func (rl *relay) setUpstreamIdentity(pr *httputil.ProxyRequest, pol *route, fwd 
 			out.Set(headerForwardedPrefix, prefix)
 		}
 	}
-	if pol.AssertionHeader != "" {
-		deleteHeaderFold(out, pol.AssertionHeader)
+	for _, h := range rl.assertionHeaders { // every route's, so that none can be replayed through another route
+		deleteHeaderFold(out, h)
 	}
 	if pol.PassIDToken == PassIDTokenAuthorization {
 		out.Del("Authorization") // the client's, not the user's ID token

@@ -182,6 +182,13 @@ func TestIdentityAssertion(t *testing.T) {
 		t.Error("an assertion for orders was accepted by another audience")
 	}
 
+	// A route without assertions gets no copy the client sent either (one
+	// could be replayed through it to the same application).
+	e.get(c, e.gwURL+"/app", "X-Gatehouse-Assertion", toks[0])
+	if v := e.upstream.last().Header.Values("X-Gatehouse-Assertion"); len(v) != 0 {
+		t.Errorf("route without assertion: the client's assertion reached the upstream")
+	}
+
 	// Without a session, no assertion, and no forged one either.
 	e.get(e.browser(), e.gwURL+"/public/x", spoof...)
 	if v := e.upstream.last().Header.Values("X-Gatehouse-Assertion"); len(v) != 0 {
