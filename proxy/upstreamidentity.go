@@ -59,9 +59,9 @@ func assertionHeaders(routes []*route) []string {
 // setUpstreamIdentity sets what a route adds to the identity headers: the
 // prefix it stripped, the ID token and the signed identity assertion. The
 // client's own copies of these headers are removed first, whether or not
-// the gateway sets them on this route: the assertion headers of every route
-// on every route (X-Forwarded-Id-Token is an identity header, gone already:
-// identity.StripHeaders).
+// the gateway sets them on this route: every route's assertion header is
+// removed on every route. (X-Forwarded-Id-Token is an identity header,
+// gone already: identity.StripHeaders.)
 func (rl *relay) setUpstreamIdentity(pr *httputil.ProxyRequest, pol *route, fwd *forward, trusted bool) {
 	out := pr.Out.Header
 	if pol.StripPrefix {
@@ -98,7 +98,7 @@ func (rl *relay) setUpstreamIdentity(pr *httputil.ProxyRequest, pol *route, fwd 
 			rl.logger.Error("identity assertion not signed", "route", pol.Name, "error", err)
 			return
 		}
-		out[pol.AssertionHeader] = []string{tok}
+		out.Set(pol.AssertionHeader, tok)
 	}
 }
 
