@@ -89,6 +89,8 @@ func checkSpecialURL(s string) string {
 			return fmt.Sprintf("%q: a file upstream has no query, fragment or user info", s)
 		case !strings.HasPrefix(u.Path, "/") || path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") && u.Path != "/":
 			return fmt.Sprintf("%q: the directory must be an absolute, clean path (no \".\" or \"..\" segments)", s)
+		case u.Path == "/":
+			return fmt.Sprintf("%q: serving the root directory would serve the whole file system; name the directory of the files", s)
 		}
 	default:
 		return "must be an absolute http or https URL, static://NNN or file:///dir"

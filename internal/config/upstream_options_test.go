@@ -45,6 +45,8 @@ func TestValidateUpstreamOptions(t *testing.T) {
 			[]string{`upstream[0].url: "file://srv/www": a file upstream is "file://" and an absolute directory, such as "file:///srv/www"`}},
 		{"file dot-dot", func(c *Config, u *Upstream) { u.URL = "file:///srv/../etc" },
 			[]string{`upstream[0].url: "file:///srv/../etc": the directory must be an absolute, clean path (no "." or ".." segments)`}},
+		{"file root", func(c *Config, u *Upstream) { u.URL = "file:///" },
+			[]string{`upstream[0].url: "file:///": serving the root directory would serve the whole file system; name the directory of the files`}},
 		{"options of a static upstream", func(c *Config, u *Upstream) {
 			u.URL, u.PreserveHost, u.PassAccessToken, u.PassIDToken = "static://200", true, true, "header"
 		}, []string{
