@@ -12,16 +12,17 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // Values of Route.PassIDToken.
 const (
 	// PassIDTokenHeader sends the ID token in X-Forwarded-Id-Token.
-	PassIDTokenHeader = "header"
+	PassIDTokenHeader = vocab.PassIDTokenHeader
 	// PassIDTokenAuthorization sends it as "Authorization: Bearer <ID
 	// token>" (the Kubernetes Dashboard, and oauth2-proxy's
 	// pass_authorization_header).
-	PassIDTokenAuthorization = "authorization"
+	PassIDTokenAuthorization = vocab.PassIDTokenAuthorization
 )
 
 // JWKSPath is where the gateway publishes the public keys of its identity

@@ -40,12 +40,6 @@ import (
 // without any upstream) or "file:///absolute/dir" (serve the files of a
 // directory).
 
-// Values of upstream.pass_id_token.
-const (
-	PassIDTokenHeader        = "header"
-	PassIDTokenAuthorization = "authorization"
-)
-
 // DefaultIdentityAssertionHeader is upstream.identity_assertion_header's
 // default.
 const DefaultIdentityAssertionHeader = "X-Gatehouse-Assertion"
@@ -145,12 +139,12 @@ func validateUpstreamOptions(p *problems, c *Config) {
 			p.add(key+".tls_insecure_skip_verify", "not with tls_ca_file: set tls_ca_file alone to trust the upstream's CA")
 		}
 		if u.PassIDToken != "" {
-			checkOneOf(p, key+".pass_id_token", u.PassIDToken, PassIDTokenHeader, PassIDTokenAuthorization)
+			checkOneOf(p, key+".pass_id_token", u.PassIDToken, vocab.PassIDTokens...)
 			if u.Auth == vocab.AuthBearer || u.Auth == vocab.AuthPublic || u.Auth == vocab.AuthPasswordGrant {
 				p.add(key+".pass_id_token", "auth %q has no session, so no ID token to pass", u.Auth)
 			}
 		}
-		if u.PassIDToken == PassIDTokenAuthorization {
+		if u.PassIDToken == vocab.PassIDTokenAuthorization {
 			if u.PassAuthorization {
 				p.add(key+".pass_id_token", `"authorization" and pass_authorization both set the Authorization header; choose one`)
 			}
