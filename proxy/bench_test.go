@@ -2,6 +2,11 @@ package proxy_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/proxy"
@@ -57,8 +63,10 @@ func BenchmarkServeHTTP(b *testing.B) {
 		Routes: []proxy.Route{
 			{Name: "app", PathPrefix: "/", Target: upURL},
 			{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
+			{Name: "orders", PathPrefix: "/orders", Target: upURL, AssertionHeader: "X-Gatehouse-Assertion", AssertionAudience: "orders"},
 		},
-		Redirects: redirect.New(pub, nil),
+		Redirects:  redirect.New(pub, nil),
+		Assertions: benchSigner(b),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -83,4 +91,17 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 	b.Run("public", func(b *testing.B) { run(b, "/public/x", false) })
 	b.Run("authenticated", func(b *testing.B) { run(b, "/app/x", true) })
+	// With a signed identity assertion (ES256), reused for a while per
+	// session version (upstreamidentity.go).
+	b.Run("assertion", func(b *testing.B) { run(b, "/orders/x", true) })
+}
+
+func benchSigner(b *testing.B) *assertion.Signer {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	s, err := assertion.New("http://gateway.example", [][]byte{pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

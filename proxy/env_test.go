@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
@@ -60,8 +61,9 @@ type envOptions struct {
 	endSession       string                                    // RP-initiated logout with this binding ("" disables it; signout_test.go)
 	flowLimits       proxy.FlowLimits                          // limits on pending logins (limits_test.go)
 	limitObs         proxy.LimitObserver
-	asWrap           func(http.Handler) http.Handler // wraps the AS (to count its requests)
-	healthAliases    bool                            // proxy.Options.HealthAliases (compat_test.go)
+	asWrap           func(http.Handler) http.Handler       // wraps the AS (to count its requests)
+	healthAliases    bool                                  // proxy.Options.HealthAliases (compat_test.go)
+	assertionsFor    func(issuer string) *assertion.Signer // signs identity assertions (upstreamidentity_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -243,6 +245,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs, HealthAliases: e.opts.healthAliases,
+		Assertions: e.assertions(),
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)
@@ -258,6 +261,13 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	go func() { defer close(done); _ = sessions.Run(ctx) }() // other replicas' refresh announcements
 	t.Cleanup(func() { cancel(); <-done })
 	return gw
+}
+
+func (e *env) assertions() *assertion.Signer {
+	if e.opts.assertionsFor == nil {
+		return nil
+	}
+	return e.opts.assertionsFor(e.gwURL)
 }
 
 // replica starts another gateway on store (default: the same store as the

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/lru"
@@ -98,12 +99,17 @@ func New(opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAssertionRoutes(routes, opts.Assertions); err != nil { // upstreamidentity.go
+		return nil, err
+	}
 	g.relay = &relay{
-		base:           b,
-		sessions:       opts.Sessions,
-		proxies:        g.proxies,
-		bindingName:    bindingName,
-		ownCookieBases: []string{cookieBase(opts.Sessions.CookieName()), cookieBase(bindingName)},
+		base:             b,
+		assertions:       opts.Assertions,
+		assertionHeaders: assertionHeaders(routes), // upstreamidentity.go
+		sessions:         opts.Sessions,
+		proxies:          g.proxies,
+		bindingName:      bindingName,
+		ownCookieBases:   []string{cookieBase(opts.Sessions.CookieName()), cookieBase(bindingName)},
 	}
 	if rest != nil {
 		g.relay.flowCookie = rest.flowCookie
@@ -112,7 +118,7 @@ func New(opts Options) (*Gateway, error) {
 	for i, rt := range routes {
 		upRoutes[i] = upstream.Route{
 			Name: rt.Name, Host: rt.Host, PathPrefix: rt.PathPrefix, CaseSensitivePaths: rt.CaseSensitivePaths, Target: rt.Target,
-			PreserveHost: rt.PreserveHost, Transport: rt.Transport, BodyReadTimeout: rt.BodyReadTimeout, Data: rt,
+			PreserveHost: rt.PreserveHost, StripPrefix: rt.StripPrefix, Transport: rt.Transport, BodyReadTimeout: rt.BodyReadTimeout, Data: rt,
 		}
 	}
 	router, err := upstream.New(upstream.Options{
@@ -207,6 +213,8 @@ type forward struct {
 	id          identity.Identity
 	headers     identity.Headers // id's header values
 	accessToken string
+	idToken     string // the session's ID token; "" for a bearer or password identity
+	assertions  assertionCache
 }
 
 func newForward(id identity.Identity, accessToken string) *forward {
@@ -224,6 +232,10 @@ type relay struct {
 	proxies     trustedProxies
 	bindingName string
 	flowCookie  string // the REST flow cookie; "" when the API is disabled
+	assertions  *assertion.Signer
+	// assertionHeaders are the headers of every route's identity
+	// assertion, removed from every proxied request.
+	assertionHeaders []string
 	// ownCookieBases are the gateway's cookie names without prefix, lower
 	// case; setCookieWarned holds the routes warned about setting one.
 	ownCookieBases  []string
@@ -251,7 +263,8 @@ func (rl *relay) rewrite(pr *httputil.ProxyRequest, ur *upstream.Route) {
 	}
 	pol := ur.Data.(*route)
 	fwd, _ := pr.In.Context().Value(forwardKey{}).(*forward)
-	rl.setUpstreamToken(pr, pol, fwd) // grants.go
+	rl.setUpstreamToken(pr, pol, fwd)             // grants.go
+	rl.setUpstreamIdentity(pr, pol, fwd, trusted) // upstreamidentity.go
 	if fwd == nil {
 		return
 	}

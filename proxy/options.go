@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -57,6 +58,17 @@ type Route struct {
 	PassAuthorization bool
 	// PreserveHost forwards the client's Host header.
 	PreserveHost bool
+	// StripPrefix removes PathPrefix from the forwarded path (see
+	// upstream.Route) and sets X-Forwarded-Prefix to it.
+	StripPrefix bool
+	// PassIDToken sends the session's ID token: PassIDTokenHeader
+	// (X-Forwarded-Id-Token) or PassIDTokenAuthorization ("Authorization:
+	// Bearer <ID token>"); "" sends none (upstreamidentity.go).
+	PassIDToken string
+	// AssertionHeader, when set, is the header of a signed identity
+	// assertion (Options.Assertions signs it); AssertionAudience is its aud.
+	AssertionHeader   string
+	AssertionAudience string
 	// Transport configures the connection pool to the upstream: response
 	// header timeout (504 when it passes), idle keep-alive timeout.
 	Transport upstream.TransportOptions
@@ -122,6 +134,10 @@ type Options struct {
 	// DefaultRules are the authorization rules of forward-auth requests for
 	// which no route matches.
 	DefaultRules authz.Rules
+	// Assertions signs the identity assertions of the routes with an
+	// AssertionHeader and serves the keys at /.well-known/jwks.json; nil
+	// when no signing key is configured.
+	Assertions *assertion.Signer
 	// Bearer verifies the AS's access tokens; required when a route has
 	// AuthBearer or AuthSessionOrBearer.
 	Bearer *bearer.Verifier

@@ -31,6 +31,10 @@ func (g *Gateway) routes() http.Handler {
 	g.rest.restRoutes(mux) // the REST flow API under its base path, when enabled
 	mux.HandleFunc("/", g.gate.handleGate)
 	own := []string{"/oauth2", "/healthz", "/readyz"}
+	if a := g.relay.assertions; a != nil { // the identity assertions' keys (upstreamidentity.go)
+		mux.Handle("GET "+JWKSPath, a)
+		own = append(own, JWKSPath)
+	}
 	if g.rest != nil {
 		own = append(own, g.rest.basePath)
 	}

@@ -39,6 +39,9 @@ type Route struct {
 	Target *url.URL
 	// PreserveHost forwards the client's Host header instead of the target's.
 	PreserveHost bool
+	// StripPrefix removes PathPrefix from the path before the request is
+	// forwarded (or served from a directory): see strip.go.
+	StripPrefix bool
 	// Transport configures the connection pool to the upstream; routes with
 	// equal options share one pool.
 	Transport TransportOptions
@@ -55,6 +58,13 @@ type Route struct {
 
 // ServeHTTP proxies r to the route's upstream.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt.StripPrefix {
+		var ok bool
+		if r, ok = rt.stripPrefix(r); !ok { // strip.go
+			http.NotFound(w, r)
+			return
+		}
+	}
 	r, cb := watchBody(w, r, rt.BodyReadTimeout)
 	rt.handler.ServeHTTP(w, r)
 	cb.release()
@@ -100,31 +110,39 @@ func New(opts Options) (*Router, error) {
 	if len(opts.Routes) == 0 {
 		return nil, errors.New("upstream: at least one route is required")
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	transports := make(map[TransportOptions]http.RoundTripper) // one pool per distinct options
-	transportFor := func(o TransportOptions) http.RoundTripper {
+	transportFor := func(o TransportOptions) (http.RoundTripper, error) {
 		if t, ok := transports[o]; ok {
-			return t
+			return t, nil
 		}
-		var t http.RoundTripper = o.NewTransport()
-		if opts.Transport != nil {
-			t = opts.Transport
+		var t http.RoundTripper = opts.Transport
+		if t == nil {
+			ht, err := o.Build(logger) // transport_tls.go
+			if err != nil {
+				return nil, err
+			}
+			t = ht
 		}
 		if opts.WrapTransport != nil {
 			t = opts.WrapTransport(t)
 		}
 		transports[o] = t
-		return t
-	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+		return t, nil
 	}
 	buffers := NewBufferPool()
 	rt := &Router{}
 	for i := range opts.Routes {
 		route := opts.Routes[i]
-		if route.Target == nil || (route.Target.Scheme != "http" && route.Target.Scheme != "https") || route.Target.Host == "" {
-			return nil, fmt.Errorf("upstream: route %d (%s): target must be an absolute http(s) URL", i, route.Name)
+		local, err := localHandler(route.Target) // local.go: static:// and file://
+		if err != nil {
+			return nil, fmt.Errorf("upstream: route %d (%s): %w", i, route.Name, err)
+		}
+		if local == nil && (route.Target == nil || (route.Target.Scheme != "http" && route.Target.Scheme != "https") || route.Target.Host == "") {
+			return nil, fmt.Errorf("upstream: route %d (%s): target must be an absolute http(s) URL, static://NNN or file:///dir", i, route.Name)
 		}
 		if route.PathPrefix == "" {
 			route.PathPrefix = "/"
@@ -135,6 +153,15 @@ func New(opts Options) (*Router, error) {
 			rt.upperPrefix = true
 		}
 		r := &route
+		if local != nil {
+			r.handler = local
+			rt.routes = append(rt.routes, r)
+			continue
+		}
+		transport, err := transportFor(route.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("upstream: route %d (%s): %w", i, route.Name, err)
+		}
 		var modify func(*http.Response) error
 		if opts.ModifyResponse != nil {
 			modify = func(resp *http.Response) error { return opts.ModifyResponse(resp, r) }
@@ -150,7 +177,7 @@ func New(opts Options) (*Router, error) {
 					opts.Rewrite(pr, r)
 				}
 			},
-			Transport:  transportFor(route.Transport),
+			Transport:  transport,
 			BufferPool: buffers,
 			// FlushInterval stays 0: ReverseProxy itself flushes after every
 			// write the responses that stream (server-sent events, and any

@@ -23,6 +23,10 @@ func serveRoutes(t *testing.T, opts Options) *httptest.Server {
 	}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, _ := rt.Match("", r.URL.Path)
+		if route == nil {
+			http.NotFound(w, r)
+			return
+		}
 		route.ServeHTTP(w, r)
 	}))
 	t.Cleanup(gw.Close)

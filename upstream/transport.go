@@ -31,6 +31,18 @@ type TransportOptions struct {
 	// IdleConnTimeout closes keep-alive connections to the upstream that
 	// were idle this long (default DefaultIdleConnTimeout).
 	IdleConnTimeout time.Duration
+	// The TLS and protocol options are in transport_tls.go.
+
+	// CAFile names a PEM bundle of the CAs trusted for an https upstream's
+	// certificate, instead of the system's roots.
+	CAFile string
+	// ClientCertFile and ClientKeyFile are the PEM certificate and key
+	// presented to the upstream (mutual TLS); re-read when they change.
+	ClientCertFile, ClientKeyFile string
+	// InsecureSkipVerify accepts any certificate from the upstream.
+	InsecureSkipVerify bool
+	// H2C speaks HTTP/2 without TLS (prior knowledge) to an http upstream.
+	H2C bool
 }
 
 // NewTransport returns the HTTP transport used for upstreams with the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -33,6 +34,9 @@ type Runtime struct {
 	Login login.Options
 	// Upstreams are the [[upstream]] tables, index for index.
 	Upstreams []Route
+	// Assertions signs the upstreams' identity assertions with
+	// server.signing_keys; nil without keys (upstream_options.go).
+	Assertions *assertion.Signer
 }
 
 // Route is an upstream's parsed values.
@@ -98,6 +102,9 @@ func Compile(c *Config) (*Runtime, error) {
 			TokenParams: login.TokenParams{Scopes: u.TokenScopes, Resources: u.TokenResources, Audiences: u.TokenAudiences},
 		}
 	}
+	var optErrs []error
+	rt.Assertions, optErrs = compileUpstreamOptions(c, strings.TrimSuffix(c.Server.PublicURL, "/")) // upstream_options.go
+	errs = append(errs, optErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

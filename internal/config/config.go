@@ -93,6 +93,10 @@ type Server struct {
 	// itself. Both or neither; the files are re-read when they change.
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// SigningKeys are PEM private keys (EC P-256 or Ed25519) of the signed
+	// identity assertions sent to upstreams (upstream_options.go): the
+	// first signs, all are published at /.well-known/jwks.json.
+	SigningKeys []string `toml:"signing_keys"`
 }
 
 // Provider configures the OpenID Provider (the authorization server) and
@@ -193,6 +197,10 @@ type Provider struct {
 	// Back-Channel Logout 1.0) when their iat is at most 2 minutes old. It
 	// MUST NOT be set for an AS that sends exp. Default false.
 	InsecureLogoutTokenWithoutExp bool `toml:"insecure_logout_token_without_exp"`
+	// CAFile names a PEM bundle of the CAs that sign the AS's TLS
+	// certificates, trusted in addition to the system's, for every call
+	// to the AS (upstream_options.go). Default "".
+	CAFile string `toml:"ca_file"`
 }
 
 // Session configures the login session: its store and its cookie.
@@ -371,4 +379,18 @@ type Upstream struct {
 	TokenScopes    []string `toml:"token_scopes"`
 	TokenResources []string `toml:"token_resources"`
 	TokenAudiences []string `toml:"token_audiences"`
+
+	// The keys below are in upstream_options.go: how the gateway talks to
+	// the upstream and what else it sends it.
+
+	PreserveHost            bool   `toml:"preserve_host"`
+	StripPrefix             bool   `toml:"strip_prefix"`
+	TLSCAFile               string `toml:"tls_ca_file"`
+	TLSClientCertFile       string `toml:"tls_client_cert_file"`
+	TLSClientKeyFile        string `toml:"tls_client_key_file"`
+	TLSInsecureSkipVerify   bool   `toml:"tls_insecure_skip_verify"`
+	H2C                     bool   `toml:"h2c"`
+	PassIDToken             string `toml:"pass_id_token"`
+	IdentityAssertion       bool   `toml:"identity_assertion"`
+	IdentityAssertionHeader string `toml:"identity_assertion_header"`
 }

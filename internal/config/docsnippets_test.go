@@ -24,6 +24,8 @@ var docsWithSnippets = []struct {
 	{"../../docs/migrating-from-oauth2-proxy.md", 2},
 	{"../../docs/provider-recipes.md", 8},
 	{"../../docs/integrations.md", 4},
+	{"../../docs/identity-assertion.md", 1},
+	{"../../docs/upstreams.md", 3},
 }
 
 // fragmentMarker, alone on a line of a ```toml block or followed by ":" and

@@ -59,7 +59,7 @@ var (
 	// exampleHeader matches a table header, possibly commented out.
 	exampleHeader = regexp.MustCompile(`^#?\s*\[\[?([a-z_.]+)\]\]?\s*$`)
 	// exampleAssign matches an assignment, possibly commented out.
-	exampleAssign = regexp.MustCompile(`^#?\s*([a-z_]+)\s*=`)
+	exampleAssign = regexp.MustCompile(`^#?\s*([a-z0-9_]+)\s*=`)
 )
 
 // exampleAssignment is one table header or "key = value" line of the example, active or

@@ -192,5 +192,5 @@ func (c *Config) GrantWarnings() []string {
 			out = append(out, key+`: auth = "public" with upstream_token = "client_credentials": whoever reaches this route calls the upstream with the gateway's own token. Restrict who can reach it.`)
 		}
 	}
-	return out
+	return append(out, c.transportWarnings()...) // upstream_options.go
 }

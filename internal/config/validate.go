@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	c.Headers.validate(&p)
 	validateUpstreams(&p, c.Upstreams)
 	validateUpstreamTokens(&p, c.Upstreams)
+	validateUpstreamOptions(&p, c) // upstream_options.go
 	c.RESTAPI.validate(&p, c.Provider.ClientID, c.Upstreams)
 	validateRules(&p, &c.Authorization, c.Upstreams)
 	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)

@@ -65,6 +65,9 @@ func validateUpstreams(p *problems, ups []Upstream) {
 }
 
 func checkUpstreamURL(s string) string {
+	if upstreamURLKind(s) != upstreamHTTP {
+		return checkSpecialURL(s) // upstream_options.go
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":

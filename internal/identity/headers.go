@@ -20,6 +20,9 @@ const (
 	// HeaderAccessToken carries the session's OAuth 2.0 access token, when
 	// the route is configured to pass it on.
 	HeaderAccessToken = "X-Forwarded-Access-Token"
+	// HeaderIDToken carries the session's OpenID Connect ID token, when the
+	// route is configured to pass it on (upstream.pass_id_token).
+	HeaderIDToken = "X-Forwarded-Id-Token"
 )
 
 // The headers of a forward-auth response (nginx auth_request, Traefik
@@ -44,7 +47,7 @@ const (
 
 // StripHeaders deletes from h every identity header, whatever its letter
 // case and with "_" in place of any "-": the five X-Forwarded-* identity
-// headers above and the five X-Auth-Request-* ones. Call it on every
+// headers above (six with X-Forwarded-Id-Token) and the five X-Auth-Request-* ones. Call it on every
 // request from a client before setting the identity headers. It does not
 // allocate.
 func StripHeaders(h http.Header) {
@@ -93,7 +96,7 @@ func IsIdentityHeader(name string) bool {
 	}
 	switch string(buf[:n]) {
 	case "x-forwarded-user", "x-forwarded-email", "x-forwarded-preferred-username",
-		"x-forwarded-groups", "x-forwarded-access-token",
+		"x-forwarded-groups", "x-forwarded-access-token", "x-forwarded-id-token",
 		"x-auth-request-user", "x-auth-request-email", "x-auth-request-preferred-username",
 		"x-auth-request-groups", "x-auth-request-access-token":
 		return true

@@ -16,7 +16,10 @@ import (
 // when its files change.
 func asTransport(p config.Provider, logger *slog.Logger) (*http.Transport, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyFromEnvironment // calls to the AS may need an egress proxy
+	tr.Proxy = http.ProxyFromEnvironment                  // calls to the AS may need an egress proxy
+	if err := trustProviderCA(tr, p.CAFile); err != nil { // provider_ca.go
+		return nil, err
+	}
 	if p.TLSClientCertFile == "" {
 		return tr, nil
 	}

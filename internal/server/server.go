@@ -130,6 +130,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 			},
 			BodyReadTimeout: u.BodyReadTimeout.Duration,
 		}
+		withUpstreamOptions(&routes[i], &u) // upstream.go
 	}
 	bv, err := newBearerVerifier(cfg, lc, asRT, observeBearer)
 	if err != nil {
@@ -152,6 +153,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		StoreReady:            st.Ping,
 		DefaultRules:          cfg.DefaultRules(),
 		Bearer:                bv,
+		Assertions:            rt.Assertions,
 		WrapTransport:         wrapUpstream,
 		BodyReadTimeout:       cfg.Server.BodyReadTimeout.Duration,
 		HealthAliases:         cfg.Server.HealthAliases,

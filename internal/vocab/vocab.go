@@ -86,3 +86,16 @@ const (
 
 // AssertionAlgs lists the client assertion algorithms.
 var AssertionAlgs = []string{AlgRS256, AlgPS256, AlgES256}
+
+// Where an upstream receives the session's ID token (upstream.pass_id_token).
+const (
+	// PassIDTokenHeader sends it in X-Forwarded-Id-Token.
+	PassIDTokenHeader = "header"
+	// PassIDTokenAuthorization sends it as "Authorization: Bearer <ID
+	// token>" (the Kubernetes Dashboard; oauth2-proxy's
+	// pass_authorization_header).
+	PassIDTokenAuthorization = "authorization"
+)
+
+// PassIDTokens lists every pass_id_token value but "" (not sent).
+var PassIDTokens = []string{PassIDTokenHeader, PassIDTokenAuthorization}
