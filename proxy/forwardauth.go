@@ -81,8 +81,8 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	ov := o.view(r)
 	var v verdict
-	err = fa.gate.decide(r, &o.gr, &v)
-	noteRequest(w, &v, false)
+	err = fa.gate.traceDecide(r, &o.gr, &v)
+	noteRequest(w, &v, false, err)
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
 		return

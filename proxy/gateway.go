@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/lru"
@@ -34,6 +36,7 @@ type Gateway struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 	draining chan struct{}
+	tracer   trace.Tracer // nil: tracing is off
 
 	gate        *gate
 	sso         *sso
@@ -68,7 +71,7 @@ func New(opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	opts.Routes = slices.Clone(opts.Routes)
-	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now}
+	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now, tracer: opts.Tracer}
 	secure := opts.PublicURL.Scheme == "https"
 	bindingName := "gatehouse_csrf"
 	if secure {
@@ -84,6 +87,7 @@ func New(opts Options) (*Gateway, error) {
 		proxies:  trustedProxies(opts.TrustedProxies),
 		draining: make(chan struct{}),
 		idPrefix: newIDPrefix(),
+		tracer:   opts.Tracer,
 	}
 	clients := &clientSet{def: opts.Login}
 	rest, err := newRESTAPI(opts.REST, opts.Routes, opts.Login, opts.PublicURL, secure)
@@ -120,7 +124,7 @@ func New(opts Options) (*Gateway, error) {
 		Rewrite:        g.relay.rewrite,
 		ModifyResponse: g.relay.dropOwnSetCookies, // upstreamcookies.go
 		Transport:      opts.Transport,
-		WrapTransport:  grantTransport(opts.WrapTransport),
+		WrapTransport:  grantTransport(traceUpstreams(opts.Tracer, opts.WrapTransport)),
 		ErrorHandler:   g.relay.upstreamError,
 		Logger:         opts.Logger,
 	})

@@ -29,6 +29,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
+		if buildVersion != "" { // set at link time: gatehouse_build_info says what gatehouse version says
+			bi := metrics.ReadBuildInfo()
+			bi.Version = buildVersion
+			m.SetBuildInfo(bi)
+		}
 	}
 	logger := server.NewLogger(cfg.Server, stderr)
 	redis.SetLogger(server.RedisLogger{L: logger})
