@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/internal/devop"
@@ -61,6 +64,9 @@ type envOptions struct {
 	flowLimits       proxy.FlowLimits                          // limits on pending logins (limits_test.go)
 	limitObs         proxy.LimitObserver
 	asWrap           func(http.Handler) http.Handler // wraps the AS (to count its requests)
+	accessLog        *accesslog.Logger               // proxy.Options.AccessLog (observe_test.go)
+	observer         proxy.RequestObserver           // proxy.Options.Observer (metrics)
+	tracer           trace.Tracer                    // proxy.Options.Tracer (tracing_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -242,6 +248,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		BodyReadTimeout: e.opts.bodyTimeout, WrapTransport: e.opts.wrapUp,
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs,
+		AccessLog: e.opts.accessLog, Observer: e.opts.observer, Tracer: e.opts.tracer,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)
