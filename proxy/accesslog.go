@@ -206,10 +206,7 @@ func (g *Gateway) done(sw *statusWriter, r *http.Request, id string, start time.
 	if g.opts.AccessLog != nil {
 		e := accesslog.Entry{Time: start.Add(d), RequestID: id, Host: r.Host, Method: r.Method,
 			Path: r.URL.Path, Status: sw.status, Bytes: sw.sent(), Duration: d, Route: route, Upstream: sw.upstream,
-			UserAgent: r.UserAgent(), Sub: sw.sub, Outcome: sw.outcome, TraceID: traceID}
-		if a := g.proxies.clientAddr(r); a.IsValid() {
-			e.ClientIP = a.String()
-		}
+			UserAgent: r.UserAgent(), Sub: sw.sub, Outcome: sw.outcome, TraceID: traceID, ClientIP: g.proxies.clientAddr(r)}
 		g.opts.AccessLog.Log(e)
 	}
 	if p != nil {
@@ -239,18 +236,22 @@ const (
 
 // decisionOutcome names what the gate decided (err is decide's result).
 func decisionOutcome(v *verdict, err error) string {
-	var d *denial
 	switch {
 	case err == nil && v.fwd == nil:
 		return OutcomePublic
 	case err == nil:
 		return OutcomeAllowed
-	case errors.As(err, &d):
+	case isDenial(err):
 		return OutcomeDenied
 	case isUnauthenticated(err):
 		return OutcomeUnauthenticated
 	}
 	return failureOutcome(err)
+}
+
+func isDenial(err error) bool {
+	_, ok := errors.AsType[*denial](err)
+	return ok
 }
 
 // failureOutcome names a failed authentication or request by the status
@@ -259,8 +260,8 @@ func failureOutcome(err error) string {
 	if isInvalidCredential(err) {
 		return OutcomeInvalidCredentials
 	}
-	var he *httpError
-	if !errors.As(err, &he) {
+	he, ok := errors.AsType[*httpError](err)
+	if !ok {
 		return OutcomeError
 	}
 	switch {

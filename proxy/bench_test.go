@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -50,19 +54,25 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := proxy.New(proxy.Options{
-		PublicURL: pub,
-		Login:     login.New(login.Options{Issuer: "https://as.example.com", ClientID: "c"}),
-		Sessions:  sessions,
-		Routes: []proxy.Route{
-			{Name: "app", PathPrefix: "/", Target: upURL},
-			{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
-		},
-		Redirects: redirect.New(pub, nil),
-	})
-	if err != nil {
-		b.Fatal(err)
+	newGateway := func(edit func(*proxy.Options)) *proxy.Gateway {
+		o := proxy.Options{
+			PublicURL: pub,
+			Login:     login.New(login.Options{Issuer: "https://as.example.com", ClientID: "c"}),
+			Sessions:  sessions,
+			Routes: []proxy.Route{
+				{Name: "app", PathPrefix: "/", Target: upURL},
+				{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
+			},
+			Redirects: redirect.New(pub, nil),
+		}
+		edit(&o)
+		gw, err := proxy.New(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return gw
 	}
+	gw := newGateway(func(*proxy.Options) {})
 	run := func(b *testing.B, path string, cookie bool) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -83,4 +93,20 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 	b.Run("public", func(b *testing.B) { run(b, "/public/x", false) })
 	b.Run("authenticated", func(b *testing.B) { run(b, "/app/x", true) })
+	// With the access log (JSON, to a discarding writer) and metrics, as
+	// production runs; then with tracing on too, every trace sampled (the
+	// provider has no exporter: this is the cost of making the spans).
+	gw = newGateway(func(o *proxy.Options) {
+		o.AccessLog = accesslog.New(io.Discard, true)
+		o.Observer = metrics.New()
+	})
+	b.Run("authenticated-logged", func(b *testing.B) { run(b, "/app/x", true) })
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	gw = newGateway(func(o *proxy.Options) {
+		o.AccessLog = accesslog.New(io.Discard, true)
+		o.Observer = metrics.New()
+		o.Tracer = tp.Tracer("bench")
+	})
+	b.Run("authenticated-logged-traced", func(b *testing.B) { run(b, "/app/x", true) })
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,8 @@ type Entry struct {
 	Time      time.Time
 	RequestID string
 	// ClientIP is the client's address: the peer's, or behind trusted
-	// proxies the one they report.
-	ClientIP string
+	// proxies the one they report; "" when it is the zero Addr.
+	ClientIP netip.Addr
 	// Host is the request's Host header, as sent.
 	Host   string
 	Method string
@@ -99,7 +100,7 @@ func (l *Logger) appendText(b []byte, e *Entry) []byte {
 	b = append(b, " level=INFO msg=request request_id="...)
 	b = appendTextValue(b, e.RequestID)
 	b = append(b, " client_ip="...)
-	b = appendTextValue(b, e.ClientIP)
+	b = appendTextAddr(b, e.ClientIP)
 	b = append(b, " host="...)
 	b = appendTextValue(b, e.Host)
 	b = append(b, " method="...)
@@ -164,6 +165,15 @@ func appendPadded(b []byte, v, width int) []byte {
 	return append(b, d[:width]...)
 }
 
+// appendTextAddr appends a as slog's text handler writes a.String()
+// (quoted when empty; an address never needs quoting otherwise).
+func appendTextAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, `""`...)
+	}
+	return a.AppendTo(b)
+}
+
 // appendTextValue quotes s when slog's text handler would: when it is
 // empty or holds a space, '=', '"', a control character or anything that is
 // not printable (log injection through a path with a newline stays on one
@@ -204,8 +214,11 @@ func (l *Logger) appendJSON(b []byte, e *Entry) []byte {
 	b = l.appendTime(b, e.Time, false)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.RequestID)
-	b = append(b, `,"client_ip":`...)
-	b = appendJSONString(b, e.ClientIP)
+	b = append(b, `,"client_ip":"`...)
+	if e.ClientIP.IsValid() {
+		b = e.ClientIP.AppendTo(b)
+	}
+	b = append(b, '"')
 	b = append(b, `,"host":`...)
 	b = appendJSONString(b, e.Host)
 	b = append(b, `,"method":`...)
