@@ -389,3 +389,32 @@ func gauge(t *testing.T, m *metrics.Metrics, name, label string) float64 {
 	}
 	return 0
 }
+
+// TestAccessLogOfTheRESTFlow: the REST flow API's calls are logged under
+// the route "rest" (not the upstream's whose path they share), the call
+// that creates the session names its user and the outcome "login", and a
+// request with the session token names the user too.
+func TestAccessLogOfTheRESTFlow(t *testing.T) {
+	logs := &logBuffer{}
+	m := metrics.New()
+	e := newRESTEnv(t, envOptions{accessLog: accesslog.New(logs, true), observer: m})
+	a := e.app()
+	token := a.login("alice")
+	a.call(http.MethodGet, "/auth/rest/protected/session/", token, "")
+	lines := logs.waitLines(t, 3) // access, authorization-response, session
+	var sawLogin, sawSession bool
+	for _, l := range lines {
+		if l["route"] != proxy.RouteREST {
+			t.Errorf("REST call logged under route %v: %v", l["route"], l)
+		}
+		switch l["path"] {
+		case restBase + "/oauth2-client/authorization-response/":
+			sawLogin = l["sub"] == "user-alice" && l["outcome"] == "login" && l["status"] == float64(200)
+		case "/auth/rest/protected/session/":
+			sawSession = l["sub"] == "user-alice"
+		}
+	}
+	if !sawLogin || !sawSession {
+		t.Errorf("no line naming alice for the session's creation (%v) or use (%v):\n%v", sawLogin, sawSession, lines)
+	}
+}
