@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,6 +103,15 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	}
 	if !strings.Contains(text, `gatehouse_upstream_duration_seconds_count{code="2xx"`) {
 		t.Errorf("no upstream latency recorded")
+	}
+	// What runs, and what is open now (nothing: the requests ended).
+	if !strings.Contains(text, `gatehouse_build_info{goversion="`+runtime.Version()+`",revision="`) {
+		t.Errorf("no gatehouse_build_info with the Go version")
+	}
+	for _, series := range []string{"gatehouse_http_requests_in_flight"} {
+		if v := metricValue(text, series); v != 0 || !strings.Contains(text, series+" ") {
+			t.Errorf("%s = %v (present %v), want 0", series, v, strings.Contains(text, series+" "))
+		}
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", grepLines(text, "gatehouse_"))
