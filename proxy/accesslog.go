@@ -137,7 +137,10 @@ func (g *Gateway) routeName(r *http.Request) string {
 // panic is logged with its stack), a connection upgraded to a WebSocket
 // (101, logged when it closes). The line carries no query string, cookie,
 // token or code.
-func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Handler) {
+//
+// route, when set, names the route of every request (Observed); traced
+// says whether the request gets a span (when tracing is on).
+func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Handler, route string, traced bool) {
 	start := time.Now()
 	id := g.requestID(r)
 	idv := []string{id}            // neither header's value is modified after this
@@ -147,12 +150,12 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request, next http.Hand
 		next.ServeHTTP(w, r) // a panic is net/http's: logged, connection closed
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w, obs: g.opts.Observer, upgrade: r.Header.Get("Upgrade")}
+	sw := &statusWriter{ResponseWriter: w, obs: g.opts.Observer, upgrade: r.Header.Get("Upgrade"), route: route}
 	if sw.obs != nil {
 		sw.obs.InFlight(1)
 	}
 	var span trace.Span
-	if g.tracer != nil {
+	if g.tracer != nil && traced {
 		r, span = g.startSpan(r, id)
 	}
 	defer g.done(sw, r, id, start, span)
@@ -180,8 +183,12 @@ func (g *Gateway) done(sw *statusWriter, r *http.Request, id string, start time.
 	case sw.hijacked && sw.status == 0:
 		sw.status = http.StatusSwitchingProtocols
 	case sw.hijacked:
-	case r.Context().Err() == context.Canceled: //nolint:errorlint // the server's own cancellation
-		sw.status = statusClientGone // the client closed the connection before the response was complete
+	case (p != nil || sw.status == 0) && r.Context().Err() == context.Canceled: //nolint:errorlint // the server's own cancellation
+		// The client closed the connection before the response was
+		// complete: the handler aborted (ReverseProxy, when a streamed
+		// copy fails) or sent nothing. A handler that returned normally
+		// sent its whole response, however soon the client left after.
+		sw.status = statusClientGone
 	case sw.status == 0 && p != nil: // aborted before anything was sent
 		sw.status = http.StatusInternalServerError
 	case sw.status == 0:
@@ -212,6 +219,19 @@ func (g *Gateway) done(sw *statusWriter, r *http.Request, id string, start time.
 	if p != nil {
 		panic(p)
 	}
+}
+
+// RouteMetrics is the route name of the metrics listener's requests.
+const RouteMetrics = "metrics"
+
+// Observed returns h with what every request of the gateway gets: a
+// request ID, an access log line and the request metrics, under route. It
+// serves the metrics listener (RouteMetrics), whose requests (scrapes,
+// profiles) are logged and counted but not traced.
+func (g *Gateway) Observed(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.observe(w, r, h, route, false)
+	})
 }
 
 // statusClientGone is the status logged for a client that went away

@@ -191,7 +191,7 @@ func New(opts Options) (*Gateway, error) {
 // request gets an ID and, when configured, an access log line and metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	identity.StripHeaders(r.Header)
-	g.observe(w, r, g.handler)
+	g.observe(w, r, g.handler, "", true)
 }
 
 // Drain makes /readyz report unready, so load balancers stop sending new

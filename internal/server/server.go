@@ -184,6 +184,17 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 	return srv, nil
 }
 
+// RouteMetrics is the route of the metrics listener's requests in the
+// access log and the request metrics.
+const RouteMetrics = proxy.RouteMetrics
+
+// Observed returns h with a request ID, an access log line and request
+// metrics under route, as the gateway's own requests get (the metrics
+// listener: proxy.RouteMetrics).
+func (srv *Server) Observed(route string, h http.Handler) http.Handler {
+	return srv.gw.Observed(route, h)
+}
+
 // Serve runs the HTTP server on ln (with TLS when tlsConf is not nil) until
 // ctx ends, then drains: /readyz turns unready, the listener closes and
 // in-flight requests get up to server.shutdown_timeout to finish.
