@@ -28,7 +28,7 @@ type Entry struct {
 	// ClientIP is the client's address: the peer's, or behind trusted
 	// proxies the one they report; "" when it is the zero Addr.
 	ClientIP netip.Addr
-	// Host is the request's Host header, as sent.
+	// Host is the request's host (and port), canonical once the gate read it.
 	Host   string
 	Method string
 	// Path is the request path, never the query string.
