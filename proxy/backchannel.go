@@ -88,6 +88,8 @@ func (cl *channelLogout) handleBackchannelLogout(w http.ResponseWriter, r *http.
 		return
 	}
 	cl.audit(slog.LevelInfo, "back-channel logout", audit.Event{Kind: audit.Logout, Channel: "backchannel"}, slog.String("sub", lt.Subject), slog.Int("sessions", n))
+	noteSub(w, lt.Subject)
+	noteOutcome(w, OutcomeLogout)
 	w.WriteHeader(http.StatusOK)
 }
 

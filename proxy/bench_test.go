@@ -14,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/session"
@@ -56,21 +60,28 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := proxy.New(proxy.Options{
-		PublicURL: pub,
-		Login:     login.New(login.Options{Issuer: "https://as.example.com", ClientID: "c"}),
-		Sessions:  sessions,
-		Routes: []proxy.Route{
-			{Name: "app", PathPrefix: "/", Target: upURL},
-			{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
-			{Name: "orders", PathPrefix: "/orders", Target: upURL, AssertionHeader: "X-Gatehouse-Assertion", AssertionAudience: "orders"},
-		},
-		Redirects:  redirect.New(pub, nil),
-		Assertions: benchSigner(b),
-	})
-	if err != nil {
-		b.Fatal(err)
+	signer := benchSigner(b)
+	newGateway := func(edit func(*proxy.Options)) *proxy.Gateway {
+		o := proxy.Options{
+			PublicURL: pub,
+			Login:     login.New(login.Options{Issuer: "https://as.example.com", ClientID: "c"}),
+			Sessions:  sessions,
+			Routes: []proxy.Route{
+				{Name: "app", PathPrefix: "/", Target: upURL},
+				{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
+				{Name: "orders", PathPrefix: "/orders", Target: upURL, AssertionHeader: "X-Gatehouse-Assertion", AssertionAudience: "orders"},
+			},
+			Redirects:  redirect.New(pub, nil),
+			Assertions: signer,
+		}
+		edit(&o)
+		gw, err := proxy.New(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return gw
 	}
+	gw := newGateway(func(*proxy.Options) {})
 	run := func(b *testing.B, path string, cookie bool) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -94,6 +105,22 @@ func BenchmarkServeHTTP(b *testing.B) {
 	// With a signed identity assertion (ES256), reused for a while per
 	// session version (upstreamidentity.go).
 	b.Run("assertion", func(b *testing.B) { run(b, "/orders/x", true) })
+	// With the access log (JSON, to a discarding writer) and metrics, as
+	// production runs; then with tracing on too, every trace sampled (the
+	// provider has no exporter: this is the cost of making the spans).
+	gw = newGateway(func(o *proxy.Options) {
+		o.AccessLog = accesslog.New(io.Discard, true)
+		o.Observer = metrics.New()
+	})
+	b.Run("authenticated-logged", func(b *testing.B) { run(b, "/app/x", true) })
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	gw = newGateway(func(o *proxy.Options) {
+		o.AccessLog = accesslog.New(io.Discard, true)
+		o.Observer = metrics.New()
+		o.Tracer = tp.Tracer("bench")
+	})
+	b.Run("authenticated-logged-traced", func(b *testing.B) { run(b, "/app/x", true) })
 }
 
 func benchSigner(b *testing.B) *assertion.Signer {

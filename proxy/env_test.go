@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/bearer"
@@ -64,6 +67,9 @@ type envOptions struct {
 	asWrap           func(http.Handler) http.Handler       // wraps the AS (to count its requests)
 	healthAliases    bool                                  // proxy.Options.HealthAliases (compat_test.go)
 	assertionsFor    func(issuer string) *assertion.Signer // signs identity assertions (upstreamidentity_test.go)
+	accessLog        *accesslog.Logger                     // proxy.Options.AccessLog (observe_test.go)
+	observer         proxy.RequestObserver                 // proxy.Options.Observer (metrics)
+	tracer           trace.Tracer                          // proxy.Options.Tracer (tracing_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -246,6 +252,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 		EndSessionAtAS: e.opts.endSession != "", EndSessionBinding: e.opts.endSession,
 		FlowLimits: e.opts.flowLimits, LimitObserver: e.opts.limitObs, HealthAliases: e.opts.healthAliases,
 		Assertions: e.assertions(),
+		AccessLog:  e.opts.accessLog, Observer: e.opts.observer, Tracer: e.opts.tracer,
 		StoreReady: func(ctx context.Context) error {
 			if p, ok := unwrapStore(store).(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)

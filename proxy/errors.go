@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -95,6 +97,7 @@ type base struct {
 	logger *slog.Logger
 	events EventObserver // nil: audit events are only logged
 	now    func() time.Time
+	tracer trace.Tracer // nil: tracing is off (tracing.go)
 }
 
 // fail answers with e as an HTML page for browsers or JSON for API clients.

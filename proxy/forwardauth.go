@@ -97,11 +97,11 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v verdict
-	err = fa.gate.decide(r, &o.gr, &v)
+	err = fa.gate.traceDecide(r, &o.gr, &v)
 	if err == nil {
 		err = fa.applyQueryRules(qr, o, &v)
 	}
-	noteRequest(w, &v, false)
+	noteRequest(w, &v, false, err)
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
 		return

@@ -61,6 +61,9 @@ type verdict struct {
 	fwd *forward
 	// bearer is set when the user was authenticated by an AS access token.
 	bearer bool
+	// sub is the authenticated user's subject, also when a rule denied
+	// access (for the access log).
+	sub string
 }
 
 // denial is the error of a request an authorization rule refuses.
@@ -76,9 +79,9 @@ func (g *gate) handleGate(w http.ResponseWriter, r *http.Request) {
 	var v verdict
 	gr, err := canonicalRequest(r.Method, r.Host, r.URL.EscapedPath())
 	if err == nil {
-		err = g.decide(r, &gr, &v)
+		err = g.traceDecide(r, &gr, &v)
 	}
-	noteRequest(w, &v, true)
+	noteRequest(w, &v, true, err)
 	if err != nil {
 		g.refuse(w, r, &v, err)
 		return
@@ -140,6 +143,7 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 	if err != nil {
 		return err
 	}
+	v.sub = fwd.id.Subject
 	d := v.pol.policy.Decide(gr.method, authz.Subject{
 		Email: fwd.id.Email, EmailVerified: fwd.id.EmailVerified, Groups: fwd.id.Groups, Claims: claims,
 	})

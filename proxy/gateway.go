@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
@@ -35,6 +37,7 @@ type Gateway struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 	draining chan struct{}
+	tracer   trace.Tracer // nil: tracing is off
 
 	gate        *gate
 	sso         *sso
@@ -69,7 +72,7 @@ func New(opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	opts.Routes = slices.Clone(opts.Routes)
-	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now}
+	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now, tracer: opts.Tracer}
 	secure := opts.PublicURL.Scheme == "https"
 	bindingName := "gatehouse_csrf"
 	if secure {
@@ -85,6 +88,7 @@ func New(opts Options) (*Gateway, error) {
 		proxies:  trustedProxies(opts.TrustedProxies),
 		draining: make(chan struct{}),
 		idPrefix: newIDPrefix(),
+		tracer:   opts.Tracer,
 	}
 	clients := &clientSet{def: opts.Login}
 	rest, err := newRESTAPI(opts.REST, opts.Routes, opts.Login, opts.PublicURL, secure)
@@ -126,7 +130,7 @@ func New(opts Options) (*Gateway, error) {
 		Rewrite:        g.relay.rewrite,
 		ModifyResponse: g.relay.dropOwnSetCookies, // upstreamcookies.go
 		Transport:      opts.Transport,
-		WrapTransport:  grantTransport(opts.WrapTransport),
+		WrapTransport:  grantTransport(traceUpstreams(opts.Tracer, opts.WrapTransport)),
 		ErrorHandler:   g.relay.upstreamError,
 		Logger:         opts.Logger,
 	})
@@ -194,7 +198,7 @@ func New(opts Options) (*Gateway, error) {
 // request gets an ID and, when configured, an access log line and metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	identity.StripHeaders(r.Header)
-	g.observe(w, r, g.handler)
+	g.observe(w, r, g.handler, "", true)
 }
 
 // Drain makes /readyz report unready, so load balancers stop sending new

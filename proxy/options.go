@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
@@ -125,6 +127,10 @@ type Options struct {
 	AccessLog *accesslog.Logger
 	// Observer, when set, records every request (metrics).
 	Observer RequestObserver
+	// Tracer, when set, traces every request (tracing.go): a server span
+	// per request, a span for the gate's decision, a client span with a W3C
+	// traceparent for each upstream call. Nil turns tracing off.
+	Tracer trace.Tracer
 	// Events, when set, is told every audit event the gateway logs
 	// (metrics).
 	Events EventObserver

@@ -76,6 +76,7 @@ func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResp
 // nonce; then a new session, whose ticket the app receives as its token.
 func (ra *restAPI) handleRESTAuthorizationResponse(w http.ResponseWriter, r *http.Request) {
 	if app, err := ra.restAuthorizationResponse(w, r); err != nil {
+		noteOutcome(w, OutcomeLoginFailed)
 		ra.restFail(w, r, app, err)
 	}
 }
@@ -146,6 +147,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return app, ra.restExchangeError(err, fid, app)
 	}
+	noteSub(w, res.Subject)
 	if err := ra.gate.loginAllowed(res.Claims); err != nil { // the authorization rules, as at the callback
 		failed("forbidden")
 		if errors.Is(err, errLoginForbidden) {
@@ -164,6 +166,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		return app, err
 	}
 	completed = true // the flow ends here: its handle stops working
+	noteOutcome(w, OutcomeLogin)
 	ra.audit(slog.LevelInfo, "rest flow completed", audit.Event{Kind: audit.RESTFlowComplete}, slog.String("flow_id", fid), slog.String("app", app.name), slog.String("sub", s.Subject))
 	w.Header().Set("Access-Token", ticket)
 	http.SetCookie(w, ra.sessions.Cookie(ticket))

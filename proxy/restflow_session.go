@@ -75,6 +75,8 @@ func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 		ra.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 	}
 	ra.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "rest"}, slog.String("sub", s.Subject))
+	noteSub(w, s.Subject)
+	noteOutcome(w, OutcomeLogout)
 	// No id_token_hint: the app never holds a token of the AS, and the URL
 	// goes to the app. The AS may ask the user to confirm.
 	attrs := struct {
@@ -119,6 +121,7 @@ func (ra *restAPI) handleRESTSession(w http.ResponseWriter, r *http.Request) {
 		ra.restFail(w, r, nil, restNotAuthorized)
 		return
 	}
+	noteSub(w, s.Subject)
 	attrs := sessionAttributes(s)
 	attrs.User, attrs.Email, attrs.PreferredUsername, attrs.Name, attrs.Groups = id.Subject, id.Email, id.PreferredUsername, id.Name, id.Groups
 	ra.restOK(w, "", sessionRef(s), attrs)

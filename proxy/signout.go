@@ -114,6 +114,8 @@ func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 				so.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 			}
 			so.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "local"}, slog.String("sub", s.Subject))
+			noteSub(w, s.Subject)
+			noteOutcome(w, OutcomeLogout)
 			idToken = s.IDToken
 		case !errors.Is(err, session.ErrNotFound):
 			so.failErr(w, r, storeErr(err))
@@ -206,6 +208,7 @@ func (g *gate) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	s, err := g.currentSession(r)
 	if err != nil {
 		if errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded) {
+			noteOutcome(w, OutcomeUnauthenticated)
 			g.fail(w, r, errUnauthorized)
 			return
 		}
@@ -217,6 +220,8 @@ func (g *gate) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, errUnauthorized)
 		return
 	}
+	noteSub(w, id.Subject)
+	noteOutcome(w, OutcomeAllowed)
 	groups := id.Groups
 	if groups == nil {
 		groups = []string{}

@@ -148,6 +148,7 @@ func (so *sso) hasBinding(r *http.Request) (string, bool) {
 // then a new session and a redirect to the validated return URL.
 func (so *sso) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err := so.callback(w, r); err != nil {
+		noteOutcome(w, OutcomeLoginFailed)
 		so.failErr(w, r, err)
 	}
 }
@@ -190,10 +191,12 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return so.exchangeError(err)
 	}
+	noteSub(w, res.Subject)
 	ticket, err := so.createSession(r, res)
 	if err != nil {
 		return err
 	}
+	noteOutcome(w, OutcomeLogin)
 	http.SetCookie(w, so.sessions.Cookie(ticket))
 	rd, err := so.redirects.Validate(flow.ReturnTo)
 	if err != nil {

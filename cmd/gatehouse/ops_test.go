@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,16 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	if !strings.Contains(text, `gatehouse_upstream_duration_seconds_count{code="2xx"`) {
 		t.Errorf("no upstream latency recorded")
 	}
+	// What runs, and what is open now: the scrape itself (the metrics
+	// listener's requests are observed too); the gateway's requests ended.
+	if !strings.Contains(text, `gatehouse_build_info{goversion="`+runtime.Version()+`",revision="`) {
+		t.Errorf("no gatehouse_build_info with the Go version")
+	}
+	for _, series := range []string{"gatehouse_http_requests_in_flight"} {
+		if v := metricValue(text, series); v != 1 {
+			t.Errorf("%s = %v, want 1 (the scrape)", series, v)
+		}
+	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", grepLines(text, "gatehouse_"))
 	}
@@ -112,6 +123,9 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	log := logs.String()
 	if !strings.Contains(log, "msg=request") || !strings.Contains(log, "sub=user-alice") {
 		t.Errorf("no access log line with the user:\n%s", log)
+	}
+	if !strings.Contains(log, "path=/metrics status=200") || !strings.Contains(log, "route=metrics") {
+		t.Errorf("no access log line for the scrape of the metrics listener:\n%s", log)
 	}
 	for _, secret := range []string{"code=", "state=", "access_token", "gh-secret"} {
 		if strings.Contains(log, secret) {

@@ -29,6 +29,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
+		if buildVersion != "" { // set at link time: gatehouse_build_info says what gatehouse version says
+			bi := metrics.ReadBuildInfo()
+			bi.Version = buildVersion
+			m.SetBuildInfo(bi)
+		}
 	}
 	logger := server.NewLogger(cfg.Server, stderr)
 	redis.SetLogger(server.RedisLogger{L: logger})
@@ -63,7 +68,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	if m != nil {
-		stop, err := serveMetrics(cfg.Server.MetricsListen, m, cfg.Server.Pprof, logger)
+		observed := func(h http.Handler) http.Handler { return gw.Observed(server.RouteMetrics, h) } // scrapes are logged and counted too
+		stop, err := serveMetrics(cfg.Server.MetricsListen, m, cfg.Server.Pprof, logger, observed)
 		if err != nil {
 			ln.Close()
 			return err
@@ -76,8 +82,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // serveMetrics serves GET /metrics on its own listener, and with withPprof
-// Go's profiler under /debug/pprof/.
-func serveMetrics(addr string, m *metrics.Metrics, withPprof bool, logger *slog.Logger) (stop func() error, err error) {
+// Go's profiler under /debug/pprof/; wrap, if any, wraps the listener's
+// handler (the access log and request metrics).
+func serveMetrics(addr string, m *metrics.Metrics, withPprof bool, logger *slog.Logger, wrap ...func(http.Handler) http.Handler) (stop func() error, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("server.metrics_listen %s: %w", addr, err)
@@ -91,7 +98,11 @@ func serveMetrics(addr string, m *metrics.Metrics, withPprof bool, logger *slog.
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("metrics listener stopped", "error", err)

@@ -12,6 +12,8 @@ package accesslog
 import (
 	"encoding/json"
 	"io"
+	"math"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,14 +25,33 @@ import (
 type Entry struct {
 	Time      time.Time
 	RequestID string
-	Route     string
-	Method    string
+	// ClientIP is the client's address: the peer's, or behind trusted
+	// proxies the one they report; "" when it is the zero Addr.
+	ClientIP netip.Addr
+	// Host is the request's host (and port), canonical once the gate read it.
+	Host   string
+	Method string
 	// Path is the request path, never the query string.
-	Path     string
-	Status   int
+	Path   string
+	Status int
+	// Bytes is the size of the response body sent (for an upgraded
+	// connection, what was relayed to the client).
+	Bytes    int64
 	Duration time.Duration
+	// Route is the upstream's name or one of the gateway's own endpoints.
+	Route string
+	// Upstream is the upstream's host:port, "" when the request did not go
+	// to one.
+	Upstream  string
+	UserAgent string
 	// Sub is the authenticated user's subject, "" when there is none.
 	Sub string
+	// Outcome is the gateway's authentication or authorization decision
+	// ("allowed", "denied", ...), "" when it made none.
+	Outcome string
+	// TraceID is the request's trace (tracing on); the attribute is left
+	// out when it is "".
+	TraceID string
 }
 
 // Logger formats entries and writes each as one line to its writer.
@@ -78,18 +99,34 @@ func (l *Logger) appendText(b []byte, e *Entry) []byte {
 	b = l.appendTime(b, e.Time, true)
 	b = append(b, " level=INFO msg=request request_id="...)
 	b = appendTextValue(b, e.RequestID)
-	b = append(b, " route="...)
-	b = appendTextValue(b, e.Route)
+	b = append(b, " client_ip="...)
+	b = appendTextAddr(b, e.ClientIP)
+	b = append(b, " host="...)
+	b = appendTextValue(b, e.Host)
 	b = append(b, " method="...)
 	b = appendTextValue(b, e.Method)
 	b = append(b, " path="...)
 	b = appendTextValue(b, e.Path)
 	b = append(b, " status="...)
 	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, " bytes="...)
+	b = strconv.AppendInt(b, e.Bytes, 10)
 	b = append(b, " duration="...)
-	b = append(b, e.Duration.String()...)
+	b = strconv.AppendFloat(b, e.Duration.Seconds(), 'g', -1, 64)
+	b = append(b, " route="...)
+	b = appendTextValue(b, e.Route)
+	b = append(b, " upstream="...)
+	b = appendTextValue(b, e.Upstream)
+	b = append(b, " user_agent="...)
+	b = appendTextValue(b, e.UserAgent)
 	b = append(b, " sub="...)
 	b = appendTextValue(b, e.Sub)
+	b = append(b, " outcome="...)
+	b = appendTextValue(b, e.Outcome)
+	if e.TraceID != "" {
+		b = append(b, " trace_id="...)
+		b = appendTextValue(b, e.TraceID)
+	}
 	return append(b, '\n')
 }
 
@@ -128,6 +165,15 @@ func appendPadded(b []byte, v, width int) []byte {
 	return append(b, d[:width]...)
 }
 
+// appendTextAddr appends a as slog's text handler writes a.String()
+// (quoted when empty; an address never needs quoting otherwise).
+func appendTextAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, `""`...)
+	}
+	return a.AppendTo(b)
+}
+
 // appendTextValue quotes s when slog's text handler would: when it is
 // empty or holds a space, '=', '"', a control character or anything that is
 // not printable (log injection through a path with a newline stays on one
@@ -162,25 +208,62 @@ func needsQuoting(s string) bool {
 }
 
 // appendJSON appends e as slog.JSONHandler would write it (duration in
-// nanoseconds).
+// seconds, a number).
 func (l *Logger) appendJSON(b []byte, e *Entry) []byte {
 	b = append(b, `{"time":"`...)
 	b = l.appendTime(b, e.Time, false)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.RequestID)
-	b = append(b, `,"route":`...)
-	b = appendJSONString(b, e.Route)
+	b = append(b, `,"client_ip":"`...)
+	if e.ClientIP.IsValid() {
+		b = e.ClientIP.AppendTo(b)
+	}
+	b = append(b, '"')
+	b = append(b, `,"host":`...)
+	b = appendJSONString(b, e.Host)
 	b = append(b, `,"method":`...)
 	b = appendJSONString(b, e.Method)
 	b = append(b, `,"path":`...)
 	b = appendJSONString(b, e.Path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, e.Bytes, 10)
 	b = append(b, `,"duration":`...)
-	b = strconv.AppendInt(b, int64(e.Duration), 10)
+	b = appendJSONFloat(b, e.Duration.Seconds())
+	b = append(b, `,"route":`...)
+	b = appendJSONString(b, e.Route)
+	b = append(b, `,"upstream":`...)
+	b = appendJSONString(b, e.Upstream)
+	b = append(b, `,"user_agent":`...)
+	b = appendJSONString(b, e.UserAgent)
 	b = append(b, `,"sub":`...)
 	b = appendJSONString(b, e.Sub)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, e.Outcome)
+	if e.TraceID != "" {
+		b = append(b, `,"trace_id":`...)
+		b = appendJSONString(b, e.TraceID)
+	}
 	return append(b, "}\n"...)
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64 (which
+// slog's JSON handler uses): 'f' format, exponent form below 1e-6 and from
+// 1e21, with "e-07" written "e-7". f is a duration: never NaN or infinite.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // appendJSONString appends s as a JSON string. Plain ASCII is copied; any

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -16,16 +17,22 @@ import (
 // reference for the format.
 func slogLine(h slog.Handler, e Entry) {
 	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
-	r.AddAttrs(slog.String("request_id", e.RequestID), slog.String("route", e.Route), slog.String("method", e.Method),
-		slog.String("path", e.Path), slog.Int("status", e.Status), slog.Duration("duration", e.Duration),
-		slog.String("sub", e.Sub))
+	r.AddAttrs(slog.String("request_id", e.RequestID), slog.String("client_ip", addrString(e.ClientIP)), slog.String("host", e.Host),
+		slog.String("method", e.Method), slog.String("path", e.Path), slog.Int("status", e.Status),
+		slog.Int64("bytes", e.Bytes), slog.Float64("duration", e.Duration.Seconds()),
+		slog.String("route", e.Route), slog.String("upstream", e.Upstream), slog.String("user_agent", e.UserAgent),
+		slog.String("sub", e.Sub), slog.String("outcome", e.Outcome))
+	if e.TraceID != "" {
+		r.AddAttrs(slog.String("trace_id", e.TraceID))
+	}
 	_ = h.Handle(context.Background(), r)
 }
 
 func TestLineMatchesSlog(t *testing.T) {
 	at := time.Date(2026, 11, 21, 12, 1, 41, 123456789, time.FixedZone("CET", 3600))
-	base := Entry{Time: at, RequestID: "Xk2f9aQ1b2c3-1a", Route: "app", Method: "GET", Path: "/reports/2026",
-		Status: 200, Duration: 1234567 * time.Nanosecond, Sub: "user-alice"}
+	base := Entry{Time: at, RequestID: "Xk2f9aQ1b2c3-1a", ClientIP: netip.MustParseAddr("203.0.113.7"), Host: "app.example.com", Method: "GET",
+		Path: "/reports/2026", Status: 200, Bytes: 5120, Duration: 1234567 * time.Nanosecond, Route: "app",
+		Upstream: "10.0.0.5:8080", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Sub: "user-alice", Outcome: "allowed"}
 	cases := []struct {
 		name string
 		edit func(*Entry)
@@ -43,6 +50,17 @@ func TestLineMatchesSlog(t *testing.T) {
 		{"html characters", func(e *Entry) { e.Path = "/<script>&" }},
 		{"error status, long duration", func(e *Entry) { e.Status = 503; e.Duration = 90 * time.Second }},
 		{"zero duration", func(e *Entry) { e.Duration = 0 }},
+		{"sub-microsecond duration", func(e *Entry) { e.Duration = 700 * time.Nanosecond }},
+		{"one nanosecond duration", func(e *Entry) { e.Duration = 1 }},
+		{"whole-second duration", func(e *Entry) { e.Duration = 3 * time.Second }},
+		{"hours-long WebSocket", func(e *Entry) { e.Status = 101; e.Duration = 26*time.Hour + 7*time.Millisecond; e.Bytes = 1 << 40 }},
+		{"client went away", func(e *Entry) { e.Status = 499; e.Bytes = 0; e.Outcome = "" }},
+		{"no upstream, no user agent", func(e *Entry) { e.Upstream = ""; e.UserAgent = ""; e.Route = "oauth2_callback" }},
+		{"user agent with quotes and newline", func(e *Entry) { e.UserAgent = "x\"y\nlevel=ERROR" }},
+		{"IPv6 client", func(e *Entry) { e.ClientIP = netip.MustParseAddr("2001:db8::1"); e.Host = "[2001:db8::2]:8443" }},
+		{"no client address", func(e *Entry) { e.ClientIP = netip.Addr{} }},
+		{"IPv4-mapped IPv6 zone", func(e *Entry) { e.ClientIP = netip.MustParseAddr("fe80::1%eth0") }},
+		{"trace ID", func(e *Entry) { e.TraceID = "4bf92f3577b34da6a3ce929d0e0e4736" }},
 		{"UTC", func(e *Entry) { e.Time = at.UTC() }},
 		{"whole second", func(e *Entry) { e.Time = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }},
 		{"whole milliseconds", func(e *Entry) { e.Time = time.Date(2026, 11, 21, 12, 0, 0, 120_000_000, time.UTC) }},
@@ -225,8 +243,9 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func BenchmarkLog(b *testing.B) {
-	e := Entry{Time: time.Now(), RequestID: "Xk2f9aQ1b2c3-1a", Route: "app", Method: "GET", Path: "/reports/2026",
-		Status: 200, Duration: 1234567 * time.Nanosecond, Sub: "user-alice"}
+	e := Entry{Time: time.Now(), RequestID: "Xk2f9aQ1b2c3-1a", ClientIP: netip.MustParseAddr("203.0.113.7"), Host: "app.example.com", Method: "GET",
+		Path: "/reports/2026", Status: 200, Bytes: 5120, Duration: 1234567 * time.Nanosecond, Route: "app",
+		Upstream: "10.0.0.5:8080", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Sub: "user-alice", Outcome: "allowed"}
 	b.Run("text", func(b *testing.B) {
 		l := New(discard{}, false)
 		b.ReportAllocs()
@@ -298,4 +317,13 @@ func TestWriterBoundsWhatIsQueued(t *testing.T) {
 			t.Fatalf("%d bytes queued, more than %d", queued, maxPending)
 		}
 	}
+}
+
+// addrString is what the gateway logged before the address was appended
+// without allocating: its String, "" for the zero Addr.
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

@@ -31,6 +31,8 @@ type Config struct {
 	Bearer Bearer `toml:"bearer"`
 	// Limits bounds what clients without a session can make the gateway do.
 	Limits Limits `toml:"limits"`
+	// Tracing configures OpenTelemetry tracing (tracing.go).
+	Tracing Tracing `toml:"tracing"`
 }
 
 // Server configures the listening HTTP server and how Gatehouse presents

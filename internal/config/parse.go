@@ -69,6 +69,7 @@ func defaults() *Config {
 		RESTAPI: restAPIDefaults(),
 		Bearer:  bearerDefaults(),
 		Limits:  limitsDefaults(),
+		Tracing: tracingDefaults(),
 	}
 }
 

@@ -61,7 +61,8 @@ func TestParseDefaults(t *testing.T) {
 		RESTAPI: RESTAPI{BasePath: "/auth/rest", FlowTTL: dur(10 * time.Minute), MaxAttempts: 5},
 		Bearer: Bearer{IntrospectionCacheSize: 10000, IntrospectionCacheTTL: dur(time.Minute),
 			IntrospectionNegativeCacheSize: 10000, IntrospectionNegativeCacheTTL: dur(10 * time.Second)},
-		Limits: Limits{FlowsPerBrowser: 20, FlowsPerClient: 1000, JWKSRefetchInterval: dur(time.Minute)},
+		Limits:  Limits{FlowsPerBrowser: 20, FlowsPerClient: 1000, JWKSRefetchInterval: dur(time.Minute)},
+		Tracing: Tracing{Exporter: TracingOTLPHTTP, SamplerRatio: 1, ServiceName: "gatehouse"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse(minimal) (-want +got):\n%s", diff)

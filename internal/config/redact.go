@@ -23,6 +23,7 @@ func (c Config) Redacted() Config {
 	c.Provider = c.Provider.redacted()
 	c.Session = c.Session.redacted()
 	c.RESTAPI = c.RESTAPI.redacted()
+	c.Tracing = c.Tracing.redacted()
 	c.Upstreams = slices.Clone(c.Upstreams)
 	for i := range c.Upstreams {
 		c.Upstreams[i].URL = redactURL(c.Upstreams[i].URL)

@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 	validateRules(&p, &c.Authorization, c.Upstreams)
 	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)
 	c.Limits.validate(&p)
+	c.Tracing.validate(&p)
 	return errors.Join(p...)
 }
 

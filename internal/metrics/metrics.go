@@ -32,6 +32,7 @@ type Metrics struct {
 	limited    *prometheus.CounterVec
 	jwks       *prometheus.CounterVec
 	negHits    prometheus.Counter
+	live       liveGauges // requests.go
 }
 
 // New registers every collector, plus the Go runtime and process collectors.
@@ -79,10 +80,13 @@ func New() *Metrics {
 		negHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gatehouse_introspection_negative_cache_hits_total", Help: "Opaque bearer tokens refused from the cache of inactive introspection answers.",
 		}),
+		live: newLiveGauges(),
 	}
 	reg.MustRegister(m.requests, m.upstream, m.as, m.store, m.storeErrs, m.logins, m.refreshes, m.logouts, m.denials, m.flowsStart,
 		m.limited, m.jwks, m.negHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.live.collectors()...)
+	m.SetBuildInfo(ReadBuildInfo())
 	return m
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
@@ -93,6 +94,15 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 	var limitObs proxy.LimitObserver
 	var events proxy.EventObserver
 	var observeJWKS, observeBearer func(string)
+	tracer, stopTracing, err := newTracer(ctx, cfg.Tracing, logger) // tracing.go
+	if err != nil {
+		return nil, err
+	}
+	if tracer != nil {
+		srv.closers = append(srv.closers, stopTracing)
+		st = &tracedStore{FullStore: st, tracer: tracer}
+		asRT = tracing.Transport(tracer, asRT, tracing.ASCall) // a span and a traceparent for every AS call
+	}
 	if m != nil {
 		st = m.Store(st)
 		asRT, wrapUpstream = m.ASTransport(asRT), m.UpstreamTransport
@@ -159,6 +169,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		HealthAliases:         cfg.Server.HealthAliases,
 		AccessLog:             o.AccessLog,
 		Observer:              observer,
+		Tracer:                tracer,
 		FlowLimits:            proxy.FlowLimits{PerBrowser: cfg.Limits.FlowsPerBrowser, PerClient: cfg.Limits.FlowsPerClient},
 		LimitObserver:         limitObs,
 		Events:                events,
@@ -174,6 +185,17 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		}
 	}()
 	return srv, nil
+}
+
+// RouteMetrics is the route of the metrics listener's requests in the
+// access log and the request metrics.
+const RouteMetrics = proxy.RouteMetrics
+
+// Observed returns h with a request ID, an access log line and request
+// metrics under route, as the gateway's own requests get (the metrics
+// listener: proxy.RouteMetrics).
+func (srv *Server) Observed(route string, h http.Handler) http.Handler {
+	return srv.gw.Observed(route, h)
 }
 
 // Serve runs the HTTP server on ln (with TLS when tlsConf is not nil) until

@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpReceiver is an OTLP/HTTP trace receiver (protobuf at /v1/traces)
+// that keeps what it decodes.
+type otlpReceiver struct {
+	mu    sync.Mutex
+	spans []*tracepb.Span
+}
+
+func (rc *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(r.Body)
+	var req collectorpb.ExportTraceServiceRequest
+	if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(data, &req) != nil {
+		http.Error(w, "not an OTLP/HTTP protobuf export", http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			rc.spans = append(rc.spans, ss.GetSpans()...)
+		}
+	}
+	rc.mu.Unlock()
+	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(out)
+}
+
+// TestE2ETracingThroughTheOP logs in through the real OP (oidc-provider)
+// in Chromium with tracing on, exporting to an in-process OTLP receiver:
+// the code exchange at the OP is a span of the callback's trace, answered
+// 200, and the upstream receives a traceparent naming the gateway's span
+// of its call, in the trace the access log names.
+func TestE2ETracingThroughTheOP(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	rc := &otlpReceiver{}
+	collector := httptest.NewServer(rc)
+	defer collector.Close()
+	gw := w.gateway(t, gwConfig{Extra: `
+[tracing]
+enabled = true
+endpoint = "` + collector.URL + `"
+insecure = true
+`})
+	tab := w.loggedInTab(t, gw.URL+"/traced/page", "tracing-final")
+	if text := tab.Text(t); !contains(text, "Hello alice@example.com") {
+		t.Fatalf("page text %q", text)
+	}
+	upTP := w.up.last(t).Get("Traceparent")
+	gw.stop(t) // exports the spans still queued
+
+	rc.mu.Lock()
+	spans := append([]*tracepb.Span(nil), rc.spans...)
+	rc.mu.Unlock()
+	byID := map[string]*tracepb.Span{}
+	for _, s := range spans {
+		byID[hex.EncodeToString(s.GetSpanId())] = s
+	}
+	attr := func(s *tracepb.Span, key string) string {
+		for _, a := range s.GetAttributes() {
+			if a.GetKey() == key {
+				return a.GetValue().String()
+			}
+		}
+		return ""
+	}
+	var exchange, upstreamCall *tracepb.Span
+	for _, s := range spans {
+		switch {
+		case s.GetName() == "oauth2 code_exchange":
+			exchange = s
+		case strings.HasPrefix(s.GetName(), "upstream ") && "00-"+hex.EncodeToString(s.GetTraceId())+"-"+hex.EncodeToString(s.GetSpanId())+"-01" == upTP:
+			upstreamCall = s
+		}
+	}
+	if exchange == nil {
+		t.Fatalf("no code exchange span among %d", len(spans))
+	}
+	if parent := byID[hex.EncodeToString(exchange.GetParentSpanId())]; parent == nil || parent.GetName() != "GET oauth2_callback" {
+		t.Errorf("the code exchange's parent is %v, want the callback's server span", parent)
+	}
+	if !strings.Contains(attr(exchange, "http.response.status_code"), "200") {
+		t.Errorf("code exchange at the OP: %v", exchange.GetAttributes())
+	}
+	if upstreamCall == nil {
+		t.Fatalf("the upstream's traceparent %q names no exported upstream span", upTP)
+	}
+	server := byID[hex.EncodeToString(upstreamCall.GetParentSpanId())]
+	if server == nil || server.GetName() != "GET app" {
+		t.Fatalf("the upstream call's parent is %v, want GET app", server)
+	}
+	if traceID := hex.EncodeToString(server.GetTraceId()); !strings.Contains(gw.log(), "trace_id="+traceID) {
+		t.Errorf("no access log line with trace_id=%s", traceID)
+	}
+}
