@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -33,6 +34,9 @@ type Runtime struct {
 	Login login.Options
 	// Upstreams are the [[upstream]] tables, index for index.
 	Upstreams []Route
+	// Pages are the pages browsers see, branded and with the templates of
+	// ui.templates_dir, parsed and checked.
+	Pages *ui.Pages
 }
 
 // Route is an upstream's parsed values.
@@ -97,6 +101,9 @@ func Compile(c *Config) (*Runtime, error) {
 			Name: name, Target: target, Rules: c.UpstreamRules(i),
 			TokenParams: login.TokenParams{Scopes: u.TokenScopes, Resources: u.TokenResources, Audiences: u.TokenAudiences},
 		}
+	}
+	if rt.Pages, err = compileUI(c); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -31,6 +31,8 @@ type Config struct {
 	Bearer Bearer `toml:"bearer"`
 	// Limits bounds what clients without a session can make the gateway do.
 	Limits Limits `toml:"limits"`
+	// UI brands and replaces the pages browsers see (ui.go).
+	UI UI `toml:"ui"`
 }
 
 // Server configures the listening HTTP server and how Gatehouse presents

@@ -68,6 +68,7 @@ func defaults() *Config {
 		RESTAPI: restAPIDefaults(),
 		Bearer:  bearerDefaults(),
 		Limits:  limitsDefaults(),
+		UI:      uiDefaults(),
 	}
 }
 

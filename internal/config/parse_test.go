@@ -61,6 +61,7 @@ func TestParseDefaults(t *testing.T) {
 		Bearer: Bearer{IntrospectionCacheSize: 10000, IntrospectionCacheTTL: dur(time.Minute),
 			IntrospectionNegativeCacheSize: 10000, IntrospectionNegativeCacheTTL: dur(10 * time.Second)},
 		Limits: Limits{FlowsPerBrowser: 20, FlowsPerClient: 1000, JWKSRefetchInterval: dur(time.Minute)},
+		UI:     UI{ProductName: "Gatehouse", PrimaryColor: "#2f6fde", BackgroundColor: "#f4f5f7"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse(minimal) (-want +got):\n%s", diff)

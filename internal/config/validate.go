@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 	validateRules(&p, &c.Authorization, c.Upstreams)
 	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)
 	c.Limits.validate(&p)
+	c.UI.validate(&p)
 	return errors.Join(p...)
 }
 
