@@ -29,7 +29,9 @@ func TestValidateUI(t *testing.T) {
 		{"product name with newline", func(u *UI) { u.ProductName = "A\nB" }, "ui.product_name:"},
 		{"product name too long", func(u *UI) { u.ProductName = strings.Repeat("x", 81) }, "ui.product_name:"},
 		{"link without text", func(u *UI) { u.FooterLinks = []UILink{{URL: "/x"}} }, "ui.footer_links[0].text:"},
-		{"link javascript", func(u *UI) { u.FooterLinks = []UILink{{Text: "x", URL: "/ok"}, {Text: "y", URL: "javascript:alert(1)"}} }, "ui.footer_links[1].url:"},
+		{"link javascript", func(u *UI) {
+			u.FooterLinks = []UILink{{Text: "x", URL: "/ok"}, {Text: "y", URL: "javascript:alert(1)"}}
+		}, "ui.footer_links[1].url:"},
 		{"link relative", func(u *UI) { u.FooterLinks = []UILink{{Text: "x", URL: "help"}} }, "ui.footer_links[0].url:"},
 	}
 	for _, tt := range tests {
