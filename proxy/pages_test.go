@@ -69,13 +69,15 @@ func TestForbiddenPageNamesUserAndOffersAnotherAccount(t *testing.T) {
 	if err != nil || u.Path != "/oauth2/start" || u.Query().Get("prompt") != "select_account" || u.Query().Get("rd") != "/admin/report?id=7" {
 		t.Fatalf("use another account = %q, want /oauth2/start with prompt=select_account and rd=/admin/report?id=7", other)
 	}
-	// The link reaches the AS with prompt=select_account (and consent, for
-	// offline_access) and returns to the refused page.
+	// The link reaches the AS with a prompt to sign in again (the
+	// development AS advertises prompt_values_supported without
+	// select_account, so login; and consent, for offline_access) and
+	// returns to the refused page.
 	resp = e.get(c, e.gwURL+other)
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), e.asURL) ||
-		loc.Query().Get("prompt") != "select_account consent" {
-		t.Fatalf("use another account: %d %q, want a redirect to the AS with prompt=select_account", resp.StatusCode, resp.Header.Get("Location"))
+		loc.Query().Get("prompt") != "login consent" {
+		t.Fatalf("use another account: %d %q, want a redirect to the AS with prompt=login consent", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	cb := e.loginAtAS(c, loc.String(), "alice", "login")
 	resp = e.get(c, cb)

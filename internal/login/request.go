@@ -39,7 +39,9 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 // NewRequestPrompt is NewRequest with prompt (OpenID Connect Core
 // §3.1.2.1), e.g. "select_account" to let the user choose another account.
 // It replaces a prompt of the extra parameters; "consent" is added to it
-// when offline_access is requested.
+// when offline_access is requested. An AS whose prompt_values_supported
+// lacks "select_account" is asked for "login" instead: signing in again
+// is how it lets the user choose another account.
 func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) {
 	md, err := c.metadata()
 	if err != nil {
@@ -75,6 +77,9 @@ func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) 
 	}
 	for k, v := range c.opts.ExtraAuthParams {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
+	}
+	if prompt == "select_account" && md.prompts != nil && !slices.Contains(md.prompts, prompt) {
+		prompt = "login"
 	}
 	if prompt != "" {
 		if offline && prompt != "none" {
