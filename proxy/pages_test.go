@@ -12,12 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/proxy"
 )
 
-var (
-	hrefOf = func(id string) *regexp.Regexp {
-		return regexp.MustCompile(`id="` + id + `" href="([^"]*)"`)
-	}
-	forbiddenSignOutRe = regexp.MustCompile(`<form method="post" action="([^"]*)"><button type="submit" class="secondary" id="sign-out">`)
-)
+var forbiddenSignOutRe = regexp.MustCompile(`<form method="post" action="([^"]*)"><button type="submit" class="secondary" id="sign-out">`)
 
 // jsonGet is a GET of an API client (Accept: application/json).
 func jsonGet(t *testing.T, c *http.Client, rawURL string) *http.Response {
@@ -35,7 +30,7 @@ func jsonGet(t *testing.T, c *http.Client, rawURL string) *http.Response {
 
 // link returns the unescaped href of the element with id in page, or "".
 func link(page, id string) string {
-	m := hrefOf(id).FindStringSubmatch(page)
+	m := regexp.MustCompile(`id="` + regexp.QuoteMeta(id) + `" href="([^"]*)"`).FindStringSubmatch(page)
 	if m == nil {
 		return ""
 	}

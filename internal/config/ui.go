@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -117,8 +118,26 @@ func compileUI(c *Config) (*ui.Pages, error) {
 		ProductName: u.ProductName, LogoURL: u.LogoURL, PrimaryColor: u.PrimaryColor, BackgroundColor: u.BackgroundColor,
 		FooterLinks: links, TemplatesDir: u.TemplatesDir,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("ui.templates_dir: %w", err)
+	if err != nil { // each problem on its own, with its key (check-config prints one a line)
+		var errs []error
+		for _, e := range flatten(err) {
+			errs = append(errs, fmt.Errorf("ui.templates_dir: %w", e))
+		}
+		return nil, errors.Join(errs...)
 	}
 	return pages, nil
+}
+
+// flatten returns the errors an errors.Join holds, recursively; err itself
+// when it is no join.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }

@@ -133,7 +133,11 @@ func New(opts Options) (*Pages, error) {
 			return nil, err
 		}
 	}
-	if err := p.check(); err != nil {
+	paths := map[string]string{}
+	for name, text := range texts {
+		paths[name], _ = splitPath(text)
+	}
+	if err := p.check(paths); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -153,7 +157,7 @@ func Default() *Pages {
 func readDir(dir string) (map[string]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("ui: templates_dir: %w", err)
+		return nil, fmt.Errorf("templates directory: %w", err)
 	}
 	out := map[string]string{}
 	known := append([]string{Layout}, pageNames...)
@@ -162,11 +166,11 @@ func readDir(dir string) (map[string]string, error) {
 			continue
 		}
 		if !slices.Contains(known, e.Name()) {
-			return nil, fmt.Errorf("ui: %s: not a template name (one of %s)", filepath.Join(dir, e.Name()), strings.Join(known, ", "))
+			return nil, fmt.Errorf("%s: not a template name (one of %s)", filepath.Join(dir, e.Name()), strings.Join(known, ", "))
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
-			return nil, fmt.Errorf("ui: %w", err)
+			return nil, err
 		}
 		out[e.Name()] = string(b)
 	}
@@ -304,14 +308,14 @@ func messageKeys(n parse.Node) []string {
 // check renders every page with sample data in every language, so that a
 // replacement that refers to a missing field fails at start-up, not when a
 // user first meets the page.
-func (p *Pages) check() error {
+func (p *Pages) check(paths map[string]string) error {
 	var errs []error
 	for _, name := range pageNames {
 		for _, tag := range languages {
 			d := sampleData()
 			d.Lang, d.lang, d.Brand = tag.String(), tag, p.brand
 			if err := p.sets[name].Execute(new(bytes.Buffer), d); err != nil {
-				errs = append(errs, fmt.Errorf("ui: %s: %w", name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", paths[name], err))
 				break
 			}
 		}
