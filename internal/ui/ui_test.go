@@ -184,3 +184,30 @@ func TestTemplatesDirRefusesABadTemplate(t *testing.T) {
 		t.Errorf("missing directory: %v", err)
 	}
 }
+
+func TestUserIsEscaped(t *testing.T) {
+	_, body := render(t, ui.Default(), ui.Error, "", &ui.Data{Status: 403, Title: "Access denied", User: `<script>alert(1)</script>"`, SignOut: "/oauth2/sign_out"})
+	if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;&#34;") {
+		t.Errorf("the user name is not escaped:\n%s", body)
+	}
+}
+
+// TestReplacementFailingAtRunTimeFallsBack: a replaced template that fails
+// on data the start-up check did not try gives the built-in page, not a
+// broken one.
+func TestReplacementFailingAtRunTimeFallsBack(t *testing.T) {
+	dir := writeTemplates(t, map[string]string{
+		"error.html": `{{define "content"}}<h1>Custom</h1>{{if eq .Code "boom"}}{{index .Brand.FooterLinks 5}}{{end}}{{end}}{{template "layout" .}}`,
+	})
+	p, err := ui.New(ui.Options{TemplatesDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := render(t, p, ui.Error, "", &ui.Data{Status: 404, Code: "not_found", Title: "Not found"}); !strings.Contains(body, "<h1>Custom</h1>") {
+		t.Errorf("the replacement is not used:\n%s", body)
+	}
+	resp, body := render(t, p, ui.Error, "", &ui.Data{Status: 500, Code: "boom", Title: "Something went wrong"})
+	if resp.StatusCode != 500 || strings.Contains(body, "Custom") || !strings.Contains(body, "<h1>Something went wrong</h1>") || !strings.HasSuffix(strings.TrimSpace(body), "</html>") {
+		t.Errorf("status %d, want the built-in page:\n%s", resp.StatusCode, body)
+	}
+}
