@@ -186,3 +186,27 @@ func TestPagesSpeakTheBrowsersLanguage(t *testing.T) {
 		t.Errorf("signed-out page in French:\n%s", page)
 	}
 }
+
+// TestForwardAuthPagesKeepTheOriginalURL: behind forward-auth (Traefik),
+// the 403 page names the user and "Use another account" starts on
+// public_url's host and returns to the original URL; the 401 page's "Sign
+// in" does the same.
+func TestForwardAuthPagesKeepTheOriginalURL(t *testing.T) {
+	e := newEnv(t, envOptions{routes: faRoutes(), trusted: loopback})
+	fa := e.gwURL + "/oauth2/auth?redirect=false"
+	original := e.gwURL + "/admin/x?y=1"
+
+	resp := e.send(e.browser(), "GET", fa, cat(e.traefik("GET", "/admin/x?y=1"), htmlAccept)...)
+	if got := link(bodyOf(resp), "sign-in"); resp.StatusCode != http.StatusUnauthorized || got != e.gwURL+"/oauth2/start?rd="+url.QueryEscape(original) {
+		t.Errorf("401: %d, sign in %q", resp.StatusCode, got)
+	}
+
+	c := e.browser()
+	e.loginAs(c, "/", "bob") // not an admin
+	resp = e.send(c, "GET", fa, cat(e.traefik("GET", "/admin/x?y=1"), htmlAccept)...)
+	page := bodyOf(resp)
+	want := e.gwURL + "/oauth2/start?" + url.Values{"prompt": {"select_account"}, "rd": {original}}.Encode()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "Signed in as bob@example.com") || link(page, "use-another-account") != want {
+		t.Errorf("403: %d, use another account %q, want %q:\n%s", resp.StatusCode, link(page, "use-another-account"), want, page)
+	}
+}
