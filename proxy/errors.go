@@ -27,9 +27,10 @@ type httpError struct {
 	Detail string
 	// Retry, when set, is a link offered to start over ("Start again").
 	Retry string
-	// SignIn, when set, is a login that returns to the page asked for
-	// (the 401 page's button).
-	SignIn string
+	// SignIn, when set, is the /oauth2/start of the 401 page's "Sign in"
+	// button, whose login returns to SignInRD, the page asked for.
+	SignIn   string
+	SignInRD string
 	// User, when set, is who is signed in (a 403's e-mail address or
 	// subject); the page then offers sign-out and SwitchAccount.
 	User string
@@ -134,7 +135,7 @@ func (g *base) failAs(w http.ResponseWriter, r *http.Request, e *httpError, html
 		return
 	}
 	if e == errUnauthorized { // a browser that can sign in: the button returns here
-		e = e.with(func(c *httpError) { c.SignIn = startURL(r.URL.RequestURI(), "") })
+		e = e.with(func(c *httpError) { c.SignIn, c.SignInRD = startPath, r.URL.RequestURI() })
 	}
 	h.Set("Content-Security-Policy", g.pages.CSP(""))
 	page := ui.Error
@@ -143,7 +144,7 @@ func (g *base) failAs(w http.ResponseWriter, r *http.Request, e *httpError, html
 	}
 	g.pages.Render(w, r, e.Status, page, &ui.Data{
 		Status: e.Status, Code: e.Code, Title: e.Title, Detail: e.Detail,
-		Retry: e.Retry, SignIn: e.SignIn, User: e.User, SwitchAccount: e.SwitchAccount, SignOut: signOutAction(e),
+		Retry: e.Retry, SignIn: e.SignIn, RD: e.SignInRD, User: e.User, SwitchAccount: e.SwitchAccount, SignOut: signOutAction(e),
 	})
 }
 

@@ -135,7 +135,7 @@ func (fa *forwardAuth) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Requ
 			}
 		case wantsHTML(ov): // nginx: its error_page 401 sends the browser to Location
 			w.Header().Set("Location", fa.loginURL(o.url))
-			fa.fail(w, ov, errUnauthorized.with(func(e *httpError) { e.SignIn = fa.loginURL(o.url) }))
+			fa.fail(w, ov, errUnauthorized.with(func(e *httpError) { e.SignIn, e.SignInRD = fa.publicURL.JoinPath(startPath).String(), o.url }))
 		default:
 			w.Header().Set("Location", fa.loginURL(o.url))
 			fa.gate.unauthenticated(w, ov)

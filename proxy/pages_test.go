@@ -28,6 +28,25 @@ func jsonGet(t *testing.T, c *http.Client, rawURL string) *http.Response {
 	return resp
 }
 
+var (
+	signInFormRe = regexp.MustCompile(`<form method="get" action="([^"]*)">`)
+	signInRDRe   = regexp.MustCompile(`<input type="hidden" name="rd" value="([^"]*)">`)
+)
+
+// signInTarget returns where the sign-in page's form goes: its action with
+// its rd field, or "" when page has no such form.
+func signInTarget(page string) string {
+	m := signInFormRe.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `id="sign-in"`) {
+		return ""
+	}
+	target := html.UnescapeString(m[1])
+	if rd := signInRDRe.FindStringSubmatch(page); rd != nil {
+		target += "?" + url.Values{"rd": {html.UnescapeString(rd[1])}}.Encode()
+	}
+	return target
+}
+
 // link returns the unescaped href of the element with id in page, or "".
 func link(page, id string) string {
 	m := regexp.MustCompile(`id="` + regexp.QuoteMeta(id) + `" href="([^"]*)"`).FindStringSubmatch(page)
@@ -123,10 +142,10 @@ func TestUserinfo401PageHasSignInButton(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if got := link(page, "sign-in"); got != "/oauth2/start?rd=%2Foauth2%2Fuserinfo" {
+	if got := signInTarget(page); got != "/oauth2/start?rd=%2Foauth2%2Fuserinfo" {
 		t.Fatalf("sign-in button %q:\n%s", got, page)
 	}
-	resp = e.get(c, e.gwURL+link(page, "sign-in"))
+	resp = e.get(c, e.gwURL+signInTarget(page))
 	resp = e.get(c, e.loginAtAS(c, resp.Header.Get("Location"), "alice", "login"))
 	if resp.Header.Get("Location") != "/oauth2/userinfo" {
 		t.Errorf("after sign-in: %q, want /oauth2/userinfo", resp.Header.Get("Location"))
@@ -197,7 +216,7 @@ func TestForwardAuthPagesKeepTheOriginalURL(t *testing.T) {
 	original := e.gwURL + "/admin/x?y=1"
 
 	resp := e.send(e.browser(), "GET", fa, cat(e.traefik("GET", "/admin/x?y=1"), htmlAccept)...)
-	if got := link(bodyOf(resp), "sign-in"); resp.StatusCode != http.StatusUnauthorized || got != e.gwURL+"/oauth2/start?rd="+url.QueryEscape(original) {
+	if got := signInTarget(bodyOf(resp)); resp.StatusCode != http.StatusUnauthorized || got != e.gwURL+"/oauth2/start?rd="+url.QueryEscape(original) {
 		t.Errorf("401: %d, sign in %q", resp.StatusCode, got)
 	}
 

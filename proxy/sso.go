@@ -79,15 +79,15 @@ const promptSelectAccount = "select_account"
 // prompt=select_account to choose another account (any other prompt is
 // ignored: the gateway decides when the user must sign in again).
 func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	rd := r.URL.Query().Get("rd")
 	var prompt string
-	if q.Get("prompt") == promptSelectAccount {
+	if r.URL.Query().Get("prompt") == promptSelectAccount {
 		prompt = promptSelectAccount
 	}
-	if err := so.startLoginPrompt(w, r, q.Get("rd"), prompt); err != nil {
+	if err := so.startLoginPrompt(w, r, rd, prompt); err != nil {
 		pe := classify(r, err)
 		if pe.Retry == startPath { // keep the page asked for
-			pe = pe.with(func(e *httpError) { e.Retry = startURL(so.returnTo(q.Get("rd")), prompt) })
+			pe = pe.with(func(e *httpError) { e.Retry = startURL(so.validReturnTo(rd), prompt) })
 		}
 		so.failClassified(w, r, err, pe)
 	}
@@ -103,7 +103,7 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 
 // startLoginPrompt is startLogin with an OpenID Connect prompt ("" for none).
 func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo, prompt string) error {
-	rd := so.returnTo(returnTo)
+	rd := so.validReturnTo(returnTo)
 	if err := so.limit.admitFlow(r); err != nil {
 		return err
 	}
@@ -135,8 +135,8 @@ func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo
 	return nil
 }
 
-// returnTo returns raw if it is an acceptable return URL, else "/".
-func (so *sso) returnTo(raw string) string {
+// validReturnTo returns raw if it is an acceptable return URL, else "/".
+func (so *sso) validReturnTo(raw string) string {
 	rd, err := so.redirects.Validate(raw)
 	if err != nil || rd == "" {
 		return "/"

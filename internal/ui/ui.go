@@ -326,7 +326,7 @@ func (p *Pages) check(paths map[string]string) error {
 func sampleData() *Data {
 	return &Data{
 		Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied",
-		Detail: "This request method is not allowed here.", Retry: "/oauth2/start?rd=%2F", SignIn: "/oauth2/start?rd=%2F",
+		Detail: "This request method is not allowed here.", Retry: "/oauth2/start?rd=%2F", SignIn: "/oauth2/start",
 		User: "alice@example.com", SignOut: "/oauth2/sign_out", SwitchAccount: "/oauth2/start?prompt=select_account&rd=%2F", RD: "/",
 		EndSession: EndSession{Action: "https://as.example.com/logout", Fields: []Field{{Name: "id_token_hint", Value: "x"}}},
 		Nonce:      "sample",
@@ -347,7 +347,9 @@ type Data struct {
 	Detail string
 	// Retry is "Start again": a login that keeps the page first asked for.
 	Retry string
-	// SignIn starts a login that returns to the page asked for.
+	// SignIn is where "Sign in" goes: on sign_in.html the action of a GET
+	// form (the gateway's /oauth2/start) whose rd field is RD; on
+	// signed_out.html a link.
 	SignIn string
 	// User is who is signed in (e-mail address, else subject) on a 403.
 	User string
@@ -355,7 +357,8 @@ type Data struct {
 	SignOut string
 	// SwitchAccount starts a login with prompt=select_account.
 	SwitchAccount string
-	// RD is the return URL of the sign-out confirmation.
+	// RD is the return URL of the sign-in form and of the sign-out
+	// confirmation (their hidden rd field).
 	RD string
 	// EndSession is the RP-initiated logout form (signing_out.html).
 	EndSession EndSession
