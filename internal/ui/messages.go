@@ -113,6 +113,14 @@ var catalog = map[string]message{
 		"Der Proxy vor dieser Anwendung hat nicht mitgeteilt, welche Seite angefordert wurde; daher kann über den Zugriff nicht entschieden werden.",
 		"Le proxy placé devant cette application n'a pas indiqué la page demandée : l'accès ne peut donc pas être décidé.",
 		"Il proxy davanti a questa applicazione non ha indicato quale pagina è stata richiesta, quindi non è possibile decidere l'accesso."},
+	"The proxy asked with rules the gateway cannot apply.": {
+		"Der Proxy hat Regeln übermittelt, die das Gateway nicht anwenden kann.",
+		"Le proxy a transmis des règles que la passerelle ne peut pas appliquer.",
+		"Il proxy ha inviato regole che il gateway non può applicare."},
+	"The proxy asked with rules that need a signed-in user, but this address is served without sign-in.": {
+		"Der Proxy hat Regeln übermittelt, die einen angemeldeten Benutzer verlangen, aber diese Adresse wird ohne Anmeldung ausgeliefert.",
+		"Le proxy a transmis des règles qui exigent un utilisateur connecté, mais cette adresse est servie sans connexion.",
+		"Il proxy ha inviato regole che richiedono un utente connesso, ma questo indirizzo è servito senza accesso."},
 	"The proxy's headers describe two different requests.": {
 		"Die Header des Proxys beschreiben zwei verschiedene Anfragen.",
 		"Les en-têtes du proxy décrivent deux requêtes différentes.",
