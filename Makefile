@@ -15,7 +15,7 @@ TEST_MODULES := . e2e internal/deploytest
 # developer has a go.work (make work) for the editor.
 export GOWORK := off
 
-.PHONY: all build demo test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps chaos fuzz soak clean
+.PHONY: all build demo ui-screenshots test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps chaos fuzz soak clean
 
 all: build
 
@@ -23,8 +23,21 @@ build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/gatehouse
 
 ## demo: development AS + demo upstream + gateway on 127.0.0.1 (open http://127.0.0.1:4180)
+##   make demo DEMO_LISTEN=127.0.0.1:5180 DEMO_AS=127.0.0.1:9100 DEMO_UPSTREAM=127.0.0.1:8180
+##   make demo DEMO_CONFIG=config.example.toml   (the gateway runs with that file)
+DEMO_LISTEN   ?= 127.0.0.1:4180
+DEMO_AS       ?= 127.0.0.1:9000
+DEMO_UPSTREAM ?= 127.0.0.1:8080
+DEMO_CONFIG   ?=
+DEMO_FLAGS    ?=
 demo:
-	$(GO) run ./cmd/gatehouse-demo
+	@echo "demo: building bin/gatehouse-demo (the first build takes a minute or two; later ones seconds)..."
+	@start=$$(date +%s); $(GO) build -o bin/gatehouse-demo ./cmd/gatehouse-demo && echo "demo: built in $$(( $$(date +%s) - start ))s; starting (Ctrl-C stops it)"
+	@bin/gatehouse-demo $(if $(DEMO_CONFIG),-config $(DEMO_CONFIG),-listen $(DEMO_LISTEN) -as $(DEMO_AS) -upstream $(DEMO_UPSTREAM)) $(DEMO_FLAGS)
+
+## ui-screenshots: the e2e page tests, saving a screenshot of every page into docs/ui (docs/ui.md)
+ui-screenshots: test-deps
+	cd e2e && GATEHOUSE_UI_SCREENSHOTS=$(CURDIR)/docs/ui $(GO) test -count=1 -run 'TestE2EPage' .
 
 ## test: install missing test dependencies, then every test (unit, integration, e2e) with the race detector
 test: test-deps

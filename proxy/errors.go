@@ -4,15 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -26,8 +27,18 @@ type httpError struct {
 	Code   string // stable, machine-readable
 	Title  string
 	Detail string
-	// Retry, when set, is a link offered to start over.
+	// Retry, when set, is a link offered to start over ("Start again").
 	Retry string
+	// SignIn, when set, is the /oauth2/start of the 401 page's "Sign in"
+	// button, whose login returns to SignInRD, the page asked for.
+	SignIn   string
+	SignInRD string
+	// User, when set, is who is signed in (a 403's e-mail address or
+	// subject); the page then offers sign-out and SwitchAccount.
+	User string
+	// SwitchAccount, when set, starts a login with prompt=select_account
+	// that returns to the page asked for ("Use another account").
+	SwitchAccount string
 	// Challenge, when set, is the WWW-Authenticate header (RFC 6750 §3);
 	// a 401 without one gets `Bearer realm="gatehouse"`.
 	Challenge string
@@ -71,7 +82,7 @@ var (
 	errUnauthorized   = &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Title: "Sign-in required", Detail: "This resource requires a session. Sign in first."}
 	errStoreDown      = &httpError{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable", Detail: "The session store cannot be reached. Please try again in a moment."}
 	errProviderDown   = &httpError{Status: http.StatusServiceUnavailable, Code: "provider_unavailable", Title: "Temporarily unavailable", Detail: "The sign-in service is not available yet. Please try again in a moment."}
-	errProviderFailed = &httpError{Status: http.StatusBadGateway, Code: "provider_error", Title: "Sign-in service error", Detail: "The sign-in service did not answer as expected. Please try again.", Retry: "/oauth2/start"}
+	errProviderFailed = &httpError{Status: http.StatusBadGateway, Code: "provider_error", Title: "Sign-in service error", Detail: "The sign-in service did not answer as expected. Please try again.", Retry: startPath}
 	errInternal       = &httpError{Status: http.StatusInternalServerError, Code: "internal_error", Title: "Something went wrong", Detail: "The gateway could not complete the request. Please try again."}
 )
 
@@ -91,13 +102,14 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// base is what every handler type has: a logger, a clock, and the one
-// place that renders errors (fail, failAs, failErr).
+// base is what every handler type has: a logger, a clock, the pages, and
+// the one place that renders errors (fail, failAs, failErr).
 type base struct {
 	logger *slog.Logger
 	events EventObserver // nil: audit events are only logged
 	now    func() time.Time
 	tracer trace.Tracer // nil: tracing is off (tracing.go)
+	pages  *ui.Pages
 }
 
 // fail answers with e as an HTML page for browsers or JSON for API clients.
@@ -125,15 +137,67 @@ func (g *base) failAs(w http.ResponseWriter, r *http.Request, e *httpError, html
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": e.Code, "message": e.Detail, "status": e.Status})
 		return
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(e.Status)
-	_ = errorPage.Execute(w, e)
+	if e == errUnauthorized { // a browser that can sign in: the button returns here
+		e = e.with(func(c *httpError) { c.SignIn, c.SignInRD = startPath, r.URL.RequestURI() })
+	}
+	h.Set("Content-Security-Policy", g.pages.CSP(""))
+	page := ui.Error
+	if e.Status == http.StatusUnauthorized && e.SignIn != "" {
+		page = ui.SignIn
+	}
+	g.pages.Render(w, r, e.Status, page, &ui.Data{
+		Status: e.Status, Code: e.Code, Title: e.Title, Detail: e.Detail,
+		Retry: e.Retry, SignIn: e.SignIn, RD: e.SignInRD, User: e.User, SwitchAccount: e.SwitchAccount, SignOut: signOutAction(e),
+	})
+}
+
+// with returns a copy of e changed by f (the package's errors are shared).
+func (e *httpError) with(f func(*httpError)) *httpError {
+	c := *e
+	f(&c)
+	return &c
+}
+
+// signOutAction is the sign-out form of a page that names the signed-in
+// user: a POST to the gateway's sign-out on the page's own origin, which
+// the cross-origin check of handleSignOut accepts.
+func signOutAction(e *httpError) string {
+	if e.User == "" {
+		return ""
+	}
+	return signOutPath
+}
+
+// Paths of the gateway's login and sign-out.
+const (
+	startPath   = "/oauth2/start"
+	signOutPath = "/oauth2/sign_out"
+)
+
+// startURL returns the path that starts a login returning to returnTo
+// (validated by /oauth2/start), with prompt (OpenID Connect Core §3.1.2.1)
+// when set.
+func startURL(returnTo, prompt string) string {
+	q := url.Values{}
+	if prompt != "" {
+		q.Set("prompt", prompt)
+	}
+	if returnTo != "" && returnTo != "/" {
+		q.Set("rd", returnTo)
+	}
+	if len(q) == 0 {
+		return startPath
+	}
+	return startPath + "?" + q.Encode()
 }
 
 // failErr maps an error from a handler to a page and logs it once.
 func (g *base) failErr(w http.ResponseWriter, r *http.Request, err error) {
-	pe := classify(r, err)
+	g.failClassified(w, r, err, classify(r, err))
+}
+
+// failClassified answers with pe, the page of err, and logs err once.
+func (g *base) failClassified(w http.ResponseWriter, r *http.Request, err error, pe *httpError) {
 	switch {
 	case pe == errClientGone:
 		w.WriteHeader(499) // client closed request; nothing to render or log
@@ -146,20 +210,3 @@ func (g *base) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	g.fail(w, r, pe)
 }
-
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · Gatehouse</title>
-<style>
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1f2933;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
-main{background:#fff;max-width:32rem;padding:2rem 2.5rem;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
-h1{font-size:1.4rem;margin:0 0 .75rem}p{line-height:1.5}code{color:#52606d}
-a.button{display:inline-block;margin-top:1rem;padding:.55rem 1.1rem;background:#2f6fde;color:#fff;border-radius:6px;text-decoration:none}
-</style></head>
-<body><main>
-<h1>{{.Title}}</h1>
-<p>{{.Detail}}</p>
-<p><code>{{.Status}} · {{.Code}}</code></p>
-{{if .Retry}}<a class="button" href="{{.Retry}}">Start again</a>{{end}}
-</main></body></html>
-`))

@@ -136,7 +136,7 @@ func (fa *forwardAuth) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Requ
 	var d *denial
 	switch {
 	case errors.As(err, &d):
-		fa.fail(w, ov, forbidden(d))
+		fa.fail(w, ov, forbidden(d, fa.switchAccountURL(o.url)))
 	case isUnauthenticated(err):
 		switch {
 		case v.pol.Auth == AuthBearer:
@@ -154,7 +154,7 @@ func (fa *forwardAuth) refuseForwardAuth(w http.ResponseWriter, r, ov *http.Requ
 			}
 		case wantsHTML(ov): // nginx: its error_page 401 sends the browser to Location
 			w.Header().Set("Location", fa.loginURL(o.url))
-			fa.fail(w, ov, errUnauthorized)
+			fa.fail(w, ov, errUnauthorized.with(func(e *httpError) { e.SignIn, e.SignInRD = fa.publicURL.JoinPath(startPath).String(), o.url }))
 		default:
 			w.Header().Set("Location", fa.loginURL(o.url))
 			fa.gate.unauthenticated(w, ov)
@@ -187,6 +187,19 @@ func (fa *forwardAuth) loginURL(returnTo string) string {
 	if returnTo != "" {
 		u.RawQuery = url.Values{"rd": {returnTo}}.Encode()
 	}
+	return u.String()
+}
+
+// switchAccountURL returns the absolute URL that starts a login with
+// prompt=select_account returning to returnTo: like loginURL, it starts on
+// public_url's host, where the callback finds the flow's cookie.
+func (fa *forwardAuth) switchAccountURL(returnTo string) string {
+	u := fa.publicURL.JoinPath(startPath)
+	q := url.Values{"prompt": {promptSelectAccount}}
+	if returnTo != "" {
+		q.Set("rd", returnTo)
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

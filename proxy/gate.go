@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,9 @@ type verdict struct {
 type denial struct {
 	rule   string
 	bearer bool
+	// user names who is signed in (e-mail address, else subject) when the
+	// request came with a session; "" otherwise.
+	user string
 }
 
 func (d *denial) Error() string { return "proxy: access denied by " + d.rule }
@@ -150,7 +154,11 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 	if !d.Allowed() {
 		g.audit(slog.LevelInfo, "access denied", audit.Event{Kind: audit.AccessDenied, Route: v.pol.Name}, slog.String("sub", fwd.id.Subject),
 			slog.String("rule", d.Rule), slog.String("method", gr.method), slog.String("path", gr.path.Clean), slog.String("credential", credentialKind(v.bearer)))
-		return &denial{rule: d.Rule, bearer: v.bearer}
+		dn := &denial{rule: d.Rule, bearer: v.bearer}
+		if !v.bearer && v.pol.Auth != AuthPasswordGrant {
+			dn.user = cmp.Or(fwd.id.Email, fwd.id.Subject)
+		}
+		return dn
 	}
 	v.fwd = fwd
 	return nil
@@ -225,7 +233,7 @@ func (g *gate) refuse(w http.ResponseWriter, r *http.Request, v *verdict, err er
 	var d *denial
 	switch {
 	case errors.As(err, &d):
-		g.fail(w, r, forbidden(d))
+		g.fail(w, r, forbidden(d, startURL(r.URL.RequestURI(), promptSelectAccount)))
 	case isUnauthenticated(err):
 		if v.pol.Auth == AuthBearer {
 			g.fail(w, r, errNoToken)
@@ -244,9 +252,14 @@ func isUnauthenticated(err error) bool {
 	return errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded) || errors.Is(err, errNoToken)
 }
 
-// forbidden returns the 403 page for a denial.
-func forbidden(d *denial) *httpError {
-	pe := &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied"}
+// forbidden returns the 403 page for a denial. A user with a session is
+// named, and offered sign-out and switchAccount (a login with
+// prompt=select_account that returns to the page refused).
+func forbidden(d *denial, switchAccount string) *httpError {
+	pe := &httpError{Status: http.StatusForbidden, Code: "forbidden", Title: "Access denied", User: d.user}
+	if d.user != "" {
+		pe.SwitchAccount = switchAccount
+	}
 	rule, _, _ := strings.Cut(d.rule, ".")
 	switch rule {
 	case authz.RuleMethods:

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/lru"
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
@@ -71,8 +72,11 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Pages == nil {
+		opts.Pages = ui.Default()
+	}
 	opts.Routes = slices.Clone(opts.Routes)
-	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now, tracer: opts.Tracer}
+	b := base{logger: opts.Logger, events: opts.Events, now: opts.Now, tracer: opts.Tracer, pages: opts.Pages}
 	secure := opts.PublicURL.Scheme == "https"
 	bindingName := "gatehouse_csrf"
 	if secure {

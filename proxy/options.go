@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
 	"github.com/gatehouse-dev/gatehouse/internal/redirect"
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/upstream"
@@ -165,6 +166,9 @@ type Options struct {
 	// bodies are also limited to MaxBodyBytes (413).
 	BodyReadTimeout time.Duration
 	Logger          *slog.Logger
+	// Pages renders the HTML pages browsers get (errors, sign-in,
+	// sign-out); nil means ui.Default(), the unbranded pages.
+	Pages *ui.Pages
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }

@@ -1,9 +1,10 @@
 package proxy
 
 import (
-	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 )
 
 // headerAuthRequestRedirect is oauth2-proxy's request header naming the
@@ -11,22 +12,6 @@ import (
 // $request_uri on its /oauth2/ location; ingress-nginx on its auth
 // subrequest). It is validated exactly like rd.
 const headerAuthRequestRedirect = "X-Auth-Request-Redirect"
-
-// signInPage is oauth2-proxy's /oauth2/sign_in: a button that starts a
-// login returning to RD. Its form goes to the public URL's /oauth2/start
-// (Action), where the login flow's browser binding is set on the host of
-// the callback: the page may be shown on another host (nginx's
-// "error_page 401 = /oauth2/sign_in" serves it at the original URL).
-var signInPage = template.Must(template.New("signin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Gatehouse</title>
-` + pageStyle + `</head>
-<body><main><h1>Sign in</h1>
-<form method="get" action="{{.Action}}">
-{{if .RD}}<input type="hidden" name="rd" value="{{.RD}}">{{end}}
-<button type="submit" id="sign-in">Sign in</button>
-</form></main></body></html>
-`))
 
 // handleSignInPage answers GET /oauth2/sign_in?rd=URL with the sign-in
 // page. The return URL is rd, else X-Auth-Request-Redirect, each validated
@@ -36,10 +21,13 @@ func (so *sso) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 	rd := so.returnTo(r)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", so.pages.CSP(""))
 	h.Set("X-Frame-Options", "DENY")
-	_ = signInPage.Execute(w, struct{ Action, RD string }{so.publicURL.JoinPath("/oauth2/start").String(), rd})
+	// The form goes to the public URL's /oauth2/start, where the login
+	// flow's browser binding is set on the host of the callback: the page
+	// may be shown on another host (nginx's "error_page 401 =
+	// /oauth2/sign_in" serves it at the original URL).
+	so.pages.Render(w, r, http.StatusOK, ui.SignIn, &ui.Data{Title: "Sign in", SignIn: so.publicURL.JoinPath(startPath).String(), RD: rd})
 }
 
 // returnTo chooses the return URL of a login started by r, as oauth2-proxy

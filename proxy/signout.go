@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -69,10 +70,12 @@ func (so *sso) handleSignOutPage(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", so.pages.CSP(""))
 	h.Set("X-Frame-Options", "DENY") // no clickjacking of the button
-	_ = confirmSignOutPage.Execute(w, struct{ RD string }{rd})
+	// The form's action is relative, so that it works wherever the
+	// gateway's /oauth2/ paths are mounted (its own host or an
+	// application's, behind forward-auth).
+	so.pages.Render(w, r, http.StatusOK, ui.SignOut, &ui.Data{Title: "Sign out?", SignOut: "sign_out", RD: rd})
 }
 
 // handleSignOut ends the session: POST /oauth2/sign_out, with rd=URL in the
@@ -141,9 +144,8 @@ func (so *sso) signedOut(w http.ResponseWriter, r *http.Request, rd string, html
 		_, _ = w.Write([]byte(`{"status":"signed_out"}` + "\n"))
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	_ = signedOutPage.Execute(w, nil)
+	w.Header().Set("Content-Security-Policy", so.pages.CSP(""))
+	so.pages.Render(w, r, http.StatusOK, ui.SignedOut, &ui.Data{Title: "You are signed out", SignIn: "/"})
 }
 
 // endSessionAtAS sends the browser to the AS's end_session_endpoint with
@@ -169,15 +171,16 @@ func (so *sso) endSessionAtAS(w http.ResponseWriter, r *http.Request, idToken st
 	if ep == "" {
 		return false
 	}
-	page := endSessionForm{Action: ep, Nonce: randomState()}
+	// The logout request is a form that a nonce'd script submits at once;
+	// without JavaScript the user presses the button.
+	page := &ui.Data{Title: "Signing out…", EndSession: ui.EndSession{Action: ep}, Nonce: randomState()}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		page.Fields = append(page.Fields, formField{Name: k, Value: params.Get(k)})
+		page.EndSession.Fields = append(page.EndSession.Fields, ui.Field{Name: k, Value: params.Get(k)})
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+page.Nonce+"'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", so.pages.CSP(page.Nonce))
 	h.Set("X-Frame-Options", "DENY")
-	_ = endSessionPage.Execute(w, page)
+	so.pages.Render(w, r, http.StatusOK, ui.SigningOut, page)
 	return true
 }
 

@@ -30,21 +30,21 @@ type pendingFlow struct {
 
 var (
 	errStateMissing = &httpError{Status: http.StatusBadRequest, Code: "state_missing", Title: "Sign-in could not be completed",
-		Detail: "The sign-in response is incomplete. Please start again.", Retry: "/oauth2/start"}
+		Detail: "The sign-in response is incomplete. Please start again.", Retry: startPath}
 	errStateUnknown = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
-		Detail: "This sign-in attempt has expired or was already used. Please start again.", Retry: "/oauth2/start"}
+		Detail: "This sign-in attempt has expired or was already used. Please start again.", Retry: startPath}
 	errBinding = &httpError{Status: http.StatusBadRequest, Code: "state_mismatch", Title: "Sign-in could not be completed",
-		Detail: "This sign-in was started in another browser. Please start again here.", Retry: "/oauth2/start"}
+		Detail: "This sign-in was started in another browser. Please start again here.", Retry: startPath}
 	errIssuer = &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
-		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: "/oauth2/start"}
+		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: startPath}
 	errCodeMissing = &httpError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
-		Detail: "The sign-in response carries no authorization code.", Retry: "/oauth2/start"}
+		Detail: "The sign-in response carries no authorization code.", Retry: startPath}
 	errCodeRejected = &httpError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
-		Detail: "The sign-in service did not accept the authorization code (expired or already used). Please start again.", Retry: "/oauth2/start"}
+		Detail: "The sign-in service did not accept the authorization code (expired or already used). Please start again.", Retry: startPath}
 	errIDToken = &httpError{Status: http.StatusUnauthorized, Code: "id_token_invalid", Title: "Sign-in could not be verified",
-		Detail: "The identity the sign-in service returned could not be verified.", Retry: "/oauth2/start"}
+		Detail: "The identity the sign-in service returned could not be verified.", Retry: startPath}
 	errUserinfo = &httpError{Status: http.StatusUnauthorized, Code: "userinfo_invalid", Title: "Sign-in could not be verified",
-		Detail: "The user information the sign-in service returned does not match the sign-in.", Retry: "/oauth2/start"}
+		Detail: "The user information the sign-in service returned does not match the sign-in.", Retry: startPath}
 )
 
 // sso is the browser's login and logout: start, callback (authorization
@@ -71,11 +71,26 @@ type sso struct {
 	signOutOrigins *http.CrossOriginProtection
 }
 
+// promptSelectAccount asks the AS to let the user choose an account
+// (OpenID Connect Core §3.1.2.1): the 403 page's "Use another account".
+const promptSelectAccount = "select_account"
+
 // handleStart begins a login: GET /oauth2/start?rd=URL, or with the return
-// URL in X-Auth-Request-Redirect (returnTo, signin.go).
+// URL in X-Auth-Request-Redirect (returnTo, signin.go); with
+// prompt=select_account to choose another account (any other prompt is
+// ignored: the gateway decides when the user must sign in again).
 func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
-	if err := so.startLogin(w, r, so.returnTo(r)); err != nil {
-		so.failErr(w, r, err)
+	rd := so.returnTo(r)
+	var prompt string
+	if r.URL.Query().Get("prompt") == promptSelectAccount {
+		prompt = promptSelectAccount
+	}
+	if err := so.startLoginPrompt(w, r, rd, prompt); err != nil {
+		pe := classify(r, err)
+		if pe.Retry == startPath { // keep the page asked for
+			pe = pe.with(func(e *httpError) { e.Retry = startURL(so.validReturnTo(rd), prompt) })
+		}
+		so.failClassified(w, r, err, pe)
 	}
 }
 
@@ -84,10 +99,12 @@ func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
 // redirect.MaxLength). A client address past its flow limit gets 429; a
 // browser past its own has its oldest pending logins ended (flowlimit.go).
 func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
-	rd, err := so.redirects.Validate(returnTo)
-	if err != nil {
-		rd = "/"
-	}
+	return so.startLoginPrompt(w, r, returnTo, "")
+}
+
+// startLoginPrompt is startLogin with an OpenID Connect prompt ("" for none).
+func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo, prompt string) error {
+	rd := so.validReturnTo(returnTo)
 	if err := so.limit.admitFlow(r); err != nil {
 		return err
 	}
@@ -96,7 +113,7 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 	if err != nil {
 		return err
 	}
-	req, err := so.login.NewRequest(so.callbackURL)
+	req, err := so.login.NewRequestPrompt(so.callbackURL, prompt)
 	if err != nil {
 		if errors.Is(err, login.ErrNotReady) {
 			return errProviderDown
@@ -113,9 +130,19 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 	if hadBinding {
 		so.limit.capBrowserFlows(r, flow.Binding, req.State)
 	}
+	so.setReturnCookie(w, rd)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.URL, http.StatusFound)
 	return nil
+}
+
+// validReturnTo returns raw if it is an acceptable return URL, else "/".
+func (so *sso) validReturnTo(raw string) string {
+	rd, err := so.redirects.Validate(raw)
+	if err != nil || rd == "" {
+		return "/"
+	}
+	return rd
 }
 
 // bindingCookie returns the browser's binding value, setting a new one when
@@ -147,13 +174,36 @@ func (so *sso) hasBinding(r *http.Request) (string, bool) {
 // issuer (RFC 9207), code exchange with the PKCE verifier, ID token, nonce,
 // then a new session and a redirect to the validated return URL.
 func (so *sso) handleCallback(w http.ResponseWriter, r *http.Request) {
-	if err := so.callback(w, r); err != nil {
+	var returnTo string // the flow's, once it is known
+	if err := so.callback(w, r, &returnTo); err != nil {
 		noteOutcome(w, OutcomeLoginFailed)
-		so.failErr(w, r, err)
+		so.failClassified(w, r, err, so.startAgain(r, classify(r, err), returnTo))
 	}
 }
 
-func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
+// startAgain makes the "Start again" of a failed login return to the page
+// first asked for: the flow's return URL, or, when the flow is unknown
+// (expired, already used), the one of the browser's last login
+// (returncookie.go). A login the authorization rules refused also offers
+// another account.
+func (so *sso) startAgain(r *http.Request, pe *httpError, returnTo string) *httpError {
+	if pe.Retry != startPath && pe != errLoginForbidden {
+		return pe
+	}
+	if returnTo == "" {
+		returnTo = so.returnCookie(r)
+	}
+	return pe.with(func(e *httpError) {
+		if e.Retry != "" {
+			e.Retry = startURL(returnTo, "")
+		}
+		if pe == errLoginForbidden {
+			e.SwitchAccount = startURL(returnTo, promptSelectAccount)
+		}
+	})
+}
+
+func (so *sso) callback(w http.ResponseWriter, r *http.Request, returnTo *string) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	state := q.Get("state")
@@ -171,9 +221,11 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, _ := r.Cookie(so.bindingName)
 	if c == nil || !so.sessions.BindingMatches(c.Value, flow.Binding) {
+		// another browser's flow: its return URL is not this browser's
 		so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "binding_mismatch"})
 		return errBinding
 	}
+	*returnTo = flow.ReturnTo
 	if asErr := q.Get("error"); asErr != "" { // a flow this browser started: the AS's answer to it
 		pe := asError(asErr)
 		so.audit(slog.LevelInfo, "login refused by the authorization server", audit.Event{Kind: audit.LoginFailed, Reason: "as_error"}, slog.String("as_error", pe.Code))
@@ -279,7 +331,7 @@ func keptClaims(claims map[string]any) map[string]any {
 // (RFC 6749 §4.1.2.1) in the gateway's own words: the page never repeats
 // the AS's text, and its code is one of the RFC's codes or "as_error".
 func asError(code string) *httpError {
-	pe := &httpError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: "/oauth2/start"}
+	pe := &httpError{Status: http.StatusUnauthorized, Code: code, Title: "Sign-in was not completed", Retry: startPath}
 	switch code {
 	case "access_denied":
 		pe.Status, pe.Title = http.StatusForbidden, "Access was denied"

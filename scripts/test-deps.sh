@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing: redis-server, chromium,
 # nginx (with the set-misc module), caddy, node/npm and gcc from Debian's packages (as root), the e2e OpenID
-# Provider's npm packages (npm ci, from the committed package-lock.json), and
+# Provider's and axe-core's npm packages (npm ci, from the committed package-lock.json), and
 # Ory Hydra, the second e2e OpenID Provider, built into bin/hydra from the
 # version e2e/hydra/go.mod pins (minutes the first time; rebuilt only when
 # e2e/hydra/go.mod or go.sum change).
@@ -32,12 +32,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ -f e2e/op/package-lock.json ]; then
-  if [ ! -d e2e/op/node_modules ] || [ e2e/op/package-lock.json -nt e2e/op/node_modules/.package-lock.json ]; then
-    echo "test-deps: npm ci in e2e/op"
-    (cd e2e/op && npm ci --no-audit --no-fund --loglevel=error)
+# e2e/op: the OpenID Provider; e2e/axe: axe-core, the accessibility checker
+# the page tests inject into the gateway's pages.
+for dir in e2e/op e2e/axe; do
+  if [ -f "$dir/package-lock.json" ]; then
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "test-deps: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
-fi
+done
 
 # The stamp is what e2e/harness (ensureHydra) compares: sha256 of go.mod then go.sum.
 hydra_stamp=$(cat e2e/hydra/go.mod e2e/hydra/go.sum | sha256sum | cut -d' ' -f1)

@@ -8,6 +8,11 @@
 // Usage:
 //
 //	gatehouse-demo [-listen 127.0.0.1:4180] [-as 127.0.0.1:9000] [-upstream 127.0.0.1:8080] [-log-level info]
+//	gatehouse-demo -config config.example.toml [-log-level info]
+//
+// With -config the gateway runs with that configuration file, and the
+// development AS and the demo upstream listen where it says they are
+// (democonfig.go).
 package main
 
 import (
@@ -35,7 +40,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, errUsage) {
@@ -49,16 +54,30 @@ func main() {
 var errUsage = errors.New("usage")
 
 // run is the whole program; main only supplies the process's context,
-// arguments and output.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+// arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("gatehouse-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:4180", "gateway address")
 	asAddr := fs.String("as", "127.0.0.1:9000", "development authorization server address")
 	upAddr := fs.String("upstream", "127.0.0.1:8080", "demo upstream address")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	cfgPath := fs.String("config", "", "run the gateway with this configuration file (config.example.toml); the AS and the upstream listen at its provider.issuer and first upstream url")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	var file *demoFile
+	if *cfgPath != "" {
+		if explicit(fs, "listen", "as", "upstream") {
+			return fmt.Errorf("-config: the addresses come from %s; leave out -listen, -as and -upstream", *cfgPath)
+		}
+		if file, err = loadDemoFile(*cfgPath, getenv); err != nil {
+			return err
+		}
+		*listen, *asAddr, *upAddr = file.listen, file.as, file.upstream
+		if !explicit(fs, "log-level") {
+			*level = file.cfg.Server.LogLevel
+		}
 	}
 	lns := make([]net.Listener, 0, 3)
 	for _, a := range []string{*asAddr, *upAddr, *listen} {
@@ -74,14 +93,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	asLn, upLn, gwLn := lns[0], lns[1], lns[2]
 	issuer := "http://" + asLn.Addr().String()
 	publicURL := "http://" + gwLn.Addr().String()
+	clientID, clientSecret := "gatehouse-demo", randomToken()
+	if file != nil {
+		issuer, publicURL = file.cfg.Provider.Issuer, strings.TrimSuffix(file.cfg.Server.PublicURL, "/")
+		clientID, clientSecret = file.cfg.Provider.ClientID, file.cfg.Provider.ClientSecret
+	}
 
 	logger := server.NewLogger(config.Server{LogLevel: *level}, stderr)
-	clientSecret := randomToken()
 	as, err := devop.New(devop.Options{
 		Issuer:              issuer,
 		RotateRefreshTokens: true,
 		Clients: []devop.Client{{
-			ID: "gatehouse-demo", Secret: clientSecret,
+			ID: clientID, Secret: clientSecret,
 			RedirectURIs:           []string{publicURL + "/oauth2/callback"},
 			PostLogoutRedirectURIs: []string{publicURL + "/"},
 		}},
@@ -106,7 +129,12 @@ path_prefix = "/"
 url = "http://%s"
 `, gwLn.Addr().String(), publicURL, issuer, upLn.Addr().String())
 	env := map[string]string{config.EnvClientSecret: clientSecret, config.EnvCookieSecret: randomToken()}
-	cfg, err := config.Parse([]byte(cfgText), func(k string) string { return env[k] })
+	var cfg *config.Config
+	if file != nil {
+		cfg = file.cfg
+	} else {
+		cfg, err = config.Parse([]byte(cfgText), func(k string) string { return env[k] })
+	}
 	if err == nil {
 		cfg.Server.LogLevel = *level
 		err = cfg.Validate()

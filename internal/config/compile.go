@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/login"
+	"github.com/gatehouse-dev/gatehouse/internal/ui"
 	"github.com/gatehouse-dev/gatehouse/session"
 )
 
@@ -37,6 +38,9 @@ type Runtime struct {
 	// Assertions signs the upstreams' identity assertions with
 	// server.signing_keys; nil without keys (upstream_options.go).
 	Assertions *assertion.Signer
+	// Pages are the pages browsers see, branded and with the templates of
+	// ui.templates_dir, parsed and checked.
+	Pages *ui.Pages
 }
 
 // Route is an upstream's parsed values.
@@ -105,6 +109,9 @@ func Compile(c *Config) (*Runtime, error) {
 	var optErrs []error
 	rt.Assertions, optErrs = compileUpstreamOptions(c, strings.TrimSuffix(c.Server.PublicURL, "/")) // upstream_options.go
 	errs = append(errs, optErrs...)
+	if rt.Pages, err = compileUI(c); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	// Tracing configures OpenTelemetry tracing (tracing.go).
 	Tracing Tracing `toml:"tracing"`
+	// UI brands and replaces the pages browsers see (ui.go).
+	UI UI `toml:"ui"`
 }
 
 // Server configures the listening HTTP server and how Gatehouse presents

@@ -70,6 +70,7 @@ func defaults() *Config {
 		Bearer:  bearerDefaults(),
 		Limits:  limitsDefaults(),
 		Tracing: tracingDefaults(),
+		UI:      uiDefaults(),
 	}
 }
 

@@ -39,6 +39,7 @@ func (c *Config) Validate() error {
 	c.Bearer.validate(&p, c.Provider.ClientID, c.Upstreams)
 	c.Limits.validate(&p)
 	c.Tracing.validate(&p)
+	c.UI.validate(&p)
 	return errors.Join(p...)
 }
 

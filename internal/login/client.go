@@ -115,7 +115,8 @@ type metadata struct {
 	mtlsAliases   map[string]string // RFC 8705 §5
 	pkce          string            // PKCES256, PKCEPlain, or "" (InsecureDisablePKCE)
 	plainOAuth2   bool
-	doc           []byte // the metadata document, configured endpoints included
+	prompts       []string // prompt_values_supported (OpenID Connect Prompt Create §4.1); nil: not advertised
+	doc           []byte   // the metadata document, configured endpoints included
 }
 
 // New returns a Client. It does no I/O: call Discover or Run.

@@ -66,6 +66,7 @@ type providerDoc struct {
 	CodeChallenge      []string          `json:"code_challenge_methods_supported"`
 	IDTokenSigningAlgs []string          `json:"id_token_signing_alg_values_supported"`
 	MTLSAliases        map[string]string `json:"mtls_endpoint_aliases"`
+	PromptValues       []string          `json:"prompt_values_supported"`
 }
 
 // maxDiscoveryDoc bounds a discovery document.
@@ -132,6 +133,7 @@ func loadMetadata(ctx context.Context, o *Options, as *asClient, logger *slog.Lo
 		mtlsAliases:   doc.MTLSAliases,
 		pkce:          pkce,
 		plainOAuth2:   o.PlainOAuth2,
+		prompts:       doc.PromptValues,
 		doc:           docJSON,
 	}
 	md.userinfo = md.endpointFor("userinfo_endpoint", doc.Userinfo, method)

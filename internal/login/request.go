@@ -33,6 +33,16 @@ type Request struct {
 // "consent" when offline_access is requested (OpenID Connect Core §11: many
 // ASes issue refresh tokens only then), unless extra parameters set one.
 func (c *Client) NewRequest(redirectURI string) (*Request, error) {
+	return c.NewRequestPrompt(redirectURI, "")
+}
+
+// NewRequestPrompt is NewRequest with prompt (OpenID Connect Core
+// §3.1.2.1), e.g. "select_account" to let the user choose another account.
+// It replaces a prompt of the extra parameters; "consent" is added to it
+// when offline_access is requested. An AS whose prompt_values_supported
+// lacks "select_account" is asked for "login" instead: signing in again
+// is how it lets the user choose another account.
+func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
@@ -61,11 +71,21 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 		opts = append(opts, oidc.Nonce(nonce))
 	}
 	_, hasPrompt := c.opts.ExtraAuthParams["prompt"]
-	if !hasPrompt && slices.Contains(c.opts.Scopes, oidc.ScopeOfflineAccess) {
+	offline := slices.Contains(c.opts.Scopes, oidc.ScopeOfflineAccess)
+	if !hasPrompt && offline && prompt == "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "consent"))
 	}
 	for k, v := range c.opts.ExtraAuthParams {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
+	}
+	if prompt == "select_account" && md.prompts != nil && !slices.Contains(md.prompts, prompt) {
+		prompt = "login"
+	}
+	if prompt != "" {
+		if offline && prompt != "none" {
+			prompt += " consent"
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
 	}
 	raw := conf.AuthCodeURL(state, opts...)
 	u, err := url.Parse(raw)

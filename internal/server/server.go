@@ -174,6 +174,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 		LimitObserver:         limitObs,
 		Events:                events,
 		Logger:                logger,
+		Pages:                 rt.Pages,
 	})
 	if err != nil {
 		return nil, err
