@@ -1,11 +1,15 @@
 package convert
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
+)
 
 // mapAlphaHeaders: injectRequestHeaders and injectResponseHeaders. The
 // identity headers Gatehouse always sets are built in; a token header maps
-// to pass_access_token or pass_authorization; any other header has no
-// equivalent.
+// to pass_access_token, pass_authorization or pass_id_token; any other
+// header has no equivalent.
 func (c *converter) mapAlphaHeaders() {
 	for _, h := range c.alpha.request {
 		c.alphaHeader(h, false)
@@ -42,27 +46,21 @@ func (c *converter) alphaHeader(h alphaHeader, response bool) {
 			c.reportAt(label, src, Mapped, "", c.doc.set("headers", key, claim, label))
 		}
 	case (name == "x-forwarded-access-token" || name == "x-auth-request-access-token") && claim == "access_token":
-		for _, r := range c.upstreams {
-			r.t.set("pass_access_token", true, label, false)
-		}
+		c.setProxied("pass_access_token", true, label)
 		c.reportAt(label, src, Mapped, "", "upstream.pass_access_token")
 	case name == "authorization" && claim == "access_token" && prefix == "Bearer":
-		for _, r := range c.upstreams {
-			r.t.set("pass_authorization", true, label, false)
-		}
+		c.setProxied("pass_authorization", true, label)
 		c.reportAt(label, src, Mapped, "", "upstream.pass_authorization")
+	case name == "authorization" && claim == "id_token" && prefix == "Bearer" && response:
+		c.reportAt(label, src, NoEquivalent, setAuthorizationAdvice)
 	case name == "authorization" && claim == "id_token" && prefix == "Bearer":
-		opt := "pass_authorization_header"
-		if response {
-			opt = "set_authorization_header"
-		}
-		if c.pending(opt, src+" "+label, "Meanwhile pass_authorization = true sends the ACCESS token; oauth2-proxy sent the ID token.") {
-			for _, r := range c.upstreams {
-				r.t.set("pass_id_token", true, label, false)
-			}
-		}
+		c.setProxied("pass_id_token", vocab.PassIDTokenAuthorization, label)
+		c.reportAt(label, src, Mapped, "the ID token of the last login or refresh", "upstream.pass_id_token")
+	case name == "x-forwarded-id-token" && claim == "id_token" && prefix == "" && !response:
+		c.setProxied("pass_id_token", vocab.PassIDTokenHeader, label)
+		c.reportAt(label, src, Mapped, "the ID token of the last login or refresh", "upstream.pass_id_token")
 	default:
 		c.reportAt(label, src, NoEquivalent, "custom headers have no equivalent: Gatehouse sets X-Forwarded-User, -Email, "+
-			"-Preferred-Username and -Groups (claims chosen in [headers]) and, on request, the access token")
+			"-Preferred-Username and -Groups (claims chosen in [headers]) and, on request, the access and ID tokens")
 	}
 }

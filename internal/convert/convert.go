@@ -57,16 +57,13 @@ const (
 	// NoEquivalent: not carried over; the note says what to do instead.
 	// Not security-relevant.
 	NoEquivalent
-	// Pending: not carried over by this version of the converter, although
-	// Gatehouse is getting the key; see PendingMarker.
-	Pending
 	// Blocking: security-relevant and not carried over faithfully; the
 	// operator must decide. Any blocking finding makes [Result.Blocking]
 	// true (`gatehouse convert` exits with status 3).
 	Blocking
 )
 
-var statusNames = [...]string{"mapped", "built in", "changed", "no equivalent", "not mapped yet", "BLOCKING"}
+var statusNames = [...]string{"mapped", "built in", "changed", "no equivalent", "BLOCKING"}
 
 func (s Status) String() string { return statusNames[s] }
 
@@ -95,7 +92,7 @@ func (r *Result) Blocking() bool {
 // blocking ones last.
 func (r *Result) Report() string {
 	var b strings.Builder
-	for _, st := range []Status{Mapped, Builtin, Changed, NoEquivalent, Pending, Blocking} {
+	for _, st := range []Status{Mapped, Builtin, Changed, NoEquivalent, Blocking} {
 		var lines []string
 		for _, f := range r.Findings {
 			if f.Status != st {
@@ -212,9 +209,17 @@ func (c *converter) reportAt(name, source string, st Status, note string, keys .
 				if st > f.Status {
 					f.Status = st
 				}
-				f.Keys = append(f.Keys, keys...)
-				if note != "" {
-					f.Note = strings.TrimSpace(f.Note + " " + note)
+				for _, k := range keys {
+					if !slices.Contains(f.Keys, k) {
+						f.Keys = append(f.Keys, k)
+					}
+				}
+				switch {
+				case note == "":
+				case f.Note == "":
+					f.Note = note
+				default:
+					f.Note += "; " + note
 				}
 				return
 			}

@@ -154,6 +154,10 @@ upstreamConfig:
       path: /api/
       uri: http://api.default.svc:9000
       timeout: 15s
+    - id: up
+      path: /up
+      static: true
+      staticCode: 204
 injectRequestHeaders:
   - name: X-Forwarded-Groups
     values:
@@ -192,6 +196,26 @@ providers:
 `,
 	args: []string{"--redirect-url=https://app.example.com/oauth2/callback", "--email-domain=example.com",
 		"--session-store-type=redis", "--redis-connection-url=redis://:hunter2@redis:6379/1"},
+}, {
+	// The Kubernetes Dashboard behind oauth2-proxy: the ID token as
+	// Authorization: Bearer, the in-cluster https service with its
+	// self-signed certificate, Dex behind a private CA (two files), and a
+	// directory of documentation (/tmp: check-config wants the directory to
+	// exist).
+	name: "kubernetes-dashboard",
+	cfg: `
+provider = "oidc"
+oidc_issuer_url = "https://dex.example.com"
+client_id = "kubernetes"
+client_secret_file = "` + secretFile + `"
+redirect_url = "https://dashboard.example.com/oauth2/callback"
+email_domains = ["example.com"]
+provider_ca_files = ["/etc/ssl/dex/root-ca.pem", "/etc/ssl/dex/intermediate-ca.pem"]
+upstreams = ["https://kubernetes-dashboard.kubernetes-dashboard.svc/", "file:///tmp#/docs/"]
+ssl_upstream_insecure_skip_verify = true
+pass_authorization_header = true
+set_authorization_header = true
+`,
 }, {
 	name: "redis-sentinel-env",
 	cfg: `

@@ -34,6 +34,10 @@ type line struct {
 	suggestion bool
 }
 
+// todo starts the comment of a value the operator must write (the file's
+// header says to look for it).
+const todo = "TODO"
+
 func newDoc() *doc { return &doc{tables: map[string]*table{}} }
 
 func (d *doc) table(name string) *table {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vocab"
 )
 
 // mapAuthorization: who may pass, and what skips authentication.
@@ -15,7 +17,8 @@ func (c *converter) mapAuthorization() {
 	c.mapSkipAuth()
 	c.mapBearer()
 	c.report("api_routes", Builtin, "a request that does not accept text/html, an XHR or a non-GET gets 401 with JSON instead of a redirect")
-	c.report("skip_provider_button", Builtin, "no sign-in page: a browser goes straight to the provider")
+	c.report("skip_provider_button", Builtin, "a browser goes straight to the provider; /oauth2/sign_in shows a one-button "+
+		"page only where nginx sends the browser to it (error_page 401 = /oauth2/sign_in)")
 	c.report("force_json_errors", Builtin, "JSON for API clients, HTML for browsers")
 	c.report("encode_state", Builtin, "the state is an opaque random value")
 }
@@ -263,23 +266,26 @@ func (c *converter) mapBearer() {
 	c.report("oidc_extra_audiences", Mapped, "", k)
 }
 
+// setAuthorizationAdvice is what to do instead of oauth2-proxy's
+// set_authorization_header (the ID token in the /oauth2/auth answer's
+// Authorization header).
+const setAuthorizationAdvice = "forward-auth answers carry no ID token (with pass_authorization they carry the ACCESS token " +
+	"in Authorization, to server.trusted_proxies only). An application that needs the ID token as Authorization: Bearer " +
+	"(the Kubernetes Dashboard) runs behind Gatehouse in proxy mode, with pass_id_token = \"authorization\" on its [[upstream]]"
+
 // mapHeaders: what the upstream and the forward-auth answer carry.
 func (c *converter) mapHeaders() {
 	if c.on("pass_access_token", false) {
-		for _, r := range c.upstreams {
-			r.t.set("pass_access_token", true, "pass_access_token: X-Forwarded-Access-Token", false)
-		}
+		c.setProxied("pass_access_token", true, "pass_access_token: X-Forwarded-Access-Token")
 		c.report("pass_access_token", Mapped, "also X-Auth-Request-Access-Token in forward-auth answers to server.trusted_proxies", "upstream.pass_access_token")
 	}
-	for _, o := range []string{"pass_authorization_header", "set_authorization_header"} {
-		if c.on(o, false) {
-			if c.pending(o, c.opts[o].source, "Meanwhile pass_authorization = true sends the ACCESS token as Authorization: Bearer; "+
-				"oauth2-proxy sent the ID token.") {
-				for _, r := range c.upstreams {
-					r.t.set("pass_id_token", true, o, false)
-				}
-			}
-		}
+	if c.on("pass_authorization_header", false) {
+		c.setProxied("pass_id_token", vocab.PassIDTokenAuthorization, "pass_authorization_header: Authorization: Bearer <ID token>")
+		c.report("pass_authorization_header", Mapped, "the ID token as Authorization: Bearer on each proxied upstream, "+
+			"the one of the last login or refresh", "upstream.pass_id_token")
+	}
+	if c.on("set_authorization_header", false) {
+		c.report("set_authorization_header", NoEquivalent, setAuthorizationAdvice)
 	}
 	c.report("set_xauthrequest", Builtin, "X-Auth-Request-User, -Email, -Preferred-Username and -Groups are always in /oauth2/auth answers")
 	if c.str("basic_auth_password") != "" || c.on("set_basic_auth", false) {

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -29,7 +30,7 @@ func (c *converter) mapProvider() {
 			issuer = def
 		}
 		if issuer == "" {
-			d.set("provider", "issuer", "", PendingMarker+": the provider's issuer URL (oidc_issuer_url was not set)")
+			d.set("provider", "issuer", "", todo+": the provider's issuer URL (oidc_issuer_url was not set)")
 			c.reportAt("provider", provSrc, Changed, "oidc_issuer_url is not set: fill in provider.issuer", "provider.issuer")
 		} else {
 			k := d.set("provider", "issuer", issuer, "provider = "+tomlString(pt)+", oidc_issuer_url")
@@ -47,7 +48,7 @@ func (c *converter) mapProvider() {
 			issuer = keycloakIssuer(c.str("login_url"))
 		}
 		if issuer == "" {
-			d.set("provider", "issuer", "", PendingMarker+": the realm's URL, https://keycloak.example.com/realms/REALM")
+			d.set("provider", "issuer", "", todo+": the realm's URL, https://keycloak.example.com/realms/REALM")
 			c.reportAt("provider", provSrc, Changed, "the legacy keycloak provider: fill in provider.issuer with the realm's URL", "provider.issuer")
 		} else {
 			k := d.set("provider", "issuer", issuer, "provider = \"keycloak\": the realm's issuer")
@@ -66,7 +67,7 @@ func (c *converter) mapProvider() {
 	if id := c.str("client_id"); id != "" {
 		c.report("client_id", Mapped, "", d.set("provider", "client_id", id, ""))
 	} else {
-		d.set("provider", "client_id", "", PendingMarker+": the client ID registered at the provider")
+		d.set("provider", "client_id", "", todo+": the client ID registered at the provider")
 	}
 	if f := c.str("client_secret_file"); f != "" {
 		c.report("client_secret_file", Mapped, "", d.set("provider", "client_secret_file", f, ""))
@@ -132,16 +133,10 @@ func (c *converter) mapProvider() {
 		c.report("insecure_oidc_skip_issuer_verification", Builtin, "")
 	}
 	c.report("insecure_oidc_skip_nonce", Builtin, "the nonce is always checked")
-	if cas := c.list("provider_ca_files"); len(cas) > 0 {
-		if c.pending("provider_ca_files", c.opts["provider_ca_files"].source,
-			"Meanwhile add the CA to the system trust store, or point SSL_CERT_FILE at a bundle holding it.") {
-			c.report("provider_ca_files", Mapped, "", d.set("provider", "ca_file", cas[0], "provider_ca_files"))
-		}
-	}
-	c.report("use_system_trust_store", Builtin, "")
+	c.mapProviderCA()
 	if c.on("ssl_insecure_skip_verify", false) {
 		c.report("ssl_insecure_skip_verify", Blocking, "Gatehouse always verifies the provider's certificate: give the provider "+
-			"a certificate the system trusts, or add its CA (SSL_CERT_FILE; provider.ca_file once available)")
+			"a certificate the system trusts, or name its CA in provider.ca_file")
 	} else {
 		c.report("ssl_insecure_skip_verify", Builtin, "")
 	}
@@ -151,7 +146,7 @@ func (c *converter) mapProvider() {
 	}
 	if c.str("jwt_key") != "" {
 		d.set("provider", "client_auth", "private_key_jwt", "jwt_key: RFC 7523 client assertions")
-		d.set("provider", "private_key_file", "", PendingMarker+": write the jwt_key PEM to a file and name it here")
+		d.set("provider", "private_key_file", "", todo+": write the jwt_key PEM to a file and name it here")
 		c.report("jwt_key", Changed, "not written: save the key to a file and set provider.private_key_file", "provider.client_auth")
 	}
 	if pt != "azure" {
@@ -196,7 +191,7 @@ func (c *converter) mapAzure(provSrc, issuer string) {
 	if issuer == "" {
 		switch tenant {
 		case "common", "organizations", "consumers":
-			d.set("provider", "issuer", "", PendingMarker+": https://login.microsoftonline.com/TENANT-ID/v2.0")
+			d.set("provider", "issuer", "", todo+": https://login.microsoftonline.com/TENANT-ID/v2.0")
 			c.reportAt("provider", provSrc, Blocking, "azure_tenant "+tomlString(tenant)+" admits users of any tenant; Gatehouse "+
 				"accepts one tenant's tokens: set provider.issuer to your tenant's https://login.microsoftonline.com/TENANT-ID/v2.0",
 				"provider.issuer")
@@ -241,7 +236,7 @@ func (c *converter) mapPlainOAuth2(provSrc string) {
 	d := c.doc
 	login := c.str("login_url")
 	if login == "" || c.str("redeem_url") == "" {
-		d.set("provider", "issuer", "", PendingMarker+": the provider's issuer (docs/provider-recipes.md)")
+		d.set("provider", "issuer", "", todo+": the provider's issuer (docs/provider-recipes.md)")
 		c.reportAt("provider", provSrc, Changed, "provider "+tomlString(c.providerType)+" has no Gatehouse preset: "+
 			"configure it by its issuer, or as provider.type = \"oauth2\" with its endpoints (docs/grants.md)", "provider.issuer")
 		return
@@ -274,4 +269,32 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// providerCABundle is the file the report asks for when provider_ca_files
+// names several: provider.ca_file is one PEM file, which may hold several
+// certificates.
+const providerCABundle = "/etc/gatehouse/provider-ca.pem"
+
+// mapProviderCA: provider_ca_files and use_system_trust_store. Gatehouse
+// trusts provider.ca_file in addition to the system's roots, always.
+func (c *converter) mapProviderCA() {
+	d := c.doc
+	cas := c.list("provider_ca_files")
+	const also = "the CAs are trusted in addition to the system's roots, for every call to the provider"
+	c.report("use_system_trust_store", Builtin, "the system's roots are always trusted for the provider, provider.ca_file in addition")
+	switch {
+	case len(cas) == 0:
+	case len(cas) == 1 && c.on("use_system_trust_store", false):
+		c.report("provider_ca_files", Mapped, also, d.set("provider", "ca_file", cas[0], "provider_ca_files: "+also))
+	case len(cas) == 1:
+		c.report("provider_ca_files", Changed, also+"; oauth2-proxy without use_system_trust_store trusted them alone",
+			d.set("provider", "ca_file", cas[0], "provider_ca_files: "+also))
+	default:
+		cat := "cat " + strings.Join(cas, " ") + " > " + providerCABundle
+		k := d.set("provider", "ca_file", providerCABundle, todo+": provider_ca_files named "+strconv.Itoa(len(cas))+
+			" files; provider.ca_file is one PEM file, which may hold\nseveral certificates: create it with\n  "+cat)
+		c.report("provider_ca_files", Changed, "provider.ca_file is one PEM file, which may hold several certificates: create "+
+			providerCABundle+" from the "+strconv.Itoa(len(cas))+" files before Gatehouse starts ("+cat+"); "+also, k)
+	}
 }

@@ -53,7 +53,7 @@ func (c *converter) mapServer() {
 			d.set("server", "trusted_proxies", c.in.TrustedProxies, "reverse_proxy = true: the proxies in front (from --trusted-proxies)"))
 	case c.on("reverse_proxy", false):
 		d.set("server", "trusted_proxies", []string{}, "reverse_proxy = true trusted X-Forwarded-* from any peer; Gatehouse believes them only from\n"+
-			"these addresses. "+PendingMarker+": list your load balancer's or ingress controller's addresses (CIDRs).")
+			"these addresses. "+todo+": list your load balancer's or ingress controller's addresses (CIDRs).")
 		d.suggest("server", "trusted_proxies", []string{"10.0.0.0/8"}, "")
 		c.report("reverse_proxy", Changed, "a list of addresses instead of a switch: fill in server.trusted_proxies (or run the converter with "+
 			"--trusted-proxies CIDR,...); until then X-Forwarded-* are ignored and forward-auth refuses (403) where rules depend on the path",
@@ -95,14 +95,14 @@ func (c *converter) mapPublicURL() {
 	d := c.doc
 	v, ok := c.get("redirect_url")
 	if !ok || v.str == "" {
-		d.set("server", "public_url", "", PendingMarker+": oauth2-proxy took the redirect URL from each request's host; "+
+		d.set("server", "public_url", "", todo+": oauth2-proxy took the redirect URL from each request's host; "+
 			"Gatehouse needs the URL browsers use,\nsuch as \"https://app.example.com\" (the redirect URI is public_url + \"/oauth2/callback\").")
 		c.reportAt("redirect_url", "not set", Changed, "fill in server.public_url: check-config refuses the file until then", "server.public_url")
 		return
 	}
 	u, err := url.Parse(v.str)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		d.set("server", "public_url", "", PendingMarker+": redirect_url "+v.str+" is not an absolute URL; write the URL browsers use")
+		d.set("server", "public_url", "", todo+": redirect_url "+v.str+" is not an absolute URL; write the URL browsers use")
 		c.report("redirect_url", Changed, "not an absolute URL: fill in server.public_url", "server.public_url")
 		return
 	}
@@ -126,7 +126,8 @@ func (c *converter) sourceOr(name, def string) string {
 // mapRest: pages, logging and the options about the configuration itself.
 func (c *converter) mapRest() {
 	for _, o := range []string{"custom_templates_dir", "custom_sign_in_logo", "banner", "footer", "provider_display_name", "display_htpasswd_form"} {
-		c.report(o, NoEquivalent, "there is no sign-in page (a browser goes straight to the provider); the error and sign-out pages are fixed")
+		c.report(o, NoEquivalent, "the gateway's pages (/oauth2/sign_in's one button, sign-out, errors) are fixed; "+
+			"a browser that nginx does not send to /oauth2/sign_in goes straight to the provider")
 	}
 	c.report("show_debug_on_error", NoEquivalent, "error pages never show internal errors; the log has them")
 	for _, o := range []string{

@@ -119,7 +119,7 @@ func (c *converter) mapRedis() {
 			}
 			c.report("redis_connection_url", Mapped, note, d.set("session.redis", "url", raw, "redis_connection_url"))
 		} else {
-			d.set("session.redis", "url", "", PendingMarker+": redis://HOST:6379/0 (redis_connection_url was not set)")
+			d.set("session.redis", "url", "", todo+": redis://HOST:6379/0 (redis_connection_url was not set)")
 		}
 		c.report("redis_use_sentinel", Builtin, "")
 		c.report("redis_use_cluster", Builtin, "")

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -15,10 +17,15 @@ type route struct {
 	prefix string
 	http   bool // proxied over http or https (not a static response or directory)
 	https  bool
-	// preserveHost: oauth2-proxy passed the client's Host (pass_host_header).
-	preserveHost bool
-	t            *table
-	comment      string
+	// legacy: from oauth2-proxy's upstreams option, to which the legacy
+	// upstream options apply (the alpha config sets them per upstream).
+	legacy  bool
+	t       *table
+	comment string
+	// What the report says of the upstream once the route is kept.
+	status Status
+	note   string
+	keys   []string
 }
 
 // upstreamSpec is one oauth2-proxy upstream, from the legacy upstreams
@@ -36,21 +43,41 @@ type upstreamSpec struct {
 	rewrite  string
 }
 
+func (s upstreamSpec) legacy() bool { return s.option == "upstreams" }
+
+// label names the upstream in the report.
+func (s upstreamSpec) label() string {
+	if s.uri == "" {
+		return s.option
+	}
+	return s.uri
+}
+
 // mapUpstreams writes one [[upstream]] per oauth2-proxy upstream.
 func (c *converter) mapUpstreams() {
 	specs := c.alphaUpstreams()
 	if v, ok := c.get("upstreams"); ok {
+		ph := c.on("pass_host_header", true)
+		insecure := c.on("ssl_upstream_insecure_skip_verify", false)
 		for _, s := range v.list {
-			ph := c.on("pass_host_header", true)
-			specs = append(specs, upstreamSpec{option: "upstreams", source: v.source, uri: s, passHost: &ph})
+			specs = append(specs, upstreamSpec{option: "upstreams", source: v.source, uri: s, passHost: &ph, insecure: &insecure})
 		}
 	}
 	names := map[string]bool{}
+	prefixes := map[string]string{} // path_prefix in lower case: the upstream
 	for _, s := range specs {
 		r := c.upstreamRoute(s)
 		if r == nil {
 			continue
 		}
+		if first, dup := prefixes[strings.ToLower(r.prefix)]; dup {
+			// oauth2-proxy refuses two upstreams at one path too.
+			c.reportAt(s.option, s.source, Changed, fmt.Sprintf("%s is not written: it has the path %s of %s; write this route by hand "+
+				"(another path, or a host)", s.label(), r.prefix, first))
+			continue
+		}
+		prefixes[strings.ToLower(r.prefix)] = s.label()
+		c.reportAt(s.option, s.source, r.status, r.note, r.keys...)
 		base, n := r.name, 2
 		for names[r.name] {
 			r.name = fmt.Sprintf("%s-%d", base, n)
@@ -85,37 +112,55 @@ func (c *converter) mapUpstreams() {
 	} else {
 		c.report("proxy_websockets", Builtin, "")
 	}
-	if c.on("ssl_upstream_insecure_skip_verify", false) {
-		if c.pending("ssl_upstream_insecure_skip_verify", c.opts["ssl_upstream_insecure_skip_verify"].source,
-			"Meanwhile give the upstream a certificate the system trusts (or its CA in SSL_CERT_FILE), or use http on a private network.") {
-			for _, r := range c.upstreams {
-				if r.https {
-					r.t.set("tls_insecure_skip_verify", true, "ssl_upstream_insecure_skip_verify: MUST NOT stay in production", false)
-				}
-			}
-		}
-	}
-	if c.anyPreserveHost() {
-		if c.pending("pass_host_header", c.sourceOr("pass_host_header", "default true"),
-			"Meanwhile the upstream receives its own host in Host and the client's in X-Forwarded-Host.") {
-			for _, r := range c.upstreams {
-				if r.http && r.preserveHost {
-					r.t.set("preserve_host", true, "pass_host_header (oauth2-proxy's default)", false)
-				}
-			}
-		}
-	} else {
-		c.report("pass_host_header", Builtin, "the upstream receives its own host in Host")
+	c.reportLegacyTLS()
+	c.reportLegacyHost()
+}
+
+// reportLegacyTLS reports ssl_upstream_insecure_skip_verify, which
+// upstreamRoute carried over to each https upstream of the upstreams option.
+func (c *converter) reportLegacyTLS() {
+	const o = "ssl_upstream_insecure_skip_verify"
+	switch {
+	case !c.on(o, false):
+		c.report(o, Builtin, "upstream certificates are verified")
+	case c.legacyRoutesWith("tls_insecure_skip_verify"):
+		c.report(o, Mapped, "on each https upstream, and warned about at every start: it MUST NOT stay in production; "+
+			"set tls_ca_file to the upstream's CA instead", "upstream.tls_insecure_skip_verify")
+	default:
+		c.report(o, Builtin, "no https upstream: nothing to write")
 	}
 }
 
-func (c *converter) anyPreserveHost() bool {
+// reportLegacyHost reports pass_host_header (oauth2-proxy's default is
+// true), which upstreamRoute carried over to each upstream of the
+// upstreams option.
+func (c *converter) reportLegacyHost() {
+	const o = "pass_host_header"
+	switch {
+	case c.legacyRoutesWith("preserve_host"):
+		c.reportAt(o, c.sourceOr(o, "default true"), Mapped, "the upstream receives the client's Host (in canonical form: "+
+			"lower case, no trailing dot); X-Forwarded-Host is that host either way", "upstream.preserve_host")
+	case !c.on(o, true):
+		c.report(o, Builtin, "the upstream receives its own host in Host (Gatehouse's default)")
+	default:
+		c.report(o, Builtin, "no proxied upstream: nothing to write")
+	}
+}
+
+// legacyRoutesWith reports whether a route of the upstreams option has key.
+func (c *converter) legacyRoutesWith(key string) bool {
+	return slices.ContainsFunc(c.upstreams, func(r *route) bool { return r.legacy && r.t.has(key) })
+}
+
+// setProxied sets key on every route proxied over http or https: static://
+// and file:// routes send nothing anywhere, so the keys about what the
+// upstream receives are errors there.
+func (c *converter) setProxied(key string, val any, comment string) {
 	for _, r := range c.upstreams {
-		if r.http && r.preserveHost {
-			return true
+		if r.http {
+			r.t.set(key, val, comment, false)
 		}
 	}
-	return false
 }
 
 // upstreamRoute converts one upstream, or reports why it cannot.
@@ -143,20 +188,10 @@ func (c *converter) upstreamRoute(s upstreamSpec) *route {
 	case "file":
 		if u.Path == "/dev/null" {
 			// oauth2-proxy's idiom for "no upstream" in forward-auth set-ups.
-			c.reportAt(s.option, s.source, Builtin, s.uri+" (oauth2-proxy's \"no upstream\"):")
+			c.reportAt(s.option, s.source, Builtin, s.uri+" is oauth2-proxy's \"no upstream\"")
 			return nil
 		}
-		if !c.pending("file://", s.source, fmt.Sprintf("Meanwhile serve %s from a small web server behind an [[upstream]].", s.uri)) {
-			return nil
-		}
-		path, dir := "/", strings.SplitN(s.uri, "#", 2)
-		if len(dir) == 2 {
-			path = dir[1]
-		}
-		t := &table{}
-		t.set("path_prefix", strings.TrimSuffix(path, "/")+"/", "", false)
-		t.set("url", dir[0], s.option+" "+s.uri, false)
-		return &route{name: "files", prefix: path, t: t}
+		return c.fileRoute(s, u)
 	case "unix":
 		c.reportAt(s.option, s.source, NoEquivalent, s.uri+": Gatehouse reaches upstreams over TCP: let the application listen on 127.0.0.1")
 		return nil
@@ -164,19 +199,9 @@ func (c *converter) upstreamRoute(s upstreamSpec) *route {
 		c.reportAt(s.option, s.source, Changed, fmt.Sprintf("%q: unknown scheme; write its [[upstream]] by hand", s.uri))
 		return nil
 	}
-	prefix := s.path
-	if prefix == "" {
-		prefix = u.Path
-	}
-	if strings.HasPrefix(prefix, "^") {
-		c.reportAt(s.option, s.source, Changed, "the path "+prefix+" is a regular expression: routes are path prefixes; write this route by hand")
+	prefix, ok := c.routePrefix(s, u.Path)
+	if !ok {
 		return nil
-	}
-	if prefix == "" {
-		prefix = "/"
-	}
-	if prefix != "/" {
-		prefix = strings.TrimSuffix(prefix, "/")
 	}
 	target := u.Scheme + "://" + u.Host
 	note := ""
@@ -195,29 +220,107 @@ func (c *converter) upstreamRoute(s upstreamSpec) *route {
 	if s.timeout != "" {
 		t.set("timeout", s.timeout, "timeout", false)
 	}
-	r := &route{name: routeName(u.Hostname()), prefix: prefix, http: true, https: u.Scheme == "https", t: t}
-	if s.insecure != nil && *s.insecure {
-		if c.pending("ssl_upstream_insecure_skip_verify", s.source, "Meanwhile give "+u.Host+" a certificate the system trusts, or use http on a private network.") {
-			t.set("tls_insecure_skip_verify", true, "insecureSkipTLSVerify: MUST NOT stay in production", false)
+	r := &route{name: routeName(u.Hostname()), prefix: prefix, http: true, https: u.Scheme == "https", legacy: s.legacy(), t: t}
+	keys := []string{"upstream"}
+	if s.passHost == nil || *s.passHost {
+		comment := "passHostHeader (default true): the client's Host"
+		if s.legacy() {
+			comment = "pass_host_header (oauth2-proxy's default): the client's Host"
+			if _, set := c.get("pass_host_header"); set {
+				comment = "pass_host_header: the client's Host"
+			}
+		} else {
+			keys = append(keys, "upstream.preserve_host")
 		}
+		t.set("preserve_host", true, comment, false)
 	}
-	r.preserveHost = s.passHost == nil || *s.passHost
-	c.reportAt(s.option, s.source, Mapped, note, "upstream")
+	if s.insecure != nil && *s.insecure && r.https {
+		comment := "ssl_upstream_insecure_skip_verify: MUST NOT stay in production (tls_ca_file instead)"
+		if !s.legacy() {
+			comment = "insecureSkipTLSVerify: MUST NOT stay in production (tls_ca_file instead)"
+			keys = append(keys, "upstream.tls_insecure_skip_verify")
+			note = strings.TrimSpace(note + " insecureSkipTLSVerify is warned about at every start; set tls_ca_file to the upstream's CA instead")
+		}
+		t.set("tls_insecure_skip_verify", true, comment, false)
+	}
+	r.status, r.note, r.keys = Mapped, note, keys
 	return r
 }
 
-func (c *converter) staticRoute(s upstreamSpec, code int) *route {
-	if !c.pending("static://", s.source, fmt.Sprintf("Meanwhile answer with %d from nginx, or from a small web server behind an [[upstream]].", code)) {
-		return nil
+// routePrefix is the path_prefix of an upstream: the alpha config's path,
+// or the path of the legacy upstream's URL. ok is false (and the upstream
+// reported) for a regular expression.
+func (c *converter) routePrefix(s upstreamSpec, urlPath string) (prefix string, ok bool) {
+	prefix = s.path
+	if prefix == "" {
+		prefix = urlPath
 	}
-	prefix := s.path // alpha config; the legacy static:// is always "/"
+	if strings.HasPrefix(prefix, "^") {
+		c.reportAt(s.option, s.source, Changed, "the path "+prefix+" is a regular expression: routes are path prefixes; write this route by hand")
+		return "", false
+	}
 	if prefix == "" {
 		prefix = "/"
 	}
+	if prefix != "/" {
+		prefix = strings.TrimSuffix(prefix, "/")
+	}
+	return prefix, true
+}
+
+// staticRoute converts a static:// upstream (legacy: always at "/") or an
+// alpha config upstream with static: true.
+func (c *converter) staticRoute(s upstreamSpec, code int) *route {
+	if code < 200 || code > 599 {
+		c.reportAt(s.option, s.source, Changed, fmt.Sprintf("status %d: a static upstream answers 200 to 599; write its [[upstream]] by hand", code))
+		return nil
+	}
+	prefix := "/" // the legacy static:// is always "/"
+	if !s.legacy() {
+		var ok bool
+		if prefix, ok = c.routePrefix(s, ""); !ok {
+			return nil
+		}
+	}
 	t := &table{}
 	t.set("path_prefix", prefix, "", false)
-	t.set("url", fmt.Sprintf("static://%d", code), s.option+" "+s.uri, false)
-	return &route{name: "static", prefix: prefix, t: t}
+	t.set("url", fmt.Sprintf("static://%d", code), strings.TrimSpace(s.option+" "+s.uri), false)
+	return &route{name: "static", prefix: prefix, legacy: s.legacy(), t: t, status: Mapped,
+		note: fmt.Sprintf("static://%d: the body is the status text, not \"Authenticated\"", code), keys: []string{"upstream"}}
+}
+
+// fileRoute converts a file:// upstream: oauth2-proxy served the directory
+// at the URL's #fragment (legacy; else at the directory's own path) or at
+// the alpha config's path, with that path stripped.
+func (c *converter) fileRoute(s upstreamSpec, u *url.URL) *route {
+	dir := path.Clean(u.Path)
+	switch {
+	case u.Host != "" && u.Host != "localhost", !strings.HasPrefix(u.Path, "/"):
+		c.reportAt(s.option, s.source, Changed, fmt.Sprintf("%q does not name an absolute directory: write its [[upstream]] by hand "+
+			"(url = \"file:///dir\")", s.uri))
+		return nil
+	case dir == "/":
+		c.reportAt(s.option, s.source, Changed, fmt.Sprintf("%q would serve the whole file system, which Gatehouse refuses: "+
+			"write an [[upstream]] with url = \"file:///DIR\" for the directory of the files", s.uri))
+		return nil
+	}
+	at := s.path
+	if at == "" && s.legacy() {
+		at = u.Fragment
+	}
+	prefix, ok := c.routePrefix(upstreamSpec{option: s.option, source: s.source, path: at}, u.Path)
+	if !ok {
+		return nil
+	}
+	t := &table{}
+	t.set("path_prefix", prefix, "", false)
+	t.set("url", (&url.URL{Scheme: "file", Path: dir}).String(), s.option+" "+s.uri, false)
+	if prefix != "/" {
+		t.set("strip_prefix", true, "as oauth2-proxy: the path after path_prefix is looked up in the directory", false)
+	}
+	return &route{name: "files", prefix: prefix, legacy: s.legacy(), t: t, status: Changed,
+		note: "files of " + dir + " at " + prefix + ": a directory is served by its index.html and never listed " +
+			"(oauth2-proxy listed it); paths with a segment starting with \".\" are 404", keys: []string{"upstream"}}
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
