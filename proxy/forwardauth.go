@@ -83,6 +83,10 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 	var v verdict
 	err = fa.gate.decide(r, &o.gr, &v)
 	noteRequest(w, &v, false)
+	// With the cookie store a refresh rewrites the session cookies: the
+	// front proxy must pass this Set-Cookie on to the browser (nginx:
+	// auth_request_set and add_header, docs/integrations.md).
+	fa.gate.writeSession(w, r, &v)
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
 		return

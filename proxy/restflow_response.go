@@ -153,7 +153,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		}
 		return app, err
 	}
-	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID)
+	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID, true)
 	if err != nil {
 		switch {
 		case errors.Is(err, errIDToken): // no usable identity in the claims
@@ -166,7 +166,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 	completed = true // the flow ends here: its handle stops working
 	ra.audit(slog.LevelInfo, "rest flow completed", audit.Event{Kind: audit.RESTFlowComplete}, slog.String("flow_id", fid), slog.String("app", app.name), slog.String("sub", s.Subject))
 	w.Header().Set("Access-Token", ticket)
-	http.SetCookie(w, ra.sessions.Cookie(ticket))
+	ra.sessions.SetCookies(w, r, ticket)
 	ra.flows.clearFlowCookie(w, r)
 	ra.restOK(w, "", sessionRef(s), sessionAttributes(s))
 	return app, nil

@@ -193,7 +193,7 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, so.sessions.Cookie(ticket))
+	so.sessions.SetCookies(w, r, ticket)
 	rd, err := so.redirects.Validate(flow.ReturnTo)
 	if err != nil {
 		rd = "/"
@@ -225,14 +225,16 @@ func (so *sso) createSession(r *http.Request, res *login.Result) (string, error)
 	if err := so.gate.loginAllowed(res.Claims); err != nil {
 		return "", err
 	}
-	ticket, _, err := so.createSessionFor(r, res, "")
+	ticket, _, err := so.createSessionFor(r, res, "", false)
 	return ticket, err
 }
 
 // createSessionFor stores a new session for a login whose tokens were issued
 // to clientID ("" for the gateway's own client), and returns its ticket and
-// the session.
-func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
+// the session. stored makes it a server-side session whatever the store
+// (the REST flow API's bearer session tokens, which a refresh cannot
+// rewrite; see session.Manager.CreateStored).
+func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string, stored bool) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
 		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "identity"}, slog.Any("error", err))
@@ -249,13 +251,28 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 			s.ExpiresAt = s.AccessExpiry
 		}
 	}
-	ticket, err := so.sessions.Create(r.Context(), s)
+	create := so.sessions.Create
+	if stored {
+		create = so.sessions.CreateStored
+	}
+	ticket, err := create(r.Context(), s)
+	if errors.Is(err, session.ErrCookieTooLarge) {
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "session_too_large"},
+			slog.String("sub", s.Subject), slog.Int("access_token_bytes", len(s.AccessToken)),
+			slog.Int("refresh_token_bytes", len(s.RefreshToken)), slog.Int("id_token_bytes", len(s.IDToken)))
+		return "", nil, errSessionTooLarge
+	}
 	if err != nil {
 		return "", nil, storeErr(err)
 	}
 	so.audit(slog.LevelInfo, "login", audit.Event{Kind: audit.Login}, slog.String("sub", s.Subject), slog.String("user", id.PreferredUsername))
 	return ticket, s, nil
 }
+
+// errSessionTooLarge refuses a login whose tokens do not fit in the cookie
+// store's cookies even compacted.
+var errSessionTooLarge = &httpError{Status: http.StatusBadGateway, Code: "session_too_large", Title: "Sign-in could not be completed",
+	Detail: "The sign-in service issued tokens too large to keep in this browser's cookies. Please tell the administrator (session.store = \"cookie\" needs smaller tokens, or a server-side store)."}
 
 // keptClaims drops the ID token's bookkeeping claims, keeping what headers,
 // rules and the userinfo endpoint need.

@@ -94,7 +94,7 @@ func (rl *relay) stripOwnCookies(r *http.Request) {
 		for part := range strings.SplitSeq(v, ";") {
 			p := strings.TrimSpace(part)
 			n, _, _ := strings.Cut(p, "=")
-			if p == "" || n == name || n == rl.bindingName {
+			if p == "" || n == name || n == rl.bindingName || rl.ownCookieName(n) { // chunks: name_1, ...
 				continue
 			}
 			if b.Len() > 0 {

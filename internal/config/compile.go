@@ -67,12 +67,18 @@ func Compile(c *Config) (*Runtime, error) {
 		}
 		rt.TrustedProxies = append(rt.TrustedProxies, p)
 	}
-	secret, err := c.CookieSecretBytes()
+	var secret []byte
+	var previous [][]byte
+	secrets, err := c.CookieSecretsBytes()
 	if err != nil {
 		errs = append(errs, err)
+	} else {
+		secret, previous = secrets[0], secrets[1:]
 	}
 	rt.Session = session.Options{
-		Secret:       secret,
+		Secret:          secret,
+		PreviousSecrets: previous,
+		CookieStore:     c.Session.Store == StoreCookie,
 		CookieName:   c.Session.CookieName,
 		CookieDomain: c.Session.CookieDomain,
 		Secure:       rt.PublicURL != nil && rt.PublicURL.Scheme == "https",
