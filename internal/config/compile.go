@@ -79,12 +79,12 @@ func Compile(c *Config) (*Runtime, error) {
 		Secret:          secret,
 		PreviousSecrets: previous,
 		CookieStore:     c.Session.Store == StoreCookie,
-		CookieName:   c.Session.CookieName,
-		CookieDomain: c.Session.CookieDomain,
-		Secure:       rt.PublicURL != nil && rt.PublicURL.Scheme == "https",
-		Lifetime:     c.Session.Lifetime.Duration,
-		IdleTimeout:  c.Session.IdleTimeout.Duration,
-		CacheMaxAge:  cacheMaxAge(c.Session.CacheMaxAge.Duration),
+		CookieName:      c.Session.CookieName,
+		CookieDomain:    c.Session.CookieDomain,
+		Secure:          rt.PublicURL != nil && rt.PublicURL.Scheme == "https",
+		Lifetime:        c.Session.Lifetime.Duration,
+		IdleTimeout:     c.Session.IdleTimeout.Duration,
+		CacheMaxAge:     cacheMaxAge(c.Session.CacheMaxAge.Duration),
 	}
 	if rt.Login, err = compileLogin(c); err != nil {
 		errs = append(errs, err)
