@@ -106,7 +106,11 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
 		Binding: so.sessions.Binding(binding), Created: so.now().Unix(),
 	}
-	if err := so.sessions.PutFlow(r.Context(), req.State, flow, so.flowTTL); err != nil {
+	if so.sessions.FlowsInCookies() { // the cookie store: the flow travels in a cookie of its own
+		if err := so.setFlowCookie(w, req.State, flow); err != nil {
+			return err
+		}
+	} else if err := so.sessions.PutFlow(r.Context(), req.State, flow, so.flowTTL); err != nil {
 		return storeErr(err)
 	}
 	if hadBinding {
@@ -160,7 +164,7 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 		return errStateMissing
 	}
 	var flow pendingFlow
-	if err := so.sessions.TakeFlow(ctx, state, &flow); err != nil {
+	if err := so.takeFlow(w, r, state, &flow); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "unknown_state"})
 			return errStateUnknown

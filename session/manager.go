@@ -112,6 +112,7 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.Flows.now = m.now
 	m.logger = opts.Logger
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
@@ -139,6 +140,7 @@ func NewManager(opts Options) (*Manager, error) {
 			return nil, err
 		}
 		m.cookies = &cookieMode{m: m, sealer: sl}
+		m.Flows.sealer = sl
 	}
 	return m, nil
 }
