@@ -61,6 +61,7 @@ type envOptions struct {
 	flowLimits       proxy.FlowLimits                          // limits on pending logins (limits_test.go)
 	limitObs         proxy.LimitObserver
 	asWrap           func(http.Handler) http.Handler // wraps the AS (to count its requests)
+	cookieStore      bool                            // session.Options.CookieStore (cookiestore_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -221,7 +222,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	t := e.t
 	t.Helper()
 	sessions, err := session.NewManager(session.Options{Store: store, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: e.opts.now,
-		CacheMaxAge: -1}) // no local cache: every request reads the store
+		CacheMaxAge: -1, CookieStore: e.opts.cookieStore}) // no local cache: every request reads the store
 	if err != nil {
 		t.Fatal(err)
 	}
