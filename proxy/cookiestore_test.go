@@ -1,6 +1,9 @@
 package proxy_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -199,6 +202,36 @@ func TestCookieStoreForwardAuthRefresh(t *testing.T) {
 	clock.Advance(3 * time.Minute) // past the refresh grace
 	if r := cookieGet(t, e.gwURL+"/oauth2/auth", applyCookies(cookie, r)); r.StatusCode != http.StatusAccepted {
 		t.Errorf("the cookie forward-auth returned: %d", r.StatusCode)
+	}
+}
+
+// TestCookieStoreForwardAuthChunks: a session in several cookies reaches
+// nginx's auth_request_set too: the second and later Set-Cookie lines are
+// repeated as X-Auth-Request-Set-Cookie-N ($upstream_http_set_cookie holds
+// the first line only).
+func TestCookieStoreForwardAuthChunks(t *testing.T) {
+	clock := newFakeClock()
+	raw := make([]byte, 4500)
+	_, _ = rand.Read(raw)
+	big := base64.RawURLEncoding.EncodeToString(raw) // 6 KB that do not compress
+	e := newEnv(t, envOptions{now: clock.Now, cookieStore: true,
+		hooks: devop.Hooks{IDToken: func(c map[string]any) { c["blob"] = big }}})
+	c := e.browser()
+	e.loginAs(c, "/", "alice")
+	cookie := e.sessionCookie(c)
+	if !strings.Contains(cookie, "gatehouse_1=") {
+		t.Fatalf("the session is in one cookie; the test needs several: %.80s", cookie)
+	}
+	clock.Advance(devop.DefaultAccessTokenTTL + time.Second)
+	r := cookieGet(t, e.gwURL+"/oauth2/auth", cookie)
+	lines := r.Header["Set-Cookie"]
+	if r.StatusCode != http.StatusAccepted || len(lines) < 2 {
+		t.Fatalf("forward-auth after expiry: %d, %d Set-Cookie lines", r.StatusCode, len(lines))
+	}
+	for i, line := range lines[1:] {
+		if got := r.Header.Get(fmt.Sprintf("X-Auth-Request-Set-Cookie-%d", i+1)); got != line {
+			t.Errorf("X-Auth-Request-Set-Cookie-%d = %.40q, want the Set-Cookie line %.40q", i+1, got, line)
+		}
 	}
 }
 
