@@ -228,6 +228,9 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	}
 	if s.inCookie {
 		t, err := m.cookies.sealer.sealSession(s)
+		if errors.Is(err, ErrCookieTooLarge) { // the session cannot go on (a refresh brought larger tokens)
+			return fmt.Errorf("%w: %w", err, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}

@@ -72,6 +72,12 @@ func (b *browser) loginAll(ctx context.Context, gw string) ([]*http.Cookie, erro
 	if resp.StatusCode != http.StatusFound || binding == nil {
 		return nil, fmt.Errorf("login start: status %d, binding cookie %v", resp.StatusCode, binding != nil)
 	}
+	carry := []*http.Cookie{binding}
+	for _, c := range resp.Cookies() { // the cookie store's pending login travels in a cookie
+		if strings.HasPrefix(c.Name, "gatehouse_csrf_f_") {
+			carry = append(carry, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
 	resp, err = b.get(ctx, resp.Header.Get("Location"))
 	if err != nil {
 		return nil, err
@@ -80,7 +86,7 @@ func (b *browser) loginAll(ctx context.Context, gw string) ([]*http.Cookie, erro
 	if resp.StatusCode/100 != 3 || !strings.HasPrefix(cb, gw+"/oauth2/callback") {
 		return nil, fmt.Errorf("authorization: status %d, location %q", resp.StatusCode, cb)
 	}
-	resp, err = b.get(ctx, cb, binding)
+	resp, err = b.get(ctx, cb, carry...)
 	if err != nil {
 		return nil, err
 	}

@@ -55,10 +55,10 @@ type target struct {
 	key, name string
 	url       string
 	proc      *proc
-	redis     bool // the gateway uses Redis: count its CPU and commands too
+	redis     bool           // the gateway uses Redis: count its CPU and commands too
 	cookies   []*http.Cookie // the session's (several with the cookie store's chunks)
-	samples   []sample // under load: options.conns connections
-	single    []sample // one connection: latency without queueing
+	samples   []sample       // under load: options.conns connections
+	single    []sample       // one connection: latency without queueing
 	peakRSS   float64
 }
 
