@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -18,10 +19,16 @@ import (
 // upstreams).
 const flowCookieInfix = "_f_"
 
-// flowCookieName returns the name of the cookie of the flow with state.
+// flowCookieName returns the name of the cookie of the flow with state. On
+// https it has the "__Secure-" prefix: "__Host-" (the binding cookie's)
+// requires Path=/, and a flow cookie is scoped to the callback.
 func (so *sso) flowCookieName(state string) string {
 	h := sha256.Sum256([]byte("gatehouse flow cookie\x00" + state))
-	return so.bindingName + flowCookieInfix + base64.RawURLEncoding.EncodeToString(h[:9])
+	name := strings.TrimPrefix(so.bindingName, "__Host-") + flowCookieInfix + base64.RawURLEncoding.EncodeToString(h[:9])
+	if so.secure {
+		name = "__Secure-" + name
+	}
+	return name
 }
 
 func (so *sso) flowCookie(state, value string, maxAge int) *http.Cookie {
