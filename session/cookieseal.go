@@ -13,6 +13,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // With the cookie store (Options.CookieStore) a browser's whole session
@@ -168,8 +169,8 @@ func (sl *sealer) openBytes(aad string, sealed []byte) ([]byte, int, error) {
 		case len(pt) > 0 && pt[0] == formatRaw:
 			return pt[1:], i, nil
 		case len(pt) > 0 && pt[0] == formatDeflate:
-			out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(pt[1:])), maxCookiePlain+1))
-			if err != nil || len(out) > maxCookiePlain {
+			out, err := inflate(pt[1:])
+			if err != nil {
 				return nil, 0, errOpen
 			}
 			return out, i, nil
@@ -177,6 +178,31 @@ func (sl *sealer) openBytes(aad string, sealed []byte) ([]byte, int, error) {
 		return nil, 0, errOpen
 	}
 	return nil, 0, errOpen
+}
+
+// inflaters holds DEFLATE readers for reuse: a new one allocates tens of
+// kilobytes, which would be most of the cost of opening a record.
+var inflaters sync.Pool
+
+// inflate decompresses b, up to maxCookiePlain bytes.
+func inflate(b []byte) ([]byte, error) {
+	src := bytes.NewReader(b)
+	r, _ := inflaters.Get().(io.ReadCloser)
+	if r == nil {
+		r = flate.NewReader(src)
+	} else if err := r.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, err
+	}
+	defer inflaters.Put(r)
+	var out bytes.Buffer
+	out.Grow(4 * len(b))
+	if _, err := out.ReadFrom(io.LimitReader(r, maxCookiePlain+1)); err != nil {
+		return nil, err
+	}
+	if out.Len() > maxCookiePlain {
+		return nil, errOpen
+	}
+	return out.Bytes(), nil
 }
 
 // encodeCookieBody returns the plaintext body of s's cookie record: its ID,
