@@ -303,3 +303,27 @@ func TestCookieStoreBackchannelLogout(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieStoreRESTFlow: with the cookie store, the REST flow API's
+// session tokens stay server-side records (a bearer token an app keeps
+// cannot be rewritten by a refresh): refreshes with rotation keep working,
+// and the token is a short ticket, not a sealed record.
+func TestCookieStoreRESTFlow(t *testing.T) {
+	e := newRESTEnv(t, envOptions{accessTTL: 30 * time.Second, cookieStore: true}) // every request refreshes
+	a := e.app()
+	token := a.login("alice")
+	if strings.Contains(token, ".") || len(token) > 512 {
+		t.Errorf("the session token is %d bytes %.20q..., want a server-side ticket", len(token), token)
+	}
+	for i := range 3 {
+		if resp, _ := e.getWith(a.c, "/api/things", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	if st := e.as.Stats(); st.Refreshes < 2 || st.RefreshReuseDetected != 0 {
+		t.Errorf("AS stats %+v, want refreshes without reuse", st)
+	}
+	if n := e.store.created.Load(); n == 0 { // the login's and each refresh's writes
+		t.Errorf("the app's session was never written to the store")
+	}
+}
