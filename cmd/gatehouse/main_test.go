@@ -96,6 +96,30 @@ client_id = "x"
 			}
 		})
 	}
+	// The cookie store without Redis is valid, and check-config says
+	// which logout features it loses; with Redis it says nothing.
+	t.Run("CookieStoreWarning", func(t *testing.T) {
+		const cookieBase = `
+[server]
+public_url = "http://127.0.0.1:4180"
+[provider]
+issuer = "http://127.0.0.1:9000"
+client_id = "x"
+client_secret = "s"
+[session]
+store = "cookie"
+cookie_secret = ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU="]
+`
+		const upstream = "[[upstream]]\nurl = \"http://127.0.0.1:8080\"\n"
+		out, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", writeFile(t, cookieBase+upstream))
+		if err != nil || !strings.Contains(out, "configuration is valid") || !strings.Contains(errOut, "warning: session.store = \"cookie\" without [session.redis]") {
+			t.Errorf("cookie store without Redis: %v\nstdout %s\nstderr %s", err, out, errOut)
+		}
+		_, errOut, err = runCmd(t, t.Context(), nil, "check-config", "-config", writeFile(t, cookieBase+"[session.redis]\nurl = \"redis://127.0.0.1:6379/0\"\n"+upstream))
+		if err != nil || strings.Contains(errOut, "warning") {
+			t.Errorf("cookie store with Redis: %v\n%s", err, errOut)
+		}
+	})
 	t.Run("SecretsNeverPrinted", func(t *testing.T) {
 		p := writeFile(t, `
 [server]
