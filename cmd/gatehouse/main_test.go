@@ -325,3 +325,45 @@ func TestSessionsRevoke(t *testing.T) {
 		t.Errorf("revoke without -sub: %q %v", errOut, err)
 	}
 }
+
+// TestSessionsRevokeCookieStore: with the cookie store, `sessions revoke`
+// records the revocation in Redis, where every gateway checks it; without
+// Redis it says plainly that it cannot reach the sessions.
+func TestSessionsRevokeCookieStore(t *testing.T) {
+	redistest.Require(t)
+	rds := redistest.Start(t)
+	p := writeFile(t, serveConfig("127.0.0.1:4180", "http://127.0.0.1:9000", "http://127.0.0.1:8080",
+		"store = \"cookie\"\n[session.redis]\nurl = \""+rds.URL+"\""))
+	st, err := redisstore.New(redisstore.Options{URL: rds.URL, KeyPrefix: "gatehouse:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret, _ := base64.StdEncoding.DecodeString(testSecret)
+	m, err := session.NewManager(session.Options{Store: st, Secret: secret, CookieStore: true, CacheMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tickets []string
+	for _, sub := range []string{"alice", "bob"} {
+		tk, err := m.Create(t.Context(), &session.Session{Issuer: "http://127.0.0.1:9000", Subject: sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	out, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", p, "-sub", "alice")
+	if err != nil || !strings.Contains(out, "revoked every cookie session") {
+		t.Fatalf("revoke: %q %q %v", out, errOut, err)
+	}
+	for i, want := range []bool{false, true} {
+		_, err := m.Load(t.Context(), tickets[i])
+		if (err == nil) != want {
+			t.Errorf("session %d alive=%v, want %v", i, err == nil, want)
+		}
+	}
+	noRedis := writeFile(t, serveConfig("127.0.0.1:4180", "http://127.0.0.1:9000", "http://127.0.0.1:8080", "store = \"cookie\""))
+	if _, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", noRedis, "-sub", "alice"); err == nil || !strings.Contains(errOut, "without [session.redis]") {
+		t.Errorf("revoke without Redis: %q %v", errOut, err)
+	}
+}
