@@ -111,3 +111,77 @@ func TestE2ECookieStoreBackchannelLogoutRedis(t *testing.T) {
 		t.Errorf("the gateway warned about lost logout features with Redis configured")
 	}
 }
+
+// nginxCookieLines are docs/integrations.md's lines for the cookie store in
+// nginx's location /: a refresh during the auth subrequest rewrites the
+// session cookies, which nginx passes on to the browser.
+const nginxCookieLines = `
+      auth_request_set $gatehouse_cookie_0 $upstream_http_set_cookie;
+      auth_request_set $gatehouse_cookie_1 $upstream_http_x_auth_request_set_cookie_1;
+      auth_request_set $gatehouse_cookie_2 $upstream_http_x_auth_request_set_cookie_2;
+      auth_request_set $gatehouse_cookie_3 $upstream_http_x_auth_request_set_cookie_3;
+      auth_request_set $gatehouse_cookie_4 $upstream_http_x_auth_request_set_cookie_4;
+      add_header Set-Cookie $gatehouse_cookie_0 always;
+      add_header Set-Cookie $gatehouse_cookie_1 always;
+      add_header Set-Cookie $gatehouse_cookie_2 always;
+      add_header Set-Cookie $gatehouse_cookie_3 always;
+      add_header Set-Cookie $gatehouse_cookie_4 always;
+`
+
+// TestE2ENginxCookieStore: nginx auth_request in front of the application,
+// the gateway with the cookie store. The access token expires; the refresh
+// happens in the auth subrequest, and nginx passes the new cookie on: after
+// a restart of the gateway (which forgets its refresh grace records), the
+// browser's cookie holds the rotated refresh token, and the next expiry
+// refreshes again instead of presenting a spent one. (Without the lines
+// above, the second expiry sends the browser to the OP.)
+func TestE2ENginxCookieStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	harness.Require(t, "node", "chromium")
+	const ttl = 3 * time.Second
+	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
+	public := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
+	op := harness.StartOP(t, harness.OPConfig{
+		AccessTokenTTL: ttl,
+		Clients:        []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
+		Users:          []harness.OPUser{alice},
+	})
+	app := startUpstream(t)
+	gw := startGateway(t, gwConfig{
+		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
+		UpstreamURL: app.URL, Store: "cookie",
+		ServerExtra: `trusted_proxies = ["127.0.0.1"]`,
+	})
+	server := strings.Replace(fmt.Sprintf(nginxServer, gwPort, app.URL),
+		"      auth_request /_gatehouse/auth;\n", "      auth_request /_gatehouse/auth;\n"+nginxCookieLines, 1)
+	harness.StartNginx(t, nginxPort, nginxHTTP, server)
+
+	b := harness.StartBrowser(t)
+	tab := b.NewTab(t)
+	screenshotOnFailure(t, tab, "nginx-cookie-final")
+	tab.Navigate(t, public+"/start")
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, public+"/start")
+	before := op.Events(t)
+	for round := 1; round <= 2; round++ {
+		time.Sleep(ttl + 500*time.Millisecond)
+		path := fmt.Sprintf("/after-expiry-%d", round)
+		tab.Navigate(t, public+path)
+		if got := tab.URL(t); got != public+path {
+			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", round, got)
+		}
+		if h := app.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
+			t.Fatalf("after expiry %d the application saw user %q", round, h.Get("X-Forwarded-User"))
+		}
+		gw.restart(t) // forget the refresh grace: only the browser's cookie carries the session on
+	}
+	after := op.Events(t)
+	if n := after["grant.refresh_token"] - before["grant.refresh_token"]; n != 2 {
+		t.Errorf("the OP saw %d refresh grants, want 2", n)
+	}
+	if n := after["refresh_token.reuse"] - before["refresh_token.reuse"]; n != 0 {
+		t.Errorf("the OP saw %d reused refresh tokens: nginx did not pass the refreshed cookie on", n)
+	}
+}
