@@ -114,7 +114,11 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 		return storeErr(err)
 	}
 	if hadBinding {
-		so.limit.capBrowserFlows(r, flow.Binding, req.State)
+		for _, old := range so.limit.capBrowserFlows(r, flow.Binding, req.State) {
+			if so.sessions.FlowsInCookies() { // the browser holds the flow: expire its cookie
+				http.SetCookie(w, so.flowCookie(old, "", -1))
+			}
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.URL, http.StatusFound)
