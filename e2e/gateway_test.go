@@ -56,8 +56,8 @@ type gwConfig struct {
 	Issuer        string
 	ClientID      string
 	ClientSecret  string
-	Store         string // "memory" (default) or "redis"
-	RedisURL      string
+	Store         string // "memory" (default), "redis" or "cookie"
+	RedisURL      string // with "cookie": the revocation store (optional)
 	UpstreamURL   string
 	RefreshBefore string // default "1s"
 	CookieSecret  string // default: a fixed test secret (replicas must share it)
@@ -119,7 +119,7 @@ cookie_secret = %q
 refresh_before = %q
 %s
 `, c.Port, c.PublicURL, c.ServerExtra, c.Issuer, c.ClientID, c.ClientSecret, c.ProviderExtra, c.Store, c.CookieSecret, c.RefreshBefore, c.SessionExtra)
-	if c.Store == "redis" {
+	if c.Store == "redis" || (c.Store == "cookie" && c.RedisURL != "") {
 		toml += fmt.Sprintf("\n[session.redis]\nurl = %q\n", c.RedisURL)
 	}
 	toml += fmt.Sprintf("\n[[upstream]]\nname = \"app\"\npath_prefix = \"/\"\nurl = %q\n", c.UpstreamURL)

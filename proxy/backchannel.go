@@ -158,7 +158,7 @@ func (cl *channelLogout) handleFrontchannelLogout(w http.ResponseWriter, r *http
 				n = 1
 			}
 		}
-		http.SetCookie(w, cl.sessions.ClearCookie())
+		cl.sessions.ClearCookies(w, r)
 		cl.audit(slog.LevelInfo, "front-channel logout", audit.Event{Kind: audit.Logout, Channel: "frontchannel"}, slog.Int("sessions", n))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

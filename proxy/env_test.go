@@ -70,6 +70,7 @@ type envOptions struct {
 	accessLog        *accesslog.Logger                     // proxy.Options.AccessLog (observe_test.go)
 	observer         proxy.RequestObserver                 // proxy.Options.Observer (metrics)
 	tracer           trace.Tracer                          // proxy.Options.Tracer (tracing_test.go)
+	cookieStore      bool                                  // session.Options.CookieStore (cookiestore_test.go)
 }
 
 // fullStore is what memstore and redisstore both provide.
@@ -230,7 +231,7 @@ func (e *env) newGateway(pub *url.URL, store fullStore) *proxy.Gateway {
 	t := e.t
 	t.Helper()
 	sessions, err := session.NewManager(session.Options{Store: store, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: e.opts.now,
-		CacheMaxAge: -1}) // no local cache: every request reads the store
+		CacheMaxAge: -1, CookieStore: e.opts.cookieStore}) // no local cache: every request reads the store
 	if err != nil {
 		t.Fatal(err)
 	}

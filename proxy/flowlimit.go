@@ -225,13 +225,17 @@ func (l *flowGuard) admitFlow(r *http.Request) error {
 }
 
 // capBrowserFlows records a browser's new flow and ends its oldest ones
-// past FlowLimits.PerBrowser. Only browsers that came with a binding cookie
-// are tracked: one without gets a new cookie and has this one flow.
-func (l *flowGuard) capBrowserFlows(r *http.Request, binding, secret string) {
-	for _, old := range l.flows.noteBrowser(binding, secret, l.now()) {
+// past FlowLimits.PerBrowser, and returns their secrets (with the cookie
+// store the caller expires their cookies). Only browsers that came with a
+// binding cookie are tracked: one without gets a new cookie and has this
+// one flow.
+func (l *flowGuard) capBrowserFlows(r *http.Request, binding, secret string) []string {
+	evicted := l.flows.noteBrowser(binding, secret, l.now())
+	for _, old := range evicted {
 		observeLimit(l.observer, LimitFlowsPerBrowser)
 		if err := l.sessions.DeleteFlow(r.Context(), old); err != nil {
 			l.logger.Warn("could not end a browser's oldest pending login", "error", err)
 		}
 	}
+	return evicted
 }

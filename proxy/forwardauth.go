@@ -102,6 +102,11 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		err = fa.applyQueryRules(qr, o, &v)
 	}
 	noteRequest(w, &v, false, err)
+	// With the cookie store a refresh rewrites the session cookies: the
+	// front proxy must pass this Set-Cookie on to the browser (nginx:
+	// auth_request_set and add_header, docs/integrations.md).
+	fa.gate.writeSession(w, r, &v)
+	numberSetCookies(w.Header())
 	if err != nil {
 		fa.refuseForwardAuth(w, r, ov, o, &v, err)
 		return
@@ -128,6 +133,18 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// numberSetCookies repeats the second and later Set-Cookie lines of a
+// forward-auth answer (the cookie store's chunks) as X-Auth-Request-Set-Cookie-1,
+// -2, ...: nginx's $upstream_http_set_cookie holds the first line only, so
+// auth_request_set can pick up the others by these names.
+func numberSetCookies(h http.Header) {
+	for i, line := range h["Set-Cookie"] {
+		if i > 0 {
+			h["X-Auth-Request-Set-Cookie-"+strconv.Itoa(i)] = []string{line}
+		}
+	}
 }
 
 // refuseForwardAuth answers a forward-auth request the gate refused. ov is

@@ -65,6 +65,10 @@ type verdict struct {
 	// sub is the authenticated user's subject, also when a rule denied
 	// access (for the access log).
 	sub string
+	// sess is the session the request was authenticated with, if any: with
+	// the cookie store, a refresh or recorded activity rewrites its cookies
+	// on the response (writeSession).
+	sess *session.Session
 }
 
 // denial is the error of a request an authorization rule refuses.
@@ -86,6 +90,7 @@ func (g *gate) handleGate(w http.ResponseWriter, r *http.Request) {
 		err = g.traceDecide(r, &gr, &v)
 	}
 	noteRequest(w, &v, true, err)
+	g.writeSession(w, r, &v)
 	if err != nil {
 		g.refuse(w, r, &v, err)
 		return
@@ -179,7 +184,7 @@ func credentialKind(bearer bool) string {
 func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]any, error) {
 	mode := v.pol.Auth
 	if mode == AuthSession {
-		return g.sessionIdentity(g.currentSession(r))
+		return g.sessionIdentity(v.keep(g.currentSession(r)))
 	}
 	if mode == AuthPasswordGrant { // password.go
 		return g.passwordIdentity(r, v.pol)
@@ -192,15 +197,32 @@ func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]a
 	case tok == "" && mode == AuthBearer:
 		return nil, nil, errNoToken
 	case tok == "":
-		return g.sessionIdentity(g.currentSession(r))
+		return g.sessionIdentity(v.keep(g.currentSession(r)))
 	case g.sessions.IsTicket(tok):
 		if mode == AuthBearer { // never sent to the AS: it is the gateway's own credential
 			return nil, nil, fmt.Errorf("%w: a session token on a bearer-only route", errBadToken)
 		}
-		return g.sessionIdentity(g.loadSession(r.Context(), tok))
+		return g.sessionIdentity(v.keep(g.loadSession(r.Context(), tok)))
 	}
 	v.bearer = true
 	return g.bearer.tokenIdentity(r.Context(), tok)
+}
+
+// keep notes the session a request was authenticated with.
+func (v *verdict) keep(s *session.Session, err error) (*session.Session, error) {
+	v.sess = s
+	return s, err
+}
+
+// writeSession writes the session's cookies on the response when it was
+// saved during the request (the cookie store: a refresh, recorded activity,
+// a reseal under the current secret), whether the request then passes or
+// not: the refreshed tokens must reach the browser either way. Set-Cookie
+// is set before the upstream's response headers are copied in.
+func (g *gate) writeSession(w http.ResponseWriter, r *http.Request, v *verdict) {
+	if v.sess != nil {
+		g.sessions.WriteSession(w, r, v.sess)
+	}
 }
 
 // sessionIdentity returns the identity of a loaded session. It is derived

@@ -111,8 +111,18 @@ func TestAnonymousLoginsCappedPerClientAddress(t *testing.T) {
 // A browser with many tabs still logs in: past its cap its oldest pending
 // logins end, the newest one works.
 func TestBrowserPendingLoginsCappedOldestEnded(t *testing.T) {
+	// With the cookie store the browser holds its pending logins: the ended
+	// ones' cookies are expired.
+	for _, cookieStore := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Store", true: "CookieStore"}[cookieStore], func(t *testing.T) {
+			testBrowserPendingLoginsCapped(t, cookieStore)
+		})
+	}
+}
+
+func testBrowserPendingLoginsCapped(t *testing.T, cookieStore bool) {
 	obs := &limitCounter{}
-	e := newEnv(t, envOptions{flowLimits: proxy.FlowLimits{PerBrowser: 3}, limitObs: obs})
+	e := newEnv(t, envOptions{flowLimits: proxy.FlowLimits{PerBrowser: 3}, limitObs: obs, cookieStore: cookieStore})
 	c := e.browser()
 	var authURLs []string
 	for i := range 6 {

@@ -155,7 +155,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		}
 		return app, err
 	}
-	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID)
+	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID, true)
 	if err != nil {
 		switch {
 		case errors.Is(err, errIDToken): // no usable identity in the claims
@@ -169,7 +169,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 	noteOutcome(w, OutcomeLogin)
 	ra.audit(slog.LevelInfo, "rest flow completed", audit.Event{Kind: audit.RESTFlowComplete}, slog.String("flow_id", fid), slog.String("app", app.name), slog.String("sub", s.Subject))
 	w.Header().Set("Access-Token", ticket)
-	http.SetCookie(w, ra.sessions.Cookie(ticket))
+	ra.sessions.SetCookies(w, r, ticket)
 	ra.flows.clearFlowCookie(w, r)
 	ra.restOK(w, "", sessionRef(s), sessionAttributes(s))
 	return app, nil

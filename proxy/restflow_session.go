@@ -51,7 +51,7 @@ func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 		ra.flows.clearFlowCookie(w, r)
 	}
 	if c.ticketCookie {
-		http.SetCookie(w, ra.sessions.ClearCookie())
+		ra.sessions.ClearCookies(w, r)
 	}
 	if c.ticket == "" {
 		ra.restWrite(w, http.StatusOK, &restDoc{Meta: ra.restMeta("")})

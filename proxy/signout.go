@@ -103,7 +103,7 @@ func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	rd, _ := so.redirects.Validate(rdRaw)
 	ctx := r.Context()
-	http.SetCookie(w, so.sessions.ClearCookie())
+	so.sessions.ClearCookies(w, r)
 	var idToken string
 	if ticket := so.sessions.TicketFromRequest(r); ticket != "" {
 		s, err := so.sessions.Load(ctx, ticket)

@@ -124,11 +124,19 @@ func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo
 		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
 		Binding: so.sessions.Binding(binding), Created: so.now().Unix(),
 	}
-	if err := so.sessions.PutFlow(r.Context(), req.State, flow, so.flowTTL); err != nil {
+	if so.sessions.FlowsInCookies() { // the cookie store: the flow travels in a cookie of its own
+		if err := so.setFlowCookie(w, req.State, flow); err != nil {
+			return err
+		}
+	} else if err := so.sessions.PutFlow(r.Context(), req.State, flow, so.flowTTL); err != nil {
 		return storeErr(err)
 	}
 	if hadBinding {
-		so.limit.capBrowserFlows(r, flow.Binding, req.State)
+		for _, old := range so.limit.capBrowserFlows(r, flow.Binding, req.State) {
+			if so.sessions.FlowsInCookies() { // the browser holds the flow: expire its cookie
+				http.SetCookie(w, so.flowCookie(old, "", -1))
+			}
+		}
 	}
 	so.setReturnCookie(w, rd)
 	w.Header().Set("Cache-Control", "no-store")
@@ -212,7 +220,7 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request, returnTo *string
 		return errStateMissing
 	}
 	var flow pendingFlow
-	if err := so.sessions.TakeFlow(ctx, state, &flow); err != nil {
+	if err := so.takeFlow(w, r, state, &flow); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "unknown_state"})
 			return errStateUnknown
@@ -249,7 +257,7 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request, returnTo *string
 		return err
 	}
 	noteOutcome(w, OutcomeLogin)
-	http.SetCookie(w, so.sessions.Cookie(ticket))
+	so.sessions.SetCookies(w, r, ticket)
 	rd, err := so.redirects.Validate(flow.ReturnTo)
 	if err != nil {
 		rd = "/"
@@ -281,14 +289,16 @@ func (so *sso) createSession(r *http.Request, res *login.Result) (string, error)
 	if err := so.gate.loginAllowed(res.Claims); err != nil {
 		return "", err
 	}
-	ticket, _, err := so.createSessionFor(r, res, "")
+	ticket, _, err := so.createSessionFor(r, res, "", false)
 	return ticket, err
 }
 
 // createSessionFor stores a new session for a login whose tokens were issued
 // to clientID ("" for the gateway's own client), and returns its ticket and
-// the session.
-func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
+// the session. stored makes it a server-side session whatever the store
+// (the REST flow API's bearer session tokens, which a refresh cannot
+// rewrite; see session.Manager.CreateStored).
+func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string, stored bool) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
 		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "identity"}, slog.Any("error", err))
@@ -305,13 +315,28 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 			s.ExpiresAt = s.AccessExpiry
 		}
 	}
-	ticket, err := so.sessions.Create(r.Context(), s)
+	create := so.sessions.Create
+	if stored {
+		create = so.sessions.CreateStored
+	}
+	ticket, err := create(r.Context(), s)
+	if errors.Is(err, session.ErrCookieTooLarge) {
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "session_too_large"},
+			slog.String("sub", s.Subject), slog.Int("access_token_bytes", len(s.AccessToken)),
+			slog.Int("refresh_token_bytes", len(s.RefreshToken)), slog.Int("id_token_bytes", len(s.IDToken)))
+		return "", nil, errSessionTooLarge
+	}
 	if err != nil {
 		return "", nil, storeErr(err)
 	}
 	so.audit(slog.LevelInfo, "login", audit.Event{Kind: audit.Login}, slog.String("sub", s.Subject), slog.String("user", id.PreferredUsername))
 	return ticket, s, nil
 }
+
+// errSessionTooLarge refuses a login whose tokens do not fit in the cookie
+// store's cookies even compacted.
+var errSessionTooLarge = &httpError{Status: http.StatusBadGateway, Code: "session_too_large", Title: "Sign-in could not be completed",
+	Detail: "The sign-in service issued tokens too large to keep in this browser's cookies. Please tell the administrator (session.store = \"cookie\" needs smaller tokens, or a server-side store)."}
 
 // keptClaims drops the ID token's bookkeeping claims, keeping what headers,
 // rules and the userinfo endpoint need.

@@ -48,7 +48,8 @@ func (rl *relay) dropOwnSetCookies(resp *http.Response, route *upstream.Route) e
 // ownCookieName reports whether a cookie name is one of the gateway's: the
 // session cookie or the flow binding cookie, under any of the prefixes
 // "__Host-" and "__Secure-" or none, with a numbered "_N" suffix or none
-// (the chunks other proxies split large cookies into), compared ASCII
+// (the chunks other proxies, and the cookie store, split large cookies
+// into), or a pending login's "_f_..." cookie, compared ASCII
 // case-insensitively (browsers match the prefixes so).
 func (rl *relay) ownCookieName(name string) bool {
 	n := cookieBase(strings.TrimSpace(name))
@@ -57,6 +58,9 @@ func (rl *relay) ownCookieName(name string) bool {
 			return true
 		}
 		if rest, ok := strings.CutPrefix(n, base+"_"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+		if strings.HasPrefix(n, base+strings.ToLower(flowCookieInfix)) { // a pending login's cookie (ssoflowcookie.go)
 			return true
 		}
 	}
@@ -94,7 +98,7 @@ func (rl *relay) stripOwnCookies(r *http.Request) {
 		for part := range strings.SplitSeq(v, ";") {
 			p := strings.TrimSpace(part)
 			n, _, _ := strings.Cut(p, "=")
-			if p == "" || n == name || n == rl.bindingName {
+			if p == "" || n == name || n == rl.bindingName || rl.ownCookieName(n) { // chunks: name_1, ...
 				continue
 			}
 			if b.Len() > 0 {

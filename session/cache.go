@@ -122,6 +122,7 @@ func (c *cache) put(ticket string, s *Session, gen uint64, now time.Time) {
 	}
 	s.version = c.versions.Add(1) // shared with the caller's copy and every later hit's
 	cp := *s
+	cp.sealed = "" // written by the response of the request that saved it
 	if now.Sub(c.lastSweep) >= c.maxAge {
 		c.sweepLocked(now)
 	}
@@ -162,6 +163,19 @@ func (c *cache) drop(id string) {
 	c.gen.Add(1)
 	c.mu.Lock()
 	c.deleteLocked(id)
+	c.mu.Unlock()
+}
+
+// dropAll forgets every session (a revocation by OP session or subject,
+// which the cache cannot look up).
+func (c *cache) dropAll() {
+	if c == nil {
+		return
+	}
+	c.gen.Add(1)
+	c.mu.Lock()
+	clear(c.entries)
+	clear(c.byTicket)
 	c.mu.Unlock()
 }
 
@@ -222,7 +236,9 @@ func (m *Manager) Run(ctx context.Context) error {
 				once.Do(func() { close(seen) })
 				return
 			}
-			if id, ok := strings.CutPrefix(key, prefixSession); ok {
+			if key == revokedAll {
+				m.cache.dropAll()
+			} else if id, ok := strings.CutPrefix(key, prefixSession); ok {
 				m.cache.drop(id)
 			} else if id, ok := strings.CutPrefix(key, prefixRefreshed); ok {
 				m.waiters.wake(id)

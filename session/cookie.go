@@ -37,13 +37,13 @@ func (c *Cookies) options(maxAge int) *sessions.Options {
 }
 
 // TicketFromRequest returns the session ticket r carries, or "": the session
-// cookie, else an "Authorization: Bearer" ticket (the session token of apps
+// cookie (its chunks joined, with the cookie store), else an "Authorization: Bearer" ticket (the session token of apps
 // using the REST flow API). A bearer token that is not a valid ticket, such
 // as an access token issued by the AS, yields "" (no session, not an
 // error). The check is cheap: a JWT is refused by its '.' alone; anything
 // else of a ticket's shape costs one HMAC verification, no store access.
 func (c *Cookies) TicketFromRequest(r *http.Request) string {
-	if v := cookieValue(r.Header, c.name); v != "" {
+	if v := c.ticketFromCookies(r.Header); v != "" {
 		return v
 	}
 	if tok := bearerTicket(r); tok != "" && c.IsTicket(tok) {

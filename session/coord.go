@@ -119,11 +119,15 @@ func (m *Manager) refreshHeld(ctx context.Context, s *Session, stale func(*Sessi
 	if !stale(cur) {
 		return cur, nil
 	}
+	oldRefresh := cur.RefreshToken
 	if err := renew(ctx, cur); err != nil {
 		return nil, err
 	}
 	if err := m.Save(ctx, cur); err != nil {
 		return nil, err
+	}
+	if cur.inCookie {
+		m.cookies.gracePut(ctx, oldRefresh, cur)
 	}
 	return cur, nil
 }

@@ -22,7 +22,9 @@ import (
 // that started them. A Manager embeds one.
 type Flows struct {
 	store      Store
-	bindingKey []byte // HKDF of the secret, for Binding
+	bindingKey []byte  // HKDF of the secret, for Binding
+	sealer     *sealer // the cookie store's: flows in cookies; nil otherwise
+	now        func() time.Time
 }
 
 func flowKey(secret string) string { return prefixFlow + digest("flow", secret) }
@@ -108,4 +110,78 @@ func (fl *Flows) BindingMatches(cookieValue, binding string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(fl.Binding(cookieValue)), []byte(binding))
+}
+
+// With the cookie store, a browser's pending login travels in a sealed
+// cookie of its own (the proxy names it after the state), so that any
+// replica can finish a login another one started without a shared store.
+// The record is sealed under the cookie store's key (every cookie secret
+// opens it) and bound to a digest of the flow's secret (the state), and
+// carries its expiry; it is single use on every replica sharing the Store
+// (Redis), and on this replica otherwise (the AS's authorization code is
+// single use anyway).
+
+type sealedFlow struct {
+	Exp int64           `json:"exp"`
+	V   json.RawMessage `json:"v"`
+}
+
+// FlowsInCookies reports whether browsers' pending logins travel in sealed
+// cookies (SealFlow, OpenFlow) instead of the Store: the cookie store.
+func (fl *Flows) FlowsInCookies() bool { return fl.sealer != nil }
+
+// SealFlow returns v (JSON-encoded) sealed for a cookie, valid for ttl,
+// openable only with secret.
+func (fl *Flows) SealFlow(secret string, v any, ttl time.Duration) (string, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("session: encode flow: %w", err)
+	}
+	plain, err := json.Marshal(sealedFlow{Exp: fl.now().Add(ttl).Unix(), V: js})
+	if err != nil {
+		return "", fmt.Errorf("session: encode flow: %w", err)
+	}
+	sealed, err := fl.sealer.sealBytes(flowKey(secret), plain)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// OpenFlow opens a value of SealFlow made with secret into v, once: it
+// returns ErrNotFound for a value that does not open, has expired or was
+// opened before.
+func (fl *Flows) OpenFlow(ctx context.Context, secret, value string, v any) error {
+	if secret == "" || value == "" || fl.sealer == nil {
+		return ErrNotFound
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return ErrNotFound
+	}
+	plain, _, err := fl.sealer.openBytes(flowKey(secret), raw)
+	if err != nil {
+		return ErrNotFound
+	}
+	var sf sealedFlow
+	if err := json.Unmarshal(plain, &sf); err != nil {
+		return ErrNotFound
+	}
+	ttl := time.Unix(sf.Exp, 0).Sub(fl.now())
+	if ttl <= 0 {
+		return ErrNotFound
+	}
+	if lk, ok := fl.store.(Locker); ok {
+		_, fresh, err := lk.TryLock(ctx, prefixFirstUse+digest("flow used", secret), ttl)
+		if err != nil {
+			return fmt.Errorf("session: flow single use: %w", err)
+		}
+		if !fresh {
+			return ErrNotFound
+		}
+	}
+	if err := json.Unmarshal(sf.V, v); err != nil {
+		return fmt.Errorf("session: decode flow: %w", err)
+	}
+	return nil
 }

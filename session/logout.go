@@ -13,12 +13,26 @@ var ErrNoIndex = errors.New("session: the store keeps no session index")
 // EndBySubject ends every session of subject sub at issuer iss, on every
 // replica (the records are deleted from the shared store), and returns how
 // many were ended.
+//
+// With the cookie store, the subject's cookie sessions are recorded as
+// revoked (they cannot be counted) and the count is of the server-side
+// sessions (the REST flow API's).
 func (m *Manager) EndBySubject(ctx context.Context, iss, sub string) (int, error) {
+	if m.cookies != nil {
+		if err := m.cookies.endInCookies(ctx, revokedSubKey(iss, sub)); err != nil {
+			return 0, err
+		}
+	}
 	return m.endIndexed(ctx, SubjectIndexKey(iss, sub))
 }
 
 // EndBySID ends every session of the OP session sid at issuer iss.
 func (m *Manager) EndBySID(ctx context.Context, iss, sid string) (int, error) {
+	if m.cookies != nil {
+		if err := m.cookies.endInCookies(ctx, revokedSIDKey(iss, sid)); err != nil {
+			return 0, err
+		}
+	}
 	return m.endIndexed(ctx, SIDIndexKey(iss, sid))
 }
 

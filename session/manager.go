@@ -20,9 +20,19 @@ import (
 type Options struct {
 	// Store holds the sealed records. Required.
 	Store Store
-	// Secret is the cookie secret (32 bytes). Keys for the ticket MAC and the
-	// flow binding are derived from it with HKDF-SHA256. Required.
+	// Secret is the cookie secret (32 bytes). Keys for the ticket MAC, the
+	// flow binding and the cookie store's seal are derived from it with
+	// HKDF-SHA256. Required.
 	Secret []byte
+	// PreviousSecrets are earlier cookie secrets (key rotation): tickets
+	// and cookie records made under them are still accepted, and a cookie
+	// record is sealed again under Secret on its next write.
+	PreviousSecrets [][]byte
+	// CookieStore keeps browser sessions in their cookies, sealed
+	// (cookieseal.go); Store then holds only revocations, refresh grace
+	// records, pending flows, locks and the REST flow API's sessions
+	// (cookiestore.go).
+	CookieStore bool
 	// CookieName is the session cookie's name (default "gatehouse"). When
 	// Secure is set it gets the "__Host-" prefix.
 	CookieName string
@@ -67,6 +77,7 @@ type Manager struct {
 	logger    *slog.Logger
 	refreshes singleflight.Group
 	waiters   waiters
+	cookies   *cookieMode // nil unless Options.CookieStore
 }
 
 // NewManager returns a Manager for opts.
@@ -101,19 +112,36 @@ func NewManager(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.Flows.now = m.now
 	m.logger = opts.Logger
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
-	macKey, err := hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse ticket mac", 32)
-	if err != nil {
-		return nil, fmt.Errorf("session: derive key: %w", err)
+	var macKeys [][]byte
+	for _, sec := range append([][]byte{opts.Secret}, opts.PreviousSecrets...) {
+		if len(sec) < 32 {
+			return nil, errors.New("session: every cookie secret must be at least 32 bytes")
+		}
+		k, err := hkdf.Key(sha256.New, sec, nil, "gatehouse ticket mac", 32)
+		if err != nil {
+			return nil, fmt.Errorf("session: derive key: %w", err)
+		}
+		macKeys = append(macKeys, k)
 	}
+	var err error
 	if m.Flows.bindingKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "gatehouse flow binding", 32); err != nil {
 		return nil, fmt.Errorf("session: derive key: %w", err)
 	}
-	m.tickets = newTicketCodec(macKey, m.lifetime)
+	m.tickets = newTicketCodec(macKeys, m.lifetime)
 	m.Cookies.tickets = m.tickets
+	if opts.CookieStore {
+		sl, err := newSealer(append([][]byte{opts.Secret}, opts.PreviousSecrets...))
+		if err != nil {
+			return nil, err
+		}
+		m.cookies = &cookieMode{m: m, sealer: sl}
+		m.Flows.sealer = sl
+	}
 	return m, nil
 }
 
@@ -122,9 +150,38 @@ func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 
 func sessionKey(id string) string { return prefixSession + id }
 
-// Create stores s under a new ID and key (never reusing an earlier one: no
-// session fixation) and returns the ticket for the user agent.
+// Create makes s a new session with a new ID (never reusing an earlier one:
+// no session fixation) and returns the ticket for the user agent (write it
+// with SetCookies). With the cookie store the ticket is the sealed record
+// (ErrCookieTooLarge when it does not fit in the cookies); otherwise s is
+// stored under the new ID and a new key, as CreateStored does.
 func (m *Manager) Create(ctx context.Context, s *Session) (string, error) {
+	if m.cookies == nil {
+		return m.CreateStored(ctx, s)
+	}
+	id, _, err := newIDAndKey()
+	if err != nil {
+		return "", err
+	}
+	now := m.now().Unix()
+	s.ID, s.key, s.inCookie = id, nil, true
+	s.CreatedAt, s.LastSeen = now, now
+	if s.ExpiresAt == 0 || s.ExpiresAt > now+int64(m.lifetime/time.Second) {
+		s.ExpiresAt = now + int64(m.lifetime/time.Second)
+	}
+	if err := m.Save(ctx, s); err != nil {
+		return "", err
+	}
+	if s.sealed == "" { // Save ended it: it was born expired
+		return "", ErrNotFound
+	}
+	return s.sealed, nil
+}
+
+// CreateStored stores s in the Store under a new ID and key, whatever the
+// store kind, and returns its ticket: the REST flow API's sessions, whose
+// bearer tokens cannot be rewritten on a refresh, are always server-side.
+func (m *Manager) CreateStored(ctx context.Context, s *Session) (string, error) {
 	id, key, err := newIDAndKey()
 	if err != nil {
 		return "", err
@@ -145,18 +202,43 @@ func (m *Manager) Create(ctx context.Context, s *Session) (string, error) {
 }
 
 // Ticket returns the ticket of a loaded or created session.
-func (m *Manager) Ticket(s *Session) (string, error) { return m.tickets.encode(s.ID, s.key) }
+func (m *Manager) Ticket(s *Session) (string, error) {
+	if s.inCookie {
+		if s.sealed != "" {
+			return s.sealed, nil
+		}
+		return m.cookies.sealer.sealSession(s)
+	}
+	return m.tickets.encode(s.ID, s.key)
+}
 
 // Save writes s back to the store, sealed, with an expiry of whichever comes
 // first: the absolute end or the idle timeout.
+//
+// A cookie session is sealed again (under the first cookie secret); the
+// new ticket goes out with the response (Cookies.WriteSession).
 func (m *Manager) Save(ctx context.Context, s *Session) error {
-	if s.key == nil {
+	if s.key == nil && !s.inCookie {
 		return errors.New("session: save: session was not created or loaded")
 	}
 	s.version = 0 // a new version: what was derived from the old one no longer holds
 	ttl := m.ttl(s)
 	if ttl <= 0 {
 		return m.Delete(ctx, s)
+	}
+	if s.inCookie {
+		t, err := m.cookies.sealer.sealSession(s)
+		if errors.Is(err, ErrCookieTooLarge) { // the session cannot go on (a refresh brought larger tokens)
+			return fmt.Errorf("%w: %w", err, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		s.sealed = t
+		if err := m.invalidate(ctx, s.ID); err != nil {
+			return fmt.Errorf("session: save: %w", err)
+		}
+		return nil
 	}
 	plain, err := encodeRecord(s)
 	if err != nil {
@@ -203,11 +285,22 @@ func (m *Manager) Load(ctx context.Context, ticket string) (*Session, error) {
 		}
 		return s, nil
 	}
+	gen := m.cache.generation()
+	if isCookieTicket(ticket) {
+		if m.cookies == nil {
+			return nil, ErrNotFound
+		}
+		s, err := m.loadCookie(ctx, ticket)
+		if err != nil {
+			return nil, err
+		}
+		m.cache.put(ticket, s, gen, now)
+		return s, nil
+	}
 	id, key, err := m.tickets.decode(ticket)
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	gen := m.cache.generation()
 	s, err := m.load(ctx, id, key)
 	if err != nil {
 		return nil, err
@@ -239,6 +332,32 @@ func (m *Manager) load(ctx context.Context, id string, key []byte) (*Session, er
 	return s, nil
 }
 
+// loadCookie opens a cookie session, checks its lifetime and the
+// revocations, and seals it again when an older secret opened it.
+func (m *Manager) loadCookie(ctx context.Context, ticket string) (*Session, error) {
+	s, stale, err := m.cookies.sealer.openSession(ticket)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	s.inCookie = true
+	if !m.live(s, m.now()) {
+		return nil, ErrNotFound
+	}
+	revoked, err := m.cookies.revoked(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, ErrNotFound
+	}
+	if stale {
+		if err := m.Save(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
 // live reports whether s is within its absolute lifetime and idle timeout.
 func (m *Manager) live(s *Session, now time.Time) bool {
 	return now.Unix() < s.ExpiresAt && (m.idle <= 0 || now.Sub(time.Unix(s.LastSeen, 0)) < m.idle)
@@ -259,8 +378,19 @@ func (m *Manager) Touch(ctx context.Context, s *Session) error {
 	return m.Save(ctx, s)
 }
 
-// Delete ends s in the store.
+// Delete ends s in the store. A cookie session is recorded as revoked for
+// the rest of its lifetime (the caller also clears the cookies it can reach).
 func (m *Manager) Delete(ctx context.Context, s *Session) error {
+	if s.inCookie {
+		err := m.cookies.revoke(ctx, revokedIDKey(s.ID), time.Unix(s.ExpiresAt, 0).Sub(m.now()))
+		if ierr := m.invalidate(ctx, s.ID); err == nil && ierr != nil {
+			err = ierr
+		}
+		if err != nil {
+			return fmt.Errorf("session: delete: %w", err)
+		}
+		return nil
+	}
 	err := m.store.Delete(ctx, sessionKey(s.ID))
 	if ierr := m.invalidate(ctx, s.ID); err == nil && ierr != nil {
 		err = ierr
@@ -321,8 +451,18 @@ func digest(parts ...string) string {
 }
 
 // Reload reads s again from the store (for example after waiting for another
-// request's refresh). It returns ErrNotFound when the session ended.
+// request's refresh). It returns ErrNotFound when the session ended. A
+// cookie session is the record that replaced it by a refresh (the refresh
+// grace, cookiestore.go), or else a copy of s.
 func (m *Manager) Reload(ctx context.Context, s *Session) (*Session, error) {
+	if s.inCookie {
+		next, err := m.cookies.graceGet(ctx, s)
+		if err != nil || next != nil {
+			return next, err
+		}
+		cp := *s
+		return &cp, nil
+	}
 	return m.load(ctx, s.ID, s.key)
 }
 

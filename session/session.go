@@ -31,7 +31,13 @@ type Session struct {
 	ExpiresAt int64 `json:"ea"`
 	LastSeen  int64 `json:"ls"`
 
-	key []byte // sealing key, from the ticket
+	key []byte // sealing key, from the ticket (server-side sessions)
+	// inCookie marks a session of the cookie store: the record is the
+	// ticket (cookieseal.go).
+	inCookie bool
+	// sealed is the ticket of a cookie session saved since it was loaded,
+	// which the response must carry (Cookies.WriteSession); "" otherwise.
+	sealed string
 	// version names the cached version of the session this copy is of
 	// (see Version); 0 when it was not put in the local cache.
 	version uint64

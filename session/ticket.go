@@ -26,14 +26,20 @@ const (
 // ErrBadTicket is returned for a ticket that is malformed, forged or too old.
 var ErrBadTicket = errors.New("session: invalid ticket")
 
-type ticketCodec struct{ sc *securecookie.SecureCookie }
+// ticketCodec encodes tickets under the first MAC key and decodes them
+// under any (cookie secret rotation).
+type ticketCodec struct{ codecs []securecookie.Codec }
 
-func newTicketCodec(hashKey []byte, maxAge time.Duration) *ticketCodec {
-	sc := securecookie.New(hashKey, nil)
-	sc.SetSerializer(securecookie.NopEncoder{})
-	sc.MaxAge(int(maxAge / time.Second))
-	sc.MaxLength(512)
-	return &ticketCodec{sc: sc}
+func newTicketCodec(hashKeys [][]byte, maxAge time.Duration) *ticketCodec {
+	c := &ticketCodec{}
+	for _, k := range hashKeys {
+		sc := securecookie.New(k, nil)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(int(maxAge / time.Second))
+		sc.MaxLength(512)
+		c.codecs = append(c.codecs, sc)
+	}
+	return c
 }
 
 func (c *ticketCodec) encode(id string, key []byte) (string, error) {
@@ -41,7 +47,7 @@ func (c *ticketCodec) encode(id string, key []byte) (string, error) {
 	if err != nil || len(raw) != idLen || len(key) != keyLen {
 		return "", fmt.Errorf("session: encode ticket: bad id or key")
 	}
-	v, err := c.sc.Encode(ticketName, append(raw, key...))
+	v, err := c.codecs[0].Encode(ticketName, append(raw, key...))
 	if err != nil {
 		return "", fmt.Errorf("session: encode ticket: %w", err)
 	}
@@ -50,7 +56,7 @@ func (c *ticketCodec) encode(id string, key []byte) (string, error) {
 
 func (c *ticketCodec) decode(v string) (id string, key []byte, err error) {
 	var raw []byte
-	if err := c.sc.Decode(ticketName, v, &raw); err != nil || len(raw) != ticketLen {
+	if err := securecookie.DecodeMulti(ticketName, v, &raw, c.codecs...); err != nil || len(raw) != ticketLen {
 		return "", nil, ErrBadTicket
 	}
 	return base64.RawURLEncoding.EncodeToString(raw[:idLen]), raw[idLen:], nil

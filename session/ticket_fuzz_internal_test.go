@@ -12,7 +12,7 @@ import (
 // never panics, and whatever decodes is a well-formed ID and key that encode
 // back to a ticket naming the same session.
 func FuzzTicketDecode(f *testing.F) {
-	c := newTicketCodec(bytes.Repeat([]byte{7}, 32), 12*time.Hour)
+	c := newTicketCodec([][]byte{bytes.Repeat([]byte{7}, 32)}, 12*time.Hour)
 	id, key, err := newIDAndKey()
 	if err != nil {
 		f.Fatal(err)

@@ -6,8 +6,8 @@
 // its own process so that /proc gives each one's CPU time and peak RSS: a
 // fast upstream (this program again, with -serve-upstream), the bare proxy,
 // a redis-server, and gateways with the memory store and with the Redis
-// store, each with and without the local session cache (and one without
-// its access log). The development
+// store and with the cookie store, each with and without the local session
+// cache (and one without its access log). The development
 // authorization server (internal/devop, approving every login at once) runs
 // in this process. wrk is the load generator.
 //

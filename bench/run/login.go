@@ -48,8 +48,22 @@ func (b *browser) get(ctx context.Context, url string, cookies ...*http.Cookie) 
 }
 
 // login runs one complete login at the gateway gw (start, the development
-// AS approving at once, callback) and returns the session cookie.
+// AS approving at once, callback) and returns the session cookie: one
+// cookie (the memory and Redis stores).
 func (b *browser) login(ctx context.Context, gw string) (*http.Cookie, error) {
+	cs, err := b.loginAll(ctx, gw)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) != 1 {
+		return nil, fmt.Errorf("callback: the session came in %d cookies, want 1", len(cs))
+	}
+	return cs[0], nil
+}
+
+// loginAll is login for any store: it returns every session cookie, the
+// numbered chunks of the cookie store's sealed record included.
+func (b *browser) loginAll(ctx context.Context, gw string) ([]*http.Cookie, error) {
 	resp, err := b.get(ctx, gw+"/oauth2/start?rd=%2F")
 	if err != nil {
 		return nil, err
@@ -57,6 +71,12 @@ func (b *browser) login(ctx context.Context, gw string) (*http.Cookie, error) {
 	binding := cookieNamed(resp, "gatehouse_csrf")
 	if resp.StatusCode != http.StatusFound || binding == nil {
 		return nil, fmt.Errorf("login start: status %d, binding cookie %v", resp.StatusCode, binding != nil)
+	}
+	carry := []*http.Cookie{binding}
+	for _, c := range resp.Cookies() { // the cookie store's pending login travels in a cookie
+		if strings.HasPrefix(c.Name, "gatehouse_csrf_f_") {
+			carry = append(carry, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
 	}
 	resp, err = b.get(ctx, resp.Header.Get("Location"))
 	if err != nil {
@@ -66,7 +86,7 @@ func (b *browser) login(ctx context.Context, gw string) (*http.Cookie, error) {
 	if resp.StatusCode/100 != 3 || !strings.HasPrefix(cb, gw+"/oauth2/callback") {
 		return nil, fmt.Errorf("authorization: status %d, location %q", resp.StatusCode, cb)
 	}
-	resp, err = b.get(ctx, cb, binding)
+	resp, err = b.get(ctx, cb, carry...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +94,23 @@ func (b *browser) login(ctx context.Context, gw string) (*http.Cookie, error) {
 	if resp.StatusCode != http.StatusFound || ticket == nil {
 		return nil, fmt.Errorf("callback: status %d, session cookie %v", resp.StatusCode, ticket != nil)
 	}
-	return &http.Cookie{Name: ticket.Name, Value: ticket.Value}, nil
+	cs := []*http.Cookie{{Name: ticket.Name, Value: ticket.Value}}
+	for i := 1; ; i++ {
+		chunk := cookieNamed(resp, fmt.Sprintf("gatehouse_%d", i))
+		if chunk == nil {
+			return cs, nil
+		}
+		cs = append(cs, &http.Cookie{Name: chunk.Name, Value: chunk.Value})
+	}
+}
+
+// cookieHeader returns the Cookie header that carries cs.
+func cookieHeader(cs []*http.Cookie) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Name + "=" + c.Value
+	}
+	return strings.Join(parts, "; ")
 }
 
 func cookieNamed(resp *http.Response, name string) *http.Cookie {

@@ -55,10 +55,10 @@ type target struct {
 	key, name string
 	url       string
 	proc      *proc
-	redis     bool // the gateway uses Redis: count its CPU and commands too
-	cookie    *http.Cookie
-	samples   []sample // under load: options.conns connections
-	single    []sample // one connection: latency without queueing
+	redis     bool           // the gateway uses Redis: count its CPU and commands too
+	cookies   []*http.Cookie // the session's (several with the cookie store's chunks)
+	samples   []sample       // under load: options.conns connections
+	single    []sample       // one connection: latency without queueing
 	peakRSS   float64
 }
 
@@ -145,8 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *hold {
 		for _, t := range targets {
 			c := ""
-			if t.cookie != nil {
-				c = t.cookie.Name + "=" + t.cookie.Value
+			if t.cookies != nil {
+				c = cookieHeader(t.cookies)
 			}
 			fmt.Fprintf(stdout, "%-32s %s pid %d cookie %q\n", t.name, t.url, t.proc.pid(), c)
 		}

@@ -15,10 +15,10 @@ import (
 // different order each round (see shuffled).
 func (b *bench) measureRequests(ctx context.Context, targets []*target) error {
 	cookie := func(t *target) string {
-		if t.cookie == nil {
+		if t.cookies == nil {
 			return "gatehouse=none" // the bare proxy forwards it like any cookie
 		}
-		return t.cookie.Name + "=" + t.cookie.Value
+		return cookieHeader(t.cookies)
 	}
 	if b.opts.warmup > 0 {
 		b.logf("warming up %d targets", len(targets))

@@ -248,6 +248,14 @@ func (r *report) markdown() string {
 		p("\n")
 	}
 
+	p("#### Session cookies per request\n\n")
+	p("What each gateway's browser sends with every request for its session (the Cookie header wrk sends): the memory and Redis stores send an opaque ticket; the cookie store sends the whole sealed record (development AS tokens), split into cookies of at most 3,800 bytes.\n\n")
+	p("| gateway | cookies | Cookie header bytes |\n|---|--:|--:|\n")
+	for _, t := range r.targets[1:] {
+		p("| %s | %d | %d |\n", t.name, len(t.cookies), len(cookieHeader(t.cookies)))
+	}
+	p("\n")
+
 	p("#### Logins\n\n")
 	p("Complete logins (`/oauth2/start` → development AS, approving at once → `/oauth2/callback` → session), %d concurrent, %d rounds of %s, alternating the gateways:\n\n", o.workers, o.loginRounds, o.loginFor)
 	p("| gateway | logins/s |\n|---|--:|\n")
@@ -293,7 +301,7 @@ func (r *report) markdown() string {
 	for _, g := range []struct {
 		key  string
 		goal float64
-	}{{"memory", goalMemoryRatio}, {"redis", goalRedisRatio}, {"redis-nocache", goalRedisRatio}} {
+	}{{"memory", goalMemoryRatio}, {"redis", goalRedisRatio}, {"redis-nocache", goalRedisRatio}, {"cookie", goalMemoryRatio}} {
 		if t := find(g.key); t != nil {
 			v := pairedMedian(t.samples, bare.samples, rpsRatio)
 			p("| %s: req/s ≥ %.0f%% of the bare proxy (%d connections) | %.0f%% | %s |\n", t.name, g.goal*100, o.conns, v*100, met(v >= g.goal))

@@ -61,6 +61,10 @@ func (b *bench) start(ctx context.Context) ([]*target, error) {
 		// by default) saves: this one runs with Go's default, as the bare
 		// proxy does.
 		{"memory-gogc", "gateway, memory store, Go's default GC", "memory", "", "5s", "gc_min_heap_mib = 0"},
+		// The cookie store: the session sealed in the request's cookies,
+		// opened on every request the local cache does not serve.
+		{"cookie", "gateway, cookie store", "cookie", "", "5s", ""},
+		{"cookie-nocache", "gateway, cookie store, no cache", "cookie", "", "0s", ""},
 	}
 	ports := make([]int, 4+len(gateways))
 	for i := range ports {
@@ -215,12 +219,12 @@ func (b *bench) check(ctx context.Context, t *target) error {
 	if t.key == "bare" {
 		return nil
 	}
-	c, err := b.browser.login(ctx, t.url)
+	cs, err := b.browser.loginAll(ctx, t.url)
 	if err != nil {
 		return fmt.Errorf("%s: login: %w\n%s", t.name, err, t.proc.logTail())
 	}
-	t.cookie = c
-	resp, err := b.browser.get(ctx, t.url+"/", c)
+	t.cookies = cs
+	resp, err := b.browser.get(ctx, t.url+"/", cs...)
 	if err != nil {
 		return err
 	}

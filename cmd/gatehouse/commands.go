@@ -79,7 +79,8 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	for _, w := range rt.Config.GrantWarnings() { // valid, but worth a second look (docs/grants.md)
+	// Valid, but worth a second look (docs/grants.md, docs/sessions.md).
+	for _, w := range append(rt.Config.GrantWarnings(), rt.Config.SessionWarnings()...) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintln(stdout, "configuration is valid")

@@ -96,6 +96,30 @@ client_id = "x"
 			}
 		})
 	}
+	// The cookie store without Redis is valid, and check-config says
+	// which logout features it loses; with Redis it says nothing.
+	t.Run("CookieStoreWarning", func(t *testing.T) {
+		const cookieBase = `
+[server]
+public_url = "http://127.0.0.1:4180"
+[provider]
+issuer = "http://127.0.0.1:9000"
+client_id = "x"
+client_secret = "s"
+[session]
+store = "cookie"
+cookie_secret = ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU="]
+`
+		const upstream = "[[upstream]]\nurl = \"http://127.0.0.1:8080\"\n"
+		out, errOut, err := runCmd(t, t.Context(), nil, "check-config", "-config", writeFile(t, cookieBase+upstream))
+		if err != nil || !strings.Contains(out, "configuration is valid") || !strings.Contains(errOut, "warning: session.store = \"cookie\" without [session.redis]") {
+			t.Errorf("cookie store without Redis: %v\nstdout %s\nstderr %s", err, out, errOut)
+		}
+		_, errOut, err = runCmd(t, t.Context(), nil, "check-config", "-config", writeFile(t, cookieBase+"[session.redis]\nurl = \"redis://127.0.0.1:6379/0\"\n"+upstream))
+		if err != nil || strings.Contains(errOut, "warning") {
+			t.Errorf("cookie store with Redis: %v\n%s", err, errOut)
+		}
+	})
 	t.Run("SecretsNeverPrinted", func(t *testing.T) {
 		p := writeFile(t, `
 [server]
@@ -299,5 +323,47 @@ func TestSessionsRevoke(t *testing.T) {
 	}
 	if _, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", p); err == nil || !strings.Contains(errOut, "exactly one of -sub or -sid") {
 		t.Errorf("revoke without -sub: %q %v", errOut, err)
+	}
+}
+
+// TestSessionsRevokeCookieStore: with the cookie store, `sessions revoke`
+// records the revocation in Redis, where every gateway checks it; without
+// Redis it says plainly that it cannot reach the sessions.
+func TestSessionsRevokeCookieStore(t *testing.T) {
+	redistest.Require(t)
+	rds := redistest.Start(t)
+	p := writeFile(t, serveConfig("127.0.0.1:4180", "http://127.0.0.1:9000", "http://127.0.0.1:8080",
+		"store = \"cookie\"\n[session.redis]\nurl = \""+rds.URL+"\""))
+	st, err := redisstore.New(redisstore.Options{URL: rds.URL, KeyPrefix: "gatehouse:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret, _ := base64.StdEncoding.DecodeString(testSecret)
+	m, err := session.NewManager(session.Options{Store: st, Secret: secret, CookieStore: true, CacheMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tickets []string
+	for _, sub := range []string{"alice", "bob"} {
+		tk, err := m.Create(t.Context(), &session.Session{Issuer: "http://127.0.0.1:9000", Subject: sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	out, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", p, "-sub", "alice")
+	if err != nil || !strings.Contains(out, "revoked every cookie session") {
+		t.Fatalf("revoke: %q %q %v", out, errOut, err)
+	}
+	for i, want := range []bool{false, true} {
+		_, err := m.Load(t.Context(), tickets[i])
+		if (err == nil) != want {
+			t.Errorf("session %d alive=%v, want %v", i, err == nil, want)
+		}
+	}
+	noRedis := writeFile(t, serveConfig("127.0.0.1:4180", "http://127.0.0.1:9000", "http://127.0.0.1:8080", "store = \"cookie\""))
+	if _, errOut, err := runCmd(t, t.Context(), nil, "sessions", "revoke", "-config", noRedis, "-sub", "alice"); err == nil || !strings.Contains(errOut, "without [session.redis]") {
+		t.Errorf("revoke without Redis: %q %v", errOut, err)
 	}
 }

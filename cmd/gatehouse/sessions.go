@@ -36,8 +36,12 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	cfg := rt.Config
-	if cfg.Session.Store != config.StoreRedis {
+	switch {
+	case cfg.Session.Store == config.StoreMemory:
 		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "memory": sessions live inside the running gateway; restart it to end them all`)
+		return exitError{}
+	case cfg.Session.Store == config.StoreCookie && !cfg.Session.Redis.Configured():
+		fmt.Fprintln(stderr, `gatehouse sessions revoke: session.store is "cookie" without [session.redis]: the sessions live in the browsers' cookies and their revocations in each gateway's memory, which this command cannot reach. Configure [session.redis], or rotate session.cookie_secret (drop the old one) to end every session`)
 		return exitError{}
 	}
 	st, err := server.NewStore(cfg.Session)
@@ -45,7 +49,9 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	m, err := session.NewManager(session.Options{Store: st, Secret: rt.Session.Secret})
+	so := rt.Session // the cookie store records revocations for session.lifetime
+	so.Store = st
+	m, err := session.NewManager(so)
 	if err != nil {
 		return err
 	}
@@ -57,6 +63,10 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	if cfg.Session.Store == config.StoreCookie {
+		fmt.Fprintf(stdout, "revoked every cookie session; ended %d server-side session(s)\n", n)
+		return nil
 	}
 	fmt.Fprintf(stdout, "ended %d session(s)\n", n)
 	return nil

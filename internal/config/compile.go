@@ -75,18 +75,24 @@ func Compile(c *Config) (*Runtime, error) {
 		}
 		rt.TrustedProxies = append(rt.TrustedProxies, p)
 	}
-	secret, err := c.CookieSecretBytes()
+	var secret []byte
+	var previous [][]byte
+	secrets, err := c.CookieSecretsBytes()
 	if err != nil {
 		errs = append(errs, err)
+	} else {
+		secret, previous = secrets[0], secrets[1:]
 	}
 	rt.Session = session.Options{
-		Secret:       secret,
-		CookieName:   c.Session.CookieName,
-		CookieDomain: c.Session.CookieDomain,
-		Secure:       rt.PublicURL != nil && rt.PublicURL.Scheme == "https",
-		Lifetime:     c.Session.Lifetime.Duration,
-		IdleTimeout:  c.Session.IdleTimeout.Duration,
-		CacheMaxAge:  cacheMaxAge(c.Session.CacheMaxAge.Duration),
+		Secret:          secret,
+		PreviousSecrets: previous,
+		CookieStore:     c.Session.Store == StoreCookie,
+		CookieName:      c.Session.CookieName,
+		CookieDomain:    c.Session.CookieDomain,
+		Secure:          rt.PublicURL != nil && rt.PublicURL.Scheme == "https",
+		Lifetime:        c.Session.Lifetime.Duration,
+		IdleTimeout:     c.Session.IdleTimeout.Duration,
+		CacheMaxAge:     cacheMaxAge(c.Session.CacheMaxAge.Duration),
 	}
 	if rt.Login, err = compileLogin(c); err != nil {
 		errs = append(errs, err)

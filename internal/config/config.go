@@ -209,7 +209,9 @@ type Provider struct {
 
 // Session configures the login session: its store and its cookie.
 type Session struct {
-	// Store is "memory" (default, a single replica) or "redis".
+	// Store is "memory" (default, a single replica), "redis", or "cookie"
+	// (the session sealed in the browser's cookies; [session.redis], when
+	// set, then holds revocations only).
 	Store string `toml:"store"`
 	// CookieName is the session cookie's name, an RFC 6265 token. Default
 	// "gatehouse". Gatehouse adds the __Host- prefix itself when the public
@@ -223,11 +225,13 @@ type Session struct {
 	// prefix (__Host- forbids Domain). Default "" (host-only).
 	CookieDomain string `toml:"cookie_domain"`
 	// CookieSecret is the 32-byte key, base64 encoded, that protects the
-	// session cookie; see [Config.CookieSecretBytes]. After [Parse] it holds
-	// the resolved secret whatever its source: this key, CookieSecretFile, or
-	// the GATEHOUSE_COOKIE_SECRET environment variable. Required. Generate one
-	// with "gatehouse genkey".
-	CookieSecret string `toml:"cookie_secret"`
+	// session cookie; see [Config.CookieSecretBytes]. A list rotates keys:
+	// the first signs and seals, every one is accepted (at most 4). After
+	// [Parse] it holds the resolved secrets whatever their source: this key,
+	// CookieSecretFile, or the GATEHOUSE_COOKIE_SECRET environment variable
+	// (there, several are separated by newlines or commas). Required.
+	// Generate one with "gatehouse genkey".
+	CookieSecret Secrets `toml:"cookie_secret"`
 	// CookieSecretFile names a file holding the cookie secret; surrounding
 	// white space is trimmed. Mutually exclusive with CookieSecret.
 	CookieSecretFile string `toml:"cookie_secret_file"`
@@ -248,7 +252,8 @@ type Session struct {
 	// whole lifetime. By default (false) such a session ends when its access
 	// token expires, since nothing can renew it.
 	OutliveAccessToken bool `toml:"outlive_access_token"`
-	// Redis configures the store when Store is "redis".
+	// Redis configures the store when Store is "redis", and the revocation
+	// store (optional) when Store is "cookie".
 	Redis Redis `toml:"redis"`
 }
 

@@ -26,6 +26,7 @@ const (
 const (
 	StoreMemory = "memory"
 	StoreRedis  = "redis"
+	StoreCookie = "cookie"
 )
 
 // defaults returns a Config holding every default. Parse decodes on top of it,
@@ -127,7 +128,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	errs = append(errs,
 		resolveSecret(&c.Provider.ClientSecret, c.Provider.ClientSecretFile,
 			"provider.client_secret", EnvClientSecret, getenv),
-		resolveSecret(&c.Session.CookieSecret, c.Session.CookieSecretFile,
+		resolveSecret((*string)(&c.Session.CookieSecret), c.Session.CookieSecretFile,
 			"session.cookie_secret", EnvCookieSecret, getenv),
 		resolveSecret(&c.Session.Redis.Password, c.Session.Redis.PasswordFile,
 			"session.redis.password", EnvRedisPassword, getenv),

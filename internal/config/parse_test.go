@@ -289,7 +289,7 @@ func TestSecretsFromFileAndEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := secrets{c.Provider.ClientSecret, c.Session.CookieSecret, c.Session.Redis.Password}
+			got := secrets{c.Provider.ClientSecret, string(c.Session.CookieSecret), c.Session.Redis.Password}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("secrets (-want +got):\n%s", diff)
 			}
@@ -303,7 +303,7 @@ func TestCookieSecretBytes(t *testing.T) {
 		"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", // standard
 		"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",  // raw URL
 	} {
-		c := &Config{Session: Session{CookieSecret: s}}
+		c := &Config{Session: Session{CookieSecret: Secrets(s)}}
 		got, err := c.CookieSecretBytes()
 		if err != nil {
 			t.Errorf("CookieSecretBytes(%q): %v", s, err)
@@ -319,7 +319,7 @@ func TestCookieSecretBytes(t *testing.T) {
 		t.Errorf("URL alphabet: %d bytes, %v", len(k), err)
 	}
 	for _, s := range []string{"", "c2hvcnQ=", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYx"} {
-		c := &Config{Session: Session{CookieSecret: s}}
+		c := &Config{Session: Session{CookieSecret: Secrets(s)}}
 		if _, err := c.CookieSecretBytes(); err == nil {
 			t.Errorf("CookieSecretBytes(%q) succeeded", s)
 		} else if s != "" && strings.Contains(err.Error(), s) {

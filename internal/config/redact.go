@@ -67,7 +67,7 @@ func (p Provider) GoString() string { return p.String() }
 func (p Provider) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 func (s Session) redacted() Session {
-	s.CookieSecret = redactString(s.CookieSecret)
+	s.CookieSecret = Secrets(redactString(string(s.CookieSecret)))
 	s.Redis = s.Redis.redacted()
 	return s
 }

@@ -15,7 +15,7 @@ import (
 const exampleCookieSecret = "Z2F0ZWhvdXNlLWRlbW8tb25seS1kby1ub3QtdXNlISE="
 
 func (s *Session) validate(p *problems, publicURL string) {
-	checkOneOf(p, "session.store", s.Store, StoreMemory, StoreRedis)
+	checkOneOf(p, "session.store", s.Store, StoreMemory, StoreRedis, StoreCookie)
 	switch {
 	case s.CookieName == "":
 		p.add("session.cookie_name", "required")
@@ -30,13 +30,24 @@ func (s *Session) validate(p *problems, publicURL string) {
 		}
 	}
 	const genkey = `generate one with "gatehouse genkey"`
-	switch {
-	case s.CookieSecret == "":
+	secrets := s.CookieSecret.List()
+	if len(secrets) == 0 {
 		p.add("session.cookie_secret", "required (or cookie_secret_file, or %s); %s", EnvCookieSecret, genkey)
-	case decodeKey(s.CookieSecret) == nil:
-		p.add("session.cookie_secret", "must decode (base64) to exactly 32 bytes; %s", genkey)
-	case s.CookieSecret == exampleCookieSecret && !isLoopbackURL(publicURL):
-		p.add("session.cookie_secret", "is the published example value, fit only for a loopback demo; %s", genkey)
+	}
+	if len(secrets) > maxCookieSecrets {
+		p.add("session.cookie_secret", "lists %d secrets; at most %d (the current one and the previous ones still accepted)", len(secrets), maxCookieSecrets)
+	}
+	for i, sec := range secrets {
+		key := "session.cookie_secret"
+		if len(secrets) > 1 {
+			key = fmt.Sprintf("session.cookie_secret[%d]", i)
+		}
+		switch {
+		case decodeKey(sec) == nil:
+			p.add(key, "must decode (base64) to exactly 32 bytes; %s", genkey)
+		case sec == exampleCookieSecret && !isLoopbackURL(publicURL):
+			p.add(key, "is the published example value, fit only for a loopback demo; %s", genkey)
+		}
 	}
 	if s.Lifetime.Duration < time.Minute {
 		p.add("session.lifetime", "%v is below the minimum of 1m", s.Lifetime.Duration)
@@ -54,13 +65,19 @@ func (s *Session) validate(p *problems, publicURL string) {
 	if ma := s.CacheMaxAge.Duration; ma < 0 || ma > time.Minute {
 		p.add("session.cache_max_age", "%v is outside 0s (no cache) to 1m", ma)
 	}
-	s.Redis.validate(p, s.Store == StoreRedis)
+	s.Redis.validate(p, s.Store == StoreRedis || (s.Store == StoreCookie && s.Redis.Configured()))
+}
+
+// Configured reports whether a Redis server is named (url, sentinel_addrs
+// or cluster_addrs, or a master_name).
+func (r *Redis) Configured() bool {
+	return r.URL != "" || len(r.SentinelAddrs) > 0 || len(r.ClusterAddrs) > 0 || r.MasterName != ""
 }
 
 func (r *Redis) validate(p *problems, used bool) {
 	if !used {
-		if r.URL != "" || len(r.SentinelAddrs) > 0 || len(r.ClusterAddrs) > 0 || r.MasterName != "" {
-			p.add("session.redis", `set, but session.store is not "redis"`)
+		if r.Configured() {
+			p.add("session.redis", `set, but session.store is "memory" (Redis holds sessions with store = "redis", revocations with store = "cookie")`)
 		}
 		return
 	}
@@ -94,6 +111,21 @@ func (r *Redis) validate(p *problems, used bool) {
 			p.add(fmt.Sprintf("session.redis.cluster_addrs[%d]", i), "%v", err)
 		}
 	}
+}
+
+// SessionWarnings returns what check-config and the gateway at start-up
+// say about a valid session configuration: with the cookie store and no
+// Redis, which logout features are lost.
+func (c *Config) SessionWarnings() []string {
+	if c.Session.Store != StoreCookie || c.Session.Redis.Configured() {
+		return nil
+	}
+	return []string{`session.store = "cookie" without [session.redis]: revocations live in each replica's memory only. ` +
+		`Sign-out, front- and back-channel logout and a refused refresh end a session only on the replica that handled them, and only until it restarts: ` +
+		`another replica (or this one after a restart) accepts the cookie until session.lifetime or idle_timeout ends it. ` +
+		`"gatehouse sessions revoke" cannot reach the sessions at all. ` +
+		`A refresh is single-flight per replica only: with an AS that rotates refresh tokens and revokes on reuse, a browser whose concurrent requests reach two replicas as its access token expires may be logged out. ` +
+		`REST flow API sessions and its pending flows stay on the replica that made them. Configure [session.redis] (it then holds only these small records) to keep every logout guarantee (docs/sessions.md).`}
 }
 
 func checkRedisURL(s string) string {

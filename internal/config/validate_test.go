@@ -202,7 +202,7 @@ func TestValidate(t *testing.T) {
 		{"cookie_domain upper case", func(c *Config) { c.Session.CookieDomain = "Example.com" },
 			[]string{`session.cookie_domain: "Example.com" must be lower case`}},
 		{"store", func(c *Config) { c.Session.Store = "postgres" },
-			[]string{`session.store: "postgres" is not one of "memory", "redis"`}},
+			[]string{`session.store: "postgres" is not one of "memory", "redis", "cookie"`}},
 		{"cookie_name required", func(c *Config) { c.Session.CookieName = "" }, []string{"session.cookie_name: required"}},
 		{"cookie_name not a token", func(c *Config) { c.Session.CookieName = "my cookie;" },
 			[]string{"session.cookie_name: \"my cookie;\" is not a valid cookie name (an RFC 6265 token: letters, digits and !#$%&'*+-.^_`|~)"}},
@@ -212,9 +212,22 @@ func TestValidate(t *testing.T) {
 			[]string{"session.cookie_secret: required (or cookie_secret_file, or GATEHOUSE_COOKIE_SECRET); " + genkey}},
 		{"cookie_secret short", func(c *Config) { c.Session.CookieSecret = "c2hvcnQ=" },
 			[]string{"session.cookie_secret: must decode (base64) to exactly 32 bytes; " + genkey}},
-		{"cookie_secret not base64", func(c *Config) { c.Session.CookieSecret = "not base64 at all, clearly!!!!!!!!!!!!!!!!!" },
+		{"cookie_secret not base64", func(c *Config) { c.Session.CookieSecret = "not base64 at all; clearly!!!!!!!!!!!!!!!!!" },
 			[]string{"session.cookie_secret: must decode (base64) to exactly 32 bytes; " + genkey}},
 		{"cookie_secret raw url", func(c *Config) { c.Session.CookieSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }, nil},
+		{"cookie_secret list", func(c *Config) {
+			c.Session.CookieSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\nbm90IGEga2V5\n" + testCookieSecret
+		}, []string{"session.cookie_secret[1]: must decode (base64) to exactly 32 bytes; " + genkey}},
+		{"cookie_secret list too long", func(c *Config) {
+			c.Session.CookieSecret = Secrets(strings.Repeat(testCookieSecret+",", 5))
+		}, []string{"session.cookie_secret: lists 5 secrets; at most 4 (the current one and the previous ones still accepted)"}},
+		{"cookie store", func(c *Config) { c.Session.Store = StoreCookie }, nil},
+		{"cookie store with redis for revocations", func(c *Config) {
+			c.Session.Store, c.Session.Redis.URL = StoreCookie, "redis://localhost:6379/0"
+		}, nil},
+		{"cookie store with a bad redis", func(c *Config) {
+			c.Session.Store, c.Session.Redis.URL = StoreCookie, "http://localhost:6379/0"
+		}, []string{"session.redis.url: must be a redis:// or rediss:// URL"}},
 		{"cookie_secret example value outside loopback", func(c *Config) { c.Session.CookieSecret = exampleCookieSecret },
 			[]string{"session.cookie_secret: is the published example value, fit only for a loopback demo; " + genkey}},
 		{"cookie_secret example value on loopback", func(c *Config) {
@@ -277,7 +290,7 @@ func TestValidate(t *testing.T) {
 			`session.redis.cluster_addrs[1]: "r1" must be host:port`,
 		}},
 		{"redis set with memory store", func(c *Config) { c.Session.Redis.URL = "redis://r:6379" },
-			[]string{`session.redis: set, but session.store is not "redis"`}},
+			[]string{`session.redis: set, but session.store is "memory" (Redis holds sessions with store = "redis", revocations with store = "cookie")`}},
 
 		// headers
 		{"headers", func(c *Config) {

@@ -196,6 +196,9 @@ func (r *rendering) checkMode(t *testing.T) {
 	if s.Store == config.StoreMemory && replicas > 1 {
 		t.Errorf("session.store memory with %d replicas: a login started on one replica cannot finish on another", replicas)
 	}
+	if s.Store == config.StoreCookie && w.mode == "sidecar" && s.Redis.Configured() {
+		t.Errorf("the sidecar recipe's cookie store names Redis %q: it is meant to need none", s.Redis.URL)
+	}
 	if s.Store == config.StoreRedis && s.Redis.URL != wantRedisURL {
 		t.Errorf("session.redis.url %q, want %q", s.Redis.URL, wantRedisURL)
 	}

@@ -34,7 +34,7 @@ func TestHelmOptions(t *testing.T) {
 			if len(r.m.Ingresses) != 1 {
 				t.Errorf("want 1 Ingress, have %s", r.m.kinds())
 			}
-			if r.cfg.Session.CookieSecret != cookie {
+			if string(r.cfg.Session.CookieSecret) != cookie {
 				t.Errorf("secrets.cookieSecret did not reach the environment")
 			}
 		},
@@ -129,7 +129,7 @@ func TestHelmRefuses(t *testing.T) {
 		{"no cookie secret", nil, map[string]any{"secrets": map[string]any{"clientSecret": "s3cret"}}, "secrets.cookieSecret: required"},
 		{"memory store, 2 replicas", nil, mergeValues(secret, map[string]any{
 			"config": map[string]any{"session": map[string]any{"store": "memory", "redis": nil}},
-		}), `replicaCount 2 needs config.session.store "redis"`},
+		}), `replicaCount 2 needs config.session.store "redis" or "cookie"`},
 		{"listen set", nil, mergeValues(secret, map[string]any{
 			"config": map[string]any{"server": map[string]any{"listen": "127.0.0.1:4180"}},
 		}), "config.server.listen: set containerPort instead"},

@@ -70,7 +70,7 @@ func renderings(t *testing.T) []*rendering {
 		return out
 	}
 	standalone := want{mode: "standalone", replicas: 2, store: config.StoreRedis}
-	sidecar := want{mode: "sidecar", replicas: 1, store: config.StoreMemory}
+	sidecar := want{mode: "sidecar", replicas: 1, store: config.StoreCookie}
 	placeholders := func(w want) want { w.placeholders = true; return w }
 	var rs []*rendering
 	for _, v := range []struct {

@@ -34,7 +34,7 @@ func writePEM(t *testing.T, name, typ string, der []byte) string {
 // options (config.Compile loads the private_key_jwt key) and the transport
 // to the AS (with the client certificate).
 func providerLogin(p config.Provider) (login.Options, *http.Transport, error) {
-	c := &config.Config{Provider: p, Session: config.Session{CookieSecret: base64.StdEncoding.EncodeToString(make([]byte, 32))}}
+	c := &config.Config{Provider: p, Session: config.Session{CookieSecret: config.Secrets(base64.StdEncoding.EncodeToString(make([]byte, 32)))}}
 	rt, err := config.Compile(c)
 	if err != nil {
 		return login.Options{}, nil, err

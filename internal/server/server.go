@@ -115,7 +115,7 @@ func New(ctx context.Context, rt *config.Runtime, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range cfg.GrantWarnings() {
+	for _, w := range append(cfg.GrantWarnings(), cfg.SessionWarnings()...) {
 		logger.LogAttrs(ctx, slog.LevelWarn, w, audit.Event{Kind: audit.ConfigWarning}.Attrs()...)
 	}
 	lo := rt.Login

@@ -13,9 +13,12 @@ import (
 // redisstore provide all of it.
 type Store = metrics.FullStore
 
-// NewStore opens the session store the [session] section names.
+// NewStore opens the session store the [session] section names. With the
+// cookie store it is the store of what cannot live in a cookie
+// (revocations, refresh grace records, pending flows, the REST flow API's
+// sessions): Redis when [session.redis] names a server, else memory.
 func NewStore(s config.Session) (Store, error) {
-	if s.Store != config.StoreRedis {
+	if s.Store != config.StoreRedis && (s.Store != config.StoreCookie || !s.Redis.Configured()) {
 		return memstore.New(), nil
 	}
 	st, err := redisstore.New(redisstore.Options{

@@ -401,3 +401,14 @@ func BenchmarkGet(b *testing.B) {
 		}
 	})
 }
+
+func TestSessionContract(t *testing.T) {
+	storetest.SessionContract(t, func(t *testing.T, now func() time.Time) *session.Manager {
+		m, err := session.NewManager(session.Options{Store: New(), Secret: []byte("0123456789abcdef0123456789abcdef"),
+			Lifetime: time.Hour, Now: now, CacheMaxAge: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	})
+}

@@ -314,3 +314,29 @@ func TestIndexer(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSessionContract runs the session contract on Redis, for the Redis
+// store and for the cookie store with its revocations in Redis.
+func TestSessionContract(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	for _, cookie := range []bool{false, true} {
+		name := "Redis"
+		if cookie {
+			name = "CookieWithRedis"
+		}
+		t.Run(name, func(t *testing.T) {
+			n := 0
+			storetest.SessionContract(t, func(t *testing.T, now func() time.Time) *session.Manager {
+				n++
+				s := newStore(t, Options{URL: srv.URL, KeyPrefix: fmt.Sprintf("contract-%s-%d:", name, n)})
+				m, err := session.NewManager(session.Options{Store: s, Secret: []byte("0123456789abcdef0123456789abcdef"),
+					Lifetime: time.Hour, Now: now, CacheMaxAge: -1, CookieStore: cookie})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			})
+		})
+	}
+}

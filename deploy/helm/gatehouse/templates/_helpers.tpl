@@ -67,11 +67,11 @@ Gatehouse would refuse in this chart. */}}
 {{- end }}
 {{- $_ = set $cfg "server" $server }}
 {{- $store := dig "session" "store" "memory" $cfg }}
-{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.maxReplicas) 1) (ne $store "redis") }}
-{{- fail (printf "autoscaling.maxReplicas %d needs config.session.store \"redis\": the %q store is per pod" (int .Values.autoscaling.maxReplicas) $store) }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.maxReplicas) 1) (ne $store "redis") (ne $store "cookie") }}
+{{- fail (printf "autoscaling.maxReplicas %d needs config.session.store \"redis\" or \"cookie\": the %q store is per pod" (int .Values.autoscaling.maxReplicas) $store) }}
 {{- end }}
-{{- if and (gt (int .Values.replicaCount) 1) (ne $store "redis") }}
-{{- fail (printf "replicaCount %d needs config.session.store \"redis\": the %q store is per pod" (int .Values.replicaCount) $store) }}
+{{- if and (gt (int .Values.replicaCount) 1) (ne $store "redis") (ne $store "cookie") }}
+{{- fail (printf "replicaCount %d needs config.session.store \"redis\" or \"cookie\": the %q store is per pod" (int .Values.replicaCount) $store) }}
 {{- end }}
 {{- if and (eq .Values.mode "sidecar") (not .Values.sidecar.app.image) }}
 {{- fail "sidecar.app.image: required in mode sidecar" }}
