@@ -169,6 +169,10 @@ var catalog = map[string]message{
 		"Der Anmeldedienst hat den Autorisierungscode nicht angenommen (abgelaufen oder bereits verwendet). Bitte beginnen Sie erneut.",
 		"Le service de connexion n'a pas accepté le code d'autorisation (expiré ou déjà utilisé). Veuillez recommencer.",
 		"Il servizio di accesso non ha accettato il codice di autorizzazione (scaduto o già usato). Ricomincia."},
+	"The sign-in service issued tokens too large to keep in this browser's cookies. Please tell the administrator (session.store = \"cookie\" needs smaller tokens, or a server-side store).": {
+		"Der Anmeldedienst hat Tokens ausgestellt, die zu groß für die Cookies dieses Browsers sind. Bitte informieren Sie den Administrator (session.store = \"cookie\" braucht kleinere Tokens oder einen serverseitigen Speicher).",
+		"Le service de connexion a émis des jetons trop grands pour les cookies de ce navigateur. Veuillez prévenir l'administrateur (session.store = \"cookie\" exige des jetons plus petits, ou un stockage côté serveur).",
+		"Il servizio di accesso ha emesso token troppo grandi per i cookie di questo browser. Avvisa l'amministratore (session.store = \"cookie\" richiede token più piccoli, o un archivio lato server)."},
 	"The sign-in service did not answer as expected. Please try again.": {
 		"Der Anmeldedienst hat nicht wie erwartet geantwortet. Bitte versuchen Sie es erneut.",
 		"Le service de connexion n'a pas répondu comme prévu. Veuillez réessayer.",
