@@ -209,6 +209,7 @@ func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[str
 		return nil, nil, errSessionEnded
 	}
 	fwd := newForward(id, s.AccessToken)
+	fwd.dpopKey = sessionKey(s)
 	if key.version != 0 {
 		g.derived.Add(key, fwd, time.Time{})
 	}

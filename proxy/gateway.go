@@ -206,6 +206,7 @@ type forward struct {
 	id          identity.Identity
 	headers     identity.Headers // id's header values
 	accessToken string
+	dpopKey     *login.DPoPKey // the key accessToken is bound to; nil for a bearer token
 }
 
 func newForward(id identity.Identity, accessToken string) *forward {
@@ -255,12 +256,7 @@ func (rl *relay) rewrite(pr *httputil.ProxyRequest, ur *upstream.Route) {
 		return
 	}
 	fwd.headers.Set(pr.Out.Header)
-	if pol.PassAccessToken && fwd.accessToken != "" {
-		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
-	}
-	if pol.PassAuthorization && fwd.accessToken != "" {
-		pr.Out.Header.Set("Authorization", "Bearer "+fwd.accessToken)
-	}
+	rl.setUserToken(pr.Out, pol, fwd) // dpop.go
 }
 
 // trustedProxies are the networks whose X-Forwarded-* headers are believed.

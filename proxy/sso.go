@@ -95,12 +95,9 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 	if err != nil {
 		return err
 	}
-	req, err := so.login.NewRequest(so.callbackURL)
+	req, err := so.login.NewRequestContext(r.Context(), so.callbackURL)
 	if err != nil {
-		if errors.Is(err, login.ErrNotReady) {
-			return errProviderDown
-		}
-		return err
+		return so.requestError(err)
 	}
 	flow := pendingFlow{
 		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
@@ -203,6 +200,18 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// requestError maps a failure to create the authorization request.
+func (so *sso) requestError(err error) error {
+	switch {
+	case errors.Is(err, login.ErrNotReady):
+		return errProviderDown
+	case errors.Is(err, login.ErrPushedRequest):
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "pushed_request"}, slog.Any("error", err))
+		return errProviderFailed
+	}
+	return err
+}
+
 // exchangeError maps a code exchange failure to a page and logs it.
 func (so *sso) exchangeError(err error) error {
 	reason, pe := "token_endpoint", errProviderFailed
@@ -242,6 +251,9 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 		Issuer: res.Issuer, Subject: res.Subject, SID: res.SID, Claims: keptClaims(res.Claims),
 		AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, IDToken: res.IDToken,
 		ClientID: clientID,
+	}
+	if err := bindSession(s, res); err != nil {
+		return "", nil, err
 	}
 	if !res.Expiry.IsZero() {
 		s.AccessExpiry = res.Expiry.Unix()

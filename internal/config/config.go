@@ -188,6 +188,10 @@ type Provider struct {
 	// Back-Channel Logout 1.0) when their iat is at most 2 minutes old. It
 	// MUST NOT be set for an AS that sends exp. Default false.
 	InsecureLogoutTokenWithoutExp bool `toml:"insecure_logout_token_without_exp"`
+
+	// ProviderFAPI holds provider.par, provider.dpop and provider.profile
+	// (fapi.go).
+	ProviderFAPI
 }
 
 // Session configures the login session: its store and its cookie.

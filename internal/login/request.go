@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -24,6 +25,12 @@ type Request struct {
 	Params url.Values
 	// Endpoint is the AS's authorization endpoint.
 	Endpoint string
+	// PKCEMethod is the code_challenge_method sent (PKCES256, PKCEPlain),
+	// or "" without PKCE. With PAR, Params do not show it.
+	PKCEMethod string
+	// Pushed reports that the parameters were pushed to the AS (RFC 9126):
+	// URL and Params carry only client_id and request_uri.
+	Pushed bool
 }
 
 // NewRequest creates an authorization request with a fresh state and nonce
@@ -32,7 +39,20 @@ type Request struct {
 // is empty). A plain OAuth 2.0 request carries no nonce. The prompt is
 // "consent" when offline_access is requested (OpenID Connect Core §11: many
 // ASes issue refresh tokens only then), unless extra parameters set one.
+//
+// NewRequest pushes no request: it is NewRequestContext for a Client that
+// does not use PAR, and for tests.
 func (c *Client) NewRequest(redirectURI string) (*Request, error) {
+	return c.NewRequestContext(context.Background(), redirectURI)
+}
+
+// NewRequestContext is NewRequest that, when discovery chose pushed
+// authorization requests (RFC 9126), posts the parameters to the AS's PAR
+// endpoint with the client's authentication and returns a request whose
+// URL carries only client_id and the request_uri the AS issued: the
+// browser never sees the parameters. A refusal or failure of the PAR
+// endpoint is ErrPushedRequest.
+func (c *Client) NewRequestContext(ctx context.Context, redirectURI string) (*Request, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
@@ -72,7 +92,7 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("login: authorization URL: %w", err)
 	}
-	return &Request{
+	req := &Request{
 		State:       state,
 		Nonce:       nonce,
 		Verifier:    verifier,
@@ -80,7 +100,14 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 		URL:         raw,
 		Params:      u.Query(),
 		Endpoint:    md.oauth.Endpoint.AuthURL,
-	}, nil
+		PKCEMethod:  md.pkce,
+	}
+	if md.fapi.par != "" {
+		if err := c.as.push(ctx, md, req, u); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
 }
 
 func randomString() (string, error) {
