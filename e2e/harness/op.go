@@ -44,6 +44,17 @@ type OPConfig struct {
 	// for exactly one of Resources, named by resource or audience, for clients whose
 	// GrantTypes list urn:ietf:params:oauth:grant-type:token-exchange.
 	TokenExchange bool
+
+	// FAPI, when set, configures the OP for the FAPI tests (op.mjs says what each field does).
+	// Without it the OP offers PAR and DPoP (oidc-provider's defaults) and requires neither.
+	FAPI *OPFAPI
+}
+
+// OPFAPI configures pushed authorization requests, DPoP and the FAPI 2.0 profile at the OP.
+type OPFAPI struct {
+	Profile    bool // features.fapi with profile '2.0'; ID tokens signed ES256
+	RequirePAR bool // PAR required of every client, advertised in the metadata
+	DPoPNonce  bool // a server nonce required in every DPoP proof; see RotateDPoPNonce
 }
 
 // OPResource is a resource server at the OP: an access token requested with
@@ -91,6 +102,13 @@ type OPClient struct {
 	// JWKS holds the public keys of a client with AuthMethod "private_key_jwt" [jwks]: a
 	// JSON Web Key Set, encoded as is (a jose.JSONWebKeySet, say).
 	JWKS any
+
+	// RequirePAR [require_pushed_authorization_requests]: the OP refuses this client's
+	// authorization requests unless pushed (RFC 9126).
+	RequirePAR bool
+	// DPoPBound [dpop_bound_access_tokens]: the OP refuses this client's token requests
+	// without a DPoP proof (RFC 9449).
+	DPoPBound bool
 }
 
 // OPUser is an account at the OP. The OP's login form accepts any password; the login name
@@ -216,6 +234,9 @@ func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 //	revocation, introspection, userinfo          successful calls (revocation: RFC 7009, any token)
 //	revocation.error, introspection.error        failed calls
 //	end_session.success                          RP-initiated logouts completed
+//	pushed_authorization_request.success         requests pushed (RFC 9126)
+//	par.required                                 unpushed requests refused (RequirePAR)
+//	dpop.use_nonce, dpop.refused                 token requests refused for want of a DPoP nonce / proof
 //	backchannel.success, backchannel.error       logout tokens delivered or not
 //	server_error                                 bugs in the OP or its configuration
 func (op *OP) Events(t testing.TB) map[string]int {
@@ -235,6 +256,25 @@ func (op *OP) BackchannelLogout(t testing.TB, sub string) (sent, failed int) {
 	var res struct{ Sent, Failed int }
 	op.call(t, http.MethodPost, "/__test/backchannel?sub="+url.QueryEscape(sub), &res)
 	return res.Sent, res.Failed
+}
+
+// RotateDPoPNonce makes the OP (started with OPFAPI.DPoPNonce) refuse every DPoP nonce it
+// issued so far, as a server rotating its nonce does: the next proof with an old nonce gets
+// use_dpop_nonce and the new one (RFC 9449 section 8).
+func (op *OP) RotateDPoPNonce(t testing.TB) {
+	t.Helper()
+	var res struct{}
+	op.call(t, http.MethodPost, "/__test/rotate_dpop_nonce", &res)
+}
+
+// LastRefreshToken returns the refresh token the OP issued last to clientID, or "".
+func (op *OP) LastRefreshToken(t testing.TB, clientID string) string {
+	t.Helper()
+	var res struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	op.call(t, http.MethodGet, "/__test/refresh_token?client_id="+url.QueryEscape(clientID), &res)
+	return res.RefreshToken
 }
 
 func (op *OP) call(t testing.TB, method, path string, v any) {
@@ -335,6 +375,12 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		if c.JWKS != nil {
 			m["jwks"] = c.JWKS
 		}
+		if c.RequirePAR {
+			m["require_pushed_authorization_requests"] = true
+		}
+		if c.DPoPBound {
+			m["dpop_bound_access_tokens"] = true
+		}
 		clients = append(clients, m)
 	}
 	users := make([]map[string]any, 0, len(cfg.Users))
@@ -366,6 +412,9 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		"conformIdTokenClaims": cfg.ConformIDTokenClaims,
 		"resources":            resources,
 		"tokenExchange":        cfg.TokenExchange,
+	}
+	if f := cfg.FAPI; f != nil {
+		m["fapi"] = map[string]any{"profile": f.Profile, "requirePAR": f.RequirePAR, "dpopNonce": f.DPoPNonce}
 	}
 	for key, d := range map[string]time.Duration{
 		"accessTokenTTL":  cfg.AccessTokenTTL,
