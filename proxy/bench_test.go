@@ -50,6 +50,24 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same user with DPoP-bound tokens (a session key, as a FAPI login makes).
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyText, err := key.MarshalText()
+	if err != nil {
+		b.Fatal(err)
+	}
+	boundTicket, err := sessions.Create(b.Context(), &session.Session{
+		Issuer: "https://as.example.com", Subject: "user-alice",
+		Claims:      map[string]any{"sub": "user-alice", "email": "alice@example.com"},
+		AccessToken: "access-token-0123456789", RefreshToken: "refresh-token-0123456789",
+		AccessExpiry: time.Now().Add(time.Hour).Unix(), TokenType: login.TokenTypeDPoP, DPoPKey: keyText,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	gw, err := proxy.New(proxy.Options{
 		PublicURL: pub,
 		Login:     login.New(login.Options{Issuer: "https://as.example.com", ClientID: "c"}),
@@ -57,13 +75,16 @@ func BenchmarkServeHTTP(b *testing.B) {
 		Routes: []proxy.Route{
 			{Name: "app", PathPrefix: "/", Target: upURL},
 			{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
+			{Name: "token", PathPrefix: "/token", Target: upURL, PassAuthorization: true},
 		},
 		Redirects: redirect.New(pub, nil),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := func(b *testing.B, path string, cookie bool) {
+	var runWith func(b *testing.B, path string, cookie bool, ticket string)
+	run := func(b *testing.B, path string, cookie bool) { runWith(b, path, cookie, ticket) }
+	runWith = func(b *testing.B, path string, cookie bool, ticket string) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -83,4 +104,41 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 	b.Run("public", func(b *testing.B) { run(b, "/public/x", false) })
 	b.Run("authenticated", func(b *testing.B) { run(b, "/app/x", true) })
+	// The user's token in Authorization: as a bearer token, and DPoP-bound
+	// with a fresh proof per request (docs/fapi.md quotes the difference).
+	b.Run("authorization-bearer", func(b *testing.B) { run(b, "/token/x", true) })
+	b.Run("authorization-dpop", func(b *testing.B) { runWith(b, "/token/x", true, boundTicket) })
+}
+
+// BenchmarkDPoPKey is the per-session cost of a DPoP key: made at the code
+// exchange (new), read from the sealed session once per session version
+// (parse), and one proof per call with the token (proof).
+func BenchmarkDPoPKey(b *testing.B) {
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, _ := key.MarshalText()
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := login.NewDPoPKey(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := login.ParseDPoPKey(text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("proof", func(b *testing.B) {
+		now := time.Now()
+		for b.Loop() {
+			if _, err := key.Proof(http.MethodGet, "http://upstream.example/x", "access-token-0123456789", "", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
