@@ -39,6 +39,7 @@ type fapiOptions struct {
 	accessTTL     time.Duration // the OP's access token lifetime (default 10 minutes)
 	refreshBefore string        // session.refresh_before (default "1s")
 	providerExtra string        // more [provider] TOML for the gateway
+	noPAR, noDPoP bool          // the client registration does not require PAR / DPoP
 }
 
 func newFAPIWorld(t *testing.T, o fapiOptions) *fapiWorld {
@@ -49,7 +50,7 @@ func newFAPIWorld(t *testing.T, o fapiOptions) *fapiWorld {
 	port := harness.FreePort(t)
 	public := fmt.Sprintf("http://127.0.0.1:%d", port)
 	client, keyFile := signedClient(t, public)
-	client.RequirePAR, client.DPoPBound = true, true
+	client.RequirePAR, client.DPoPBound, client.RequireJAR = !o.noPAR, !o.noDPoP, o.opFAPI.JAR
 	client.GrantTypes = []string{"authorization_code", "refresh_token"}
 	providerExtra := fmt.Sprintf("client_auth = \"private_key_jwt\"\nprivate_key_file = %q\nprivate_key_id = %q\n", keyFile, keyClientKID)
 	if o.public {
@@ -301,4 +302,66 @@ func refreshAt(t *testing.T, issuer, rt string, key *login.DPoPKey) (string, str
 		return body.Error, body.ErrorDescription
 	}
 	return "use_dpop_nonce", "twice"
+}
+
+// TestE2EJARAndJARMLogin: the client registration requires signed request
+// objects; the gateway signs the (pushed) request with its private_key_jwt
+// key, asks for a JWT response, and verifies the OP's signed response
+// before its state. The twins: the same client without the request object
+// is refused by the OP; a response JWT the OP did not sign is refused by the
+// gateway.
+func TestE2EJARAndJARMLogin(t *testing.T) {
+	harness.Require(t, "node", "chromium")
+	w := newFAPIWorld(t, fapiOptions{opFAPI: harness.OPFAPI{JAR: true, JARM: true}, noDPoP: true,
+		providerExtra: "request_object = \"signed\"\nresponse_mode = \"jwt\"\n"})
+	browser := harness.StartBrowser(t)
+	tab := browser.NewTab(t)
+	screenshotOnFailure(t, tab, "jar-jarm-login")
+	tab.Navigate(t, w.gw.URL+"/api/accounts")
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, w.gw.URL+"/api/accounts")
+	ev := w.op.Events(t)
+	if ev["pushed_authorization_request.success"] != 1 || ev["grant.authorization_code"] != 1 {
+		t.Errorf("OP events %v: want one pushed request and one code exchange", ev)
+	}
+	if w.up.last(t).Get("X-Forwarded-User") != "alice-sub" {
+		t.Errorf("upstream user %q", w.up.last(t).Get("X-Forwarded-User"))
+	}
+
+	t.Run("forged response JWT refused", func(t *testing.T) {
+		key, err := login.NewDPoPKey() // any key the OP does not have
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, err := key.Proof("GET", w.gw.URL+"/oauth2/callback", "", "", time.Now()) // a JWT signed by someone else
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab2 := browser.NewIsolatedTab(t)
+		tab2.Navigate(t, w.gw.URL+"/oauth2/callback?response="+url.QueryEscape(forged))
+		if text := tab2.Text(t); !strings.Contains(text, "could not be verified") {
+			t.Errorf("page: %q", text)
+		}
+	})
+}
+
+// TestE2EUnsignedRequestRefused is the JAR twin: the client registration
+// requires request objects, the gateway does not sign (request_object =
+// "off"): the OP refuses the pushed request.
+func TestE2EUnsignedRequestRefused(t *testing.T) {
+	harness.Require(t, "node", "chromium")
+	w := newFAPIWorld(t, fapiOptions{opFAPI: harness.OPFAPI{JAR: true}, noDPoP: true, providerExtra: "request_object = \"off\"\n"})
+	tab := harness.StartBrowser(t).NewTab(t)
+	screenshotOnFailure(t, tab, "jar-unsigned")
+	tab.Navigate(t, w.gw.URL+"/api/accounts")
+	if text := tab.Text(t); !strings.Contains(text, "Sign-in service error") {
+		t.Errorf("page: %q", text)
+	}
+	ev := w.op.Events(t)
+	if ev["pushed_authorization_request.success"] != 0 || ev["grant.authorization_code"] != 0 {
+		t.Errorf("OP events %v: want the unsigned request refused", ev)
+	}
+	if !strings.Contains(w.gw.log(), "pushed authorization request failed") {
+		t.Error("the gateway did not log the refused pushed request")
+	}
 }

@@ -37,6 +37,8 @@ var (
 		Detail: "This sign-in was started in another browser. Please start again here.", Retry: "/oauth2/start"}
 	errIssuer = &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: "/oauth2/start"}
+	errResponseJWT = &httpError{Status: http.StatusBadRequest, Code: "response_invalid", Title: "Sign-in could not be completed",
+		Detail: "The sign-in response could not be verified. Please start again.", Retry: "/oauth2/start"}
 	errCodeMissing = &httpError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response carries no authorization code.", Retry: "/oauth2/start"}
 	errCodeRejected = &httpError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
@@ -150,7 +152,16 @@ func (so *sso) handleCallback(w http.ResponseWriter, r *http.Request) {
 
 func (so *sso) callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q := r.URL.Query()
+	// With JARM the parameters are the claims of the AS's signed response,
+	// verified before anything in it (the state first) is believed.
+	q, err := so.login.AuthorizationResponse(ctx, r.URL.Query())
+	if err != nil {
+		if errors.Is(err, login.ErrNotReady) {
+			return errProviderDown
+		}
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "response_jwt_invalid"}, slog.Any("error", err))
+		return errResponseJWT
+	}
 	state := q.Get("state")
 	if state == "" {
 		so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "state_missing"})

@@ -55,6 +55,8 @@ type OPFAPI struct {
 	Profile    bool // features.fapi with profile '2.0'; ID tokens signed ES256
 	RequirePAR bool // PAR required of every client, advertised in the metadata
 	DPoPNonce  bool // a server nonce required in every DPoP proof; see RotateDPoPNonce
+	JAR        bool // request objects (RFC 9101) accepted
+	JARM       bool // JWT response modes (response_mode=jwt) offered
 }
 
 // OPResource is a resource server at the OP: an access token requested with
@@ -109,6 +111,9 @@ type OPClient struct {
 	// DPoPBound [dpop_bound_access_tokens]: the OP refuses this client's token requests
 	// without a DPoP proof (RFC 9449).
 	DPoPBound bool
+	// RequireJAR [require_signed_request_object]: the OP refuses this client's authorization
+	// requests unless they are signed request objects (RFC 9101).
+	RequireJAR bool
 }
 
 // OPUser is an account at the OP. The OP's login form accepts any password; the login name
@@ -381,6 +386,9 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		if c.DPoPBound {
 			m["dpop_bound_access_tokens"] = true
 		}
+		if c.RequireJAR {
+			m["require_signed_request_object"] = true
+		}
 		clients = append(clients, m)
 	}
 	users := make([]map[string]any, 0, len(cfg.Users))
@@ -414,7 +422,7 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		"tokenExchange":        cfg.TokenExchange,
 	}
 	if f := cfg.FAPI; f != nil {
-		m["fapi"] = map[string]any{"profile": f.Profile, "requirePAR": f.RequirePAR, "dpopNonce": f.DPoPNonce}
+		m["fapi"] = map[string]any{"profile": f.Profile, "requirePAR": f.RequirePAR, "dpopNonce": f.DPoPNonce, "jar": f.JAR, "jarm": f.JARM}
 	}
 	for key, d := range map[string]time.Duration{
 		"accessTokenTTL":  cfg.AccessTokenTTL,

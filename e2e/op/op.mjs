@@ -6,7 +6,7 @@
 // config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
 // "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
 // groups}], "conformIdTokenClaims"?, "resources"?: [{indicator, scope, format ("jwt" or
-// "opaque"), userClaims}], "tokenExchange"?, "fapi"?: {profile, requirePAR, dpopNonce}}.
+// "opaque"), userClaims}], "tokenExchange"?, "fapi"?: {profile, requirePAR, dpopNonce, jar, jarm}}.
 // e2e/harness writes it; see harness.OPConfig.
 //
 // Without "fapi" the provider keeps oidc-provider's defaults: pushed authorization requests
@@ -88,6 +88,7 @@ function clientMetadata(c) {
   if (c.client_secret) m.client_secret = c.client_secret;
   if (c.require_pushed_authorization_requests) m.require_pushed_authorization_requests = true;
   if (c.dpop_bound_access_tokens) m.dpop_bound_access_tokens = true;
+  if (c.require_signed_request_object) m.require_signed_request_object = true;
   if (fapi?.profile) m.id_token_signed_response_alg = 'ES256';
   // The public keys of a private_key_jwt client (RFC 7523).
   if (c.jwks) m.jwks = c.jwks;
@@ -179,6 +180,8 @@ const provider = new Provider(cfg.issuer, {
       fapi: fapi.profile ? { enabled: true, profile: '2.0' } : { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: !!fapi.requirePAR },
       dPoP: fapi.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
+      requestObjects: { enabled: !!fapi.jar },
+      jwtResponseModes: { enabled: !!fapi.jarm },
     } : {}),
     // Without configured resource servers it stays off (oidc-provider enables it by default,
     // and would then refuse every resource parameter with invalid_target). With them, a

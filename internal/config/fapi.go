@@ -29,6 +29,14 @@ type ProviderFAPI struct {
 	// private_key_jwt or mTLS client authentication, DPoP or mTLS-bound
 	// tokens, the RFC 9207 iss parameter, PS256/ES256/EdDSA only).
 	Profile string `toml:"profile"`
+	// RequestObject is "auto" (default: send the authorization request as a
+	// request object signed with private_key_file when the AS requires it,
+	// require_signed_request_object, RFC 9101), "signed" (always) or "off".
+	RequestObject string `toml:"request_object"`
+	// ResponseMode is "" (default: the response in the callback's query) or
+	// "jwt" (JARM: the AS signs the response; Gatehouse verifies signature,
+	// iss, aud and exp before it reads the state).
+	ResponseMode string `toml:"response_mode"`
 }
 
 // DPoPSetting is provider.dpop: a boolean or "on", "off", "auto".
@@ -62,6 +70,13 @@ func (pr *Provider) validateFAPI(p *problems) {
 		checkOneOf(p, "provider.dpop", string(pr.DPoP), vocab.DPoPModes...)
 	}
 	checkOneOf(p, "provider.profile", pr.Profile, vocab.Profiles...)
+	if pr.RequestObject != "" {
+		checkOneOf(p, "provider.request_object", pr.RequestObject, vocab.JARModes...)
+	}
+	if pr.RequestObject == vocab.JAROn && pr.PrivateKeyFile == "" {
+		p.add("provider.request_object", `"signed" needs private_key_file: the request object is signed with the private_key_jwt key`)
+	}
+	checkOneOf(p, "provider.response_mode", pr.ResponseMode, "", vocab.ResponseModeJWT)
 	if pr.ClientAuth == vocab.ClientAuthSelfSignedTLS && pr.TLSClientCertFile == "" {
 		p.add("provider.tls_client_cert_file", `required with client_auth = "self_signed_tls_client_auth"`)
 	}
@@ -103,7 +118,7 @@ func (pr *Provider) validateFAPI(p *problems) {
 // profile an RSA private_key_jwt key signs PS256 unless private_key_alg
 // says otherwise (RS256 is not allowed, §5.4).
 func (pr *Provider) compileFAPI(o *login.Options) {
-	o.FAPI = login.FAPIOptions{PAR: pr.PAR, DPoP: string(pr.DPoP), Profile: pr.Profile}
+	o.FAPI = login.FAPIOptions{PAR: pr.PAR, DPoP: string(pr.DPoP), Profile: pr.Profile, JAR: pr.RequestObject, ResponseMode: pr.ResponseMode}
 	if pr.Profile == vocab.ProfileFAPI2 && pr.PrivateKeyAlg == "" && o.ClientAuth.Algorithm == vocab.AlgRS256 {
 		o.ClientAuth.Algorithm = vocab.AlgPS256
 	}

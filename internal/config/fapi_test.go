@@ -75,6 +75,10 @@ func TestValidateFAPI(t *testing.T) {
 			c.Provider.ClientAuth, c.Provider.PrivateKeyFile = vocab.ClientAuthTLS, ""
 			c.Provider.TLSClientCertFile, c.Provider.TLSClientKeyFile = "/c.pem", "/k.pem"
 		}, nil},
+		{"request object without key", func(c *Config) { c.Provider.RequestObject, c.Provider.PrivateKeyFile = vocab.JAROn, "" }, []string{
+			"provider.private_key_file: required with client_auth", "provider.request_object: \"signed\" needs private_key_file",
+		}},
+		{"unknown response mode", func(c *Config) { c.Provider.ResponseMode = "form_post" }, []string{`provider.response_mode: "form_post" is not one of "", "jwt"`}},
 		{"self-signed without certificate", func(c *Config) {
 			c.Provider.ClientAuth, c.Provider.PrivateKeyFile = vocab.ClientAuthSelfSignedTLS, ""
 		}, []string{`provider.tls_client_cert_file: required with client_auth = "self_signed_tls_client_auth"`}},

@@ -25,6 +25,12 @@ type FAPIOptions struct {
 	// response, sets the client assertion's audience to the issuer, and
 	// refuses a bearer token where a DPoP-bound one was asked for.
 	Profile string
+	// JAR is vocab.JARAuto (also for ""), JAROn or JAROff: whether the
+	// authorization request is a request object signed with
+	// ClientAuth.PrivateKey (RFC 9101; jar.go).
+	JAR string
+	// ResponseMode is "" (the query) or vocab.ResponseModeJWT (JARM).
+	ResponseMode string
 }
 
 // fapiDoc holds the metadata fields of PAR, DPoP and FAPI (RFC 9126 §5,
@@ -33,12 +39,17 @@ type fapiDoc struct {
 	PAREndpoint string   `json:"pushed_authorization_request_endpoint"`
 	RequirePAR  bool     `json:"require_pushed_authorization_requests"`
 	DPoPAlgs    []string `json:"dpop_signing_alg_values_supported"`
+
+	RequireSignedRequestObject bool     `json:"require_signed_request_object"`
+	ResponseModes              []string `json:"response_modes_supported"`
 }
 
 // fapiMetadata is what discovery decided for PAR, DPoP and the profile.
 type fapiMetadata struct {
 	par    string // the PAR endpoint (its mTLS alias with a client certificate); "" when requests are not pushed
 	dpop   bool   // the user's tokens are DPoP-bound
+	jar    bool   // the request is a signed request object (RFC 9101)
+	jarm   bool   // response_mode=jwt
 	fapi2  bool
 	issuer string
 }
@@ -50,7 +61,7 @@ func decideFAPI(o *Options, md *metadata, method string) error {
 	if err := json.Unmarshal(md.doc, &doc); err != nil {
 		return fmt.Errorf("login: discovery: malformed metadata: %w", err)
 	}
-	f := FAPIOptions{PAR: o.FAPI.PAR, DPoP: o.FAPI.DPoP, Profile: o.FAPI.Profile}
+	f := o.FAPI
 	fm := fapiMetadata{fapi2: f.Profile == vocab.ProfileFAPI2, issuer: o.Issuer}
 	if fm.fapi2 {
 		if err := checkFAPI2(md, method, doc); err != nil {
@@ -97,7 +108,7 @@ func decideFAPI(o *Options, md *metadata, method string) error {
 		return fmt.Errorf("login: discovery: the FAPI 2.0 profile needs sender-constrained tokens: DPoP (provider.dpop) or mTLS client authentication")
 	}
 	md.fapi = fm
-	return nil
+	return decideJAR(o, md, doc, o.ClientAuth.PrivateKey != nil)
 }
 
 // checkFAPI2 refuses an AS or a client configuration that cannot do the

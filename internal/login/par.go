@@ -14,11 +14,10 @@ import (
 // 9126) refused the request or could not be reached.
 var ErrPushedRequest = errors.New("login: pushed authorization request failed")
 
-// push posts req's parameters (the query of authURL) to the PAR endpoint
+// push posts params (req's parameters, or its request object) to the PAR endpoint
 // (RFC 9126 §2.1) and rewrites req to the short form the browser carries:
 // client_id and request_uri (§4).
-func (a *asClient) push(ctx context.Context, md *metadata, req *Request, authURL *url.URL) error {
-	params := authURL.Query()
+func (a *asClient) push(ctx context.Context, md *metadata, req *Request, authURL *url.URL, params url.Values) error {
 	resp, err := a.postForm(ctx, md, md.fapi.par, params)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPushedRequest, err)

@@ -87,6 +87,9 @@ func (c *Client) NewRequestContext(ctx context.Context, redirectURI string) (*Re
 	for k, v := range c.opts.ExtraAuthParams {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
 	}
+	if md.fapi.jarm {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "jwt"))
+	}
 	raw := conf.AuthCodeURL(state, opts...)
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -102,10 +105,17 @@ func (c *Client) NewRequestContext(ctx context.Context, redirectURI string) (*Re
 		Endpoint:    md.oauth.Endpoint.AuthURL,
 		PKCEMethod:  md.pkce,
 	}
+	sent, err := c.as.securedParams(md, u.Query()) // jar.go: a signed request object with JAR
+	if err != nil {
+		return nil, err
+	}
 	if md.fapi.par != "" {
-		if err := c.as.push(ctx, md, req, u); err != nil {
+		if err := c.as.push(ctx, md, req, u, sent); err != nil {
 			return nil, err
 		}
+	} else if md.fapi.jar {
+		u.RawQuery = sent.Encode()
+		req.URL, req.Params = u.String(), sent
 	}
 	return req, nil
 }

@@ -50,3 +50,21 @@ const AlgEdDSA = "EdDSA"
 // ClientAuthSelfSignedTLS presents a self-signed client certificate that the
 // AS matches against the client's registered keys (RFC 8705 §2.2).
 const ClientAuthSelfSignedTLS = "self_signed_tls_client_auth"
+
+// Signed request objects (RFC 9101), provider.request_object.
+const (
+	// JARAuto signs the request when the AS requires it
+	// (require_signed_request_object), the default.
+	JARAuto = "auto"
+	// JAROn always signs (the client needs its private_key_jwt key).
+	JAROn = "signed"
+	// JAROff never signs (refused when the AS requires it).
+	JAROff = "off"
+)
+
+// JARModes lists the provider.request_object values.
+var JARModes = []string{JARAuto, JAROn, JAROff}
+
+// ResponseModeJWT is JARM's response mode (provider.response_mode): the
+// authorization response is a JWT signed by the AS.
+const ResponseModeJWT = "jwt"
