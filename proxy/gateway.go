@@ -147,6 +147,7 @@ func New(opts Options) (*Gateway, error) {
 		limitObs:      opts.LimitObserver,
 		rest:          rest,
 		derived:       lru.New[sessionVersion, *forward](derivedCacheSize),
+		proofs:        newProofChecker(opts.Sessions, opts.PublicURL.String(), b.now),
 	}
 	g.sso = &sso{
 		base:               b,

@@ -309,6 +309,11 @@ func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restAp
 	}
 	now := ra.now()
 	f := &restFlow{App: app.name, RedirectURI: uri, Created: now.Unix(), ExpiresAt: now.Add(ra.ttl).Unix()}
+	if r.Header.Get("DPoP") != "" { // the app registers its key: the session will be bound to it
+		if f.ProofKey, err = ra.gate.proofs.verify(r, ""); err != nil {
+			return restDPoPRefused
+		}
+	}
 	req, err := ra.newRESTRequest(ctx, app, f)
 	if err != nil {
 		return err

@@ -200,7 +200,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		}
 		return app, err
 	}
-	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID)
+	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID, f.ProofKey)
 	if err != nil {
 		switch {
 		case errors.Is(err, errIDToken): // no usable identity in the claims

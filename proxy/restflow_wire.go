@@ -113,6 +113,8 @@ var (
 		Detail: "The authorization response does not belong to this flow's current authorization request.", Next: stepOAuth2Client}
 	restIssuerMismatch = &restError{Status: http.StatusBadRequest, Code: "OAUTH2_ISSUER_MISMATCH",
 		Detail: "The authorization response did not come from the expected authorization server. Request a new authorization.", Next: stepOAuth2Client}
+	restDPoPRefused = &restError{Status: http.StatusBadRequest, Code: "INVALID_DPOP_PROOF",
+		Detail: "The DPoP proof is invalid: it must be a dpop+jwt signed by the embedded public key, for this request's method and URL, issued within the last minute, with a jti never used before."}
 	restNotAuthorized = &restError{Status: http.StatusUnauthorized, Code: "NOT_AUTHORIZED",
 		Detail: "This resource requires a session. Start an authentication flow.", Next: stepAuthentication}
 	restDenied = &restError{Status: http.StatusUnauthorized, Code: "OAUTH2_AUTHORIZATION_DENIED",

@@ -245,14 +245,15 @@ func (so *sso) createSession(r *http.Request, res *login.Result) (string, error)
 	if err := so.gate.loginAllowed(res.Claims); err != nil {
 		return "", err
 	}
-	ticket, _, err := so.createSessionFor(r, res, "")
+	ticket, _, err := so.createSessionFor(r, res, "", "")
 	return ticket, err
 }
 
 // createSessionFor stores a new session for a login whose tokens were issued
-// to clientID ("" for the gateway's own client), and returns its ticket and
-// the session.
-func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string) (string, *session.Session, error) {
+// to clientID ("" for the gateway's own client), bound to the app key whose
+// thumbprint is proofKey ("": none, see restdpop.go), and returns its
+// ticket and the session.
+func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID, proofKey string) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
 		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "identity"}, slog.Any("error", err))
@@ -261,7 +262,7 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 	s := &session.Session{
 		Issuer: res.Issuer, Subject: res.Subject, SID: res.SID, Claims: keptClaims(res.Claims),
 		AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, IDToken: res.IDToken,
-		ClientID: clientID,
+		ClientID: clientID, ProofKey: proofKey,
 	}
 	if err := bindSession(s, res); err != nil {
 		return "", nil, err
