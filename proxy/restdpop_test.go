@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,8 +75,8 @@ func TestRESTDPoPBoundSession(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &app{t: t, e: e, base: tt.base, c: a.c}
 			resp, d := b.call(http.MethodGet, sessionPath, "", "", tt.hdr...)
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Errorf("%d %+v, want 401", resp.StatusCode, d)
+			if resp.StatusCode != http.StatusUnauthorized || d.code() != "INVALID_DPOP_PROOF" || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "DPoP ") {
+				t.Errorf("%d %+v %q, want 401 INVALID_DPOP_PROOF with a DPoP challenge", resp.StatusCode, d, resp.Header.Get("WWW-Authenticate"))
 			}
 		})
 	}

@@ -240,6 +240,8 @@ func (rf *restFlows) restFlowHandle(r *http.Request) (string, error) {
 // restSessionErr maps a failure to load the current session.
 func restSessionErr(err error) error {
 	switch {
+	case errors.Is(err, errDPoPProof):
+		return restDPoPRequired
 	case errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded):
 		return restNotAuthorized
 	case errors.Is(err, session.ErrUnavailable) || errors.Is(err, errStoreDown):
