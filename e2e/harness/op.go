@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -45,9 +47,20 @@ type OPConfig struct {
 	// GrantTypes list urn:ietf:params:oauth:grant-type:token-exchange.
 	TokenExchange bool
 
+	// TLS, when set, serves the OP over https with mutual TLS (RFC 8705): it asks every client
+	// for a certificate, authenticates self_signed_tls_client_auth clients by theirs and binds
+	// their tokens to it. The issuer is then https://127.0.0.1:PORT.
+	TLS *OPTLS
+
 	// FAPI, when set, configures the OP for the FAPI tests (op.mjs says what each field does).
 	// Without it the OP offers PAR and DPoP (oidc-provider's defaults) and requires neither.
 	FAPI *OPFAPI
+}
+
+// OPTLS is the OP's server certificate and key (PEM files). The certificate must be valid for
+// 127.0.0.1; it is also the root the harness trusts for the OP.
+type OPTLS struct {
+	CertFile, KeyFile string
 }
 
 // OPFAPI configures pushed authorization requests, DPoP and the FAPI 2.0 profile at the OP.
@@ -111,6 +124,9 @@ type OPClient struct {
 	// DPoPBound [dpop_bound_access_tokens]: the OP refuses this client's token requests
 	// without a DPoP proof (RFC 9449).
 	DPoPBound bool
+	// CertificateBound [tls_client_certificate_bound_access_tokens]: the OP binds this client's
+	// tokens to its TLS client certificate (RFC 8705 section 3).
+	CertificateBound bool
 	// RequireJAR [require_signed_request_object]: the OP refuses this client's authorization
 	// requests unless they are signed request objects (RFC 9101).
 	RequireJAR bool
@@ -167,7 +183,11 @@ func StartOP(t testing.TB, cfg OPConfig) *OP {
 func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 	t.Helper()
 	port := FreePort(t)
-	issuer := fmt.Sprintf("http://127.0.0.1:%d", port)
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	issuer := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 	raw, err := json.Marshal(scriptConfig(cfg, port, issuer))
 	if err != nil {
 		t.Fatalf("encode the OP configuration: %v", err)
@@ -225,7 +245,11 @@ func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 			<-exited
 		}
 	})
-	return &OP{Issuer: issuer, client: &http.Client{Timeout: 10 * time.Second}}, false
+	hc, err := opHTTPClient(cfg.TLS)
+	if err != nil {
+		t.Fatalf("the OP's certificate: %v", err)
+	}
+	return &OP{Issuer: issuer, client: hc}, false
 }
 
 // Events returns the OP's counters of what it did, from GET /__test/events. A name that is
@@ -389,6 +413,9 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		if c.RequireJAR {
 			m["require_signed_request_object"] = true
 		}
+		if c.CertificateBound {
+			m["tls_client_certificate_bound_access_tokens"] = true
+		}
 		clients = append(clients, m)
 	}
 	users := make([]map[string]any, 0, len(cfg.Users))
@@ -421,6 +448,9 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		"resources":            resources,
 		"tokenExchange":        cfg.TokenExchange,
 	}
+	if cfg.TLS != nil {
+		m["tls"] = map[string]any{"cert": cfg.TLS.CertFile, "key": cfg.TLS.KeyFile}
+	}
 	if f := cfg.FAPI; f != nil {
 		m["fapi"] = map[string]any{"profile": f.Profile, "requirePAR": f.RequirePAR, "dpopNonce": f.DPoPNonce, "jar": f.JAR, "jarm": f.JARM}
 	}
@@ -441,4 +471,23 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// opHTTPClient is the harness's client for the OP: trusting its certificate when it serves
+// https.
+func opHTTPClient(cfg *OPTLS) (*http.Client, error) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if cfg == nil {
+		return hc, nil
+	}
+	pem, err := os.ReadFile(cfg.CertFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificate", cfg.CertFile)
+	}
+	hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return hc, nil
 }

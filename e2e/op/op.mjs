@@ -6,7 +6,8 @@
 // config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
 // "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
 // groups}], "conformIdTokenClaims"?, "resources"?: [{indicator, scope, format ("jwt" or
-// "opaque"), userClaims}], "tokenExchange"?, "fapi"?: {profile, requirePAR, dpopNonce, jar, jarm}}.
+// "opaque"), userClaims}], "tokenExchange"?, "fapi"?: {profile, requirePAR, dpopNonce, jar, jarm},
+// "tls"?: {cert, key}}.
 // e2e/harness writes it; see harness.OPConfig.
 //
 // Without "fapi" the provider keeps oidc-provider's defaults: pushed authorization requests
@@ -14,17 +15,23 @@
 // features.fapi with profile '2.0' and signs ID tokens ES256 (FAPI 2.0 allows PS256, ES256 and
 // EdDSA only); "requirePAR" makes the server require PAR of every client (and say so in its
 // metadata); "dpopNonce" requires a server nonce in every DPoP proof (RFC 9449 section 8), which
-// POST /__test/rotate_dpop_nonce invalidates at once. Clients may set
-// require_pushed_authorization_requests and dpop_bound_access_tokens themselves.
+// POST /__test/rotate_dpop_nonce invalidates at once; "jar" accepts request objects (RFC 9101),
+// "jarm" offers the JWT response modes. Clients may set require_pushed_authorization_requests,
+// dpop_bound_access_tokens and require_signed_request_object themselves.
+//
+// "tls": {cert, key} (PEM file paths) serves https with mutual TLS (RFC 8705): the server asks
+// every client for a certificate, authenticates self_signed_tls_client_auth clients by theirs,
+// and binds the tokens of clients with tls_client_certificate_bound_access_tokens to it.
 //
 // It prints "OP listening on <issuer>" once it accepts connections, and exits on SIGTERM,
 // SIGINT or when its standard input closes, so a parent that dies never leaves it running.
 //
 // Plain http on 127.0.0.1 works in any NODE_ENV: oidc-provider marks its cookies Secure only
 // when the request itself is secure (ctx.secure), and it accepts an http issuer.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 // For POST /__test/rotate_dpop_nonce: the provider's internal state (the package has no exports map).
@@ -89,6 +96,7 @@ function clientMetadata(c) {
   if (c.require_pushed_authorization_requests) m.require_pushed_authorization_requests = true;
   if (c.dpop_bound_access_tokens) m.dpop_bound_access_tokens = true;
   if (c.require_signed_request_object) m.require_signed_request_object = true;
+  if (c.tls_client_certificate_bound_access_tokens) m.tls_client_certificate_bound_access_tokens = true;
   if (fapi?.profile) m.id_token_signed_response_alg = 'ES256';
   // The public keys of a private_key_jwt client (RFC 7523).
   if (c.jwks) m.jwks = c.jwks;
@@ -150,6 +158,9 @@ const provider = new Provider(cfg.issuer, {
   conformIdTokenClaims: cfg.conformIdTokenClaims ?? false,
   extraTokenClaims,
   pkce: { required: () => true }, // and oidc-provider 9 supports only S256
+  // oidc-provider's default methods, and with cfg.tls (mutual TLS) self-signed certificates.
+  clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none',
+    ...(cfg.tls ? ['self_signed_tls_client_auth'] : [])],
   // Refresh tokens are issued only when the grant has offline_access, and oidc-provider keeps
   // offline_access only when the authorization request has prompt=consent (and
   // response_type=code, and the client may use refresh_token); otherwise it drops the scope
@@ -176,6 +187,19 @@ const provider = new Provider(cfg.issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: false },
+    // With cfg.tls: mutual TLS (RFC 8705). The server asks every client for a certificate and
+    // accepts any (self-signed ones are matched against the client's registered keys).
+    ...(cfg.tls ? {
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate(ctx) {
+          const peer = ctx.socket.getPeerCertificate?.();
+          return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+        },
+      },
+    } : {}),
     ...(fapi ? {
       fapi: fapi.profile ? { enabled: true, profile: '2.0' } : { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: !!fapi.requirePAR },
@@ -381,9 +405,14 @@ provider.use(async (ctx, next) => {
   }
 });
 
-const server = createServer(provider.callback());
+// cfg.tls: {cert, key} (PEM file paths) serves https, asking for (not requiring) a client certificate.
+const server = cfg.tls
+  ? createTLSServer({
+    cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), requestCert: true, rejectUnauthorized: false,
+  }, provider.callback())
+  : createServer(provider.callback());
 server.listen(cfg.port, '127.0.0.1', () => {
-  console.log(`OP listening on http://127.0.0.1:${server.address().port}`);
+  console.log(`OP listening on ${cfg.tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`);
 });
 server.on('error', (err) => {
   console.error(`listen: ${err.message}`);
