@@ -33,13 +33,6 @@ func tokenCallOf(opts []TokenOption) tokenCall {
 	return c
 }
 
-// UsesDPoP reports whether discovery decided to bind the user's tokens with
-// DPoP (false while not ready).
-func (c *Client) UsesDPoP() bool {
-	md, err := c.metadata()
-	return err == nil && md.fapi.dpop
-}
-
 // checkBinding checks a token response made with a DPoP proof: a
 // DPoP-bound token is kept with its key; a bearer token means the AS did
 // not bind it, which the FAPI 2.0 profile refuses (a downgrade) and

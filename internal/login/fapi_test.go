@@ -345,9 +345,6 @@ func TestDPoPLifecycle(t *testing.T) {
 	as := startFAPIAS(t)
 	as.rotate = true
 	c := as.client(t, login.Options{UseUserinfo: true, FAPI: login.FAPIOptions{Profile: vocab.ProfileFAPI2}})
-	if !c.UsesDPoP() {
-		t.Fatal("FAPI 2.0 without mTLS does not use DPoP")
-	}
 	req, err := c.NewRequestContext(t.Context(), callback)
 	if err != nil {
 		t.Fatal(err)
