@@ -60,6 +60,24 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same user with DPoP-bound tokens (a session key, as a FAPI login makes).
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyText, err := key.MarshalText()
+	if err != nil {
+		b.Fatal(err)
+	}
+	boundTicket, err := sessions.Create(b.Context(), &session.Session{
+		Issuer: "https://as.example.com", Subject: "user-alice",
+		Claims:      map[string]any{"sub": "user-alice", "email": "alice@example.com"},
+		AccessToken: "access-token-0123456789", RefreshToken: "refresh-token-0123456789",
+		AccessExpiry: time.Now().Add(time.Hour).Unix(), TokenType: login.TokenTypeDPoP, DPoPKey: keyText,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	signer := benchSigner(b)
 	newGateway := func(edit func(*proxy.Options)) *proxy.Gateway {
 		o := proxy.Options{
@@ -70,6 +88,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 				{Name: "app", PathPrefix: "/", Target: upURL},
 				{Name: "public", PathPrefix: "/public", Target: upURL, Auth: proxy.AuthPublic},
 				{Name: "orders", PathPrefix: "/orders", Target: upURL, AssertionHeader: "X-Gatehouse-Assertion", AssertionAudience: "orders"},
+				{Name: "token", PathPrefix: "/token", Target: upURL, PassAuthorization: true},
 			},
 			Redirects:  redirect.New(pub, nil),
 			Assertions: signer,
@@ -82,7 +101,9 @@ func BenchmarkServeHTTP(b *testing.B) {
 		return gw
 	}
 	gw := newGateway(func(*proxy.Options) {})
-	run := func(b *testing.B, path string, cookie bool) {
+	var runWith func(b *testing.B, path string, cookie bool, ticket string)
+	run := func(b *testing.B, path string, cookie bool) { runWith(b, path, cookie, ticket) }
+	runWith = func(b *testing.B, path string, cookie bool, ticket string) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -102,6 +123,10 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 	b.Run("public", func(b *testing.B) { run(b, "/public/x", false) })
 	b.Run("authenticated", func(b *testing.B) { run(b, "/app/x", true) })
+	// The user's token in Authorization: as a bearer token, and DPoP-bound
+	// with a fresh proof per request (docs/fapi.md quotes the difference).
+	b.Run("authorization-bearer", func(b *testing.B) { run(b, "/token/x", true) })
+	b.Run("authorization-dpop", func(b *testing.B) { runWith(b, "/token/x", true, boundTicket) })
 	// With a signed identity assertion (ES256), reused for a while per
 	// session version (upstreamidentity.go).
 	b.Run("assertion", func(b *testing.B) { run(b, "/orders/x", true) })
@@ -131,4 +156,37 @@ func benchSigner(b *testing.B) *assertion.Signer {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// BenchmarkDPoPKey is the per-session cost of a DPoP key: made at the code
+// exchange (new), read from the sealed session once per session version
+// (parse), and one proof per call with the token (proof).
+func BenchmarkDPoPKey(b *testing.B) {
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, _ := key.MarshalText()
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := login.NewDPoPKey(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := login.ParseDPoPKey(text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("proof", func(b *testing.B) {
+		now := time.Now()
+		for b.Loop() {
+			if _, err := key.Proof(http.MethodGet, "http://upstream.example/x", "access-token-0123456789", "", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -41,6 +41,8 @@ type gate struct {
 	// derived holds the identity derived from each cached version of a
 	// session (sessionIdentity).
 	derived *lru.Cache[sessionVersion, *forward]
+	// proofs checks the DPoP proofs of sessions bound to a key (restdpop.go).
+	proofs *proofChecker
 }
 
 // sessionVersion names one version of a session (session.Session.Version).
@@ -202,7 +204,7 @@ func (g *gate) authenticate(r *http.Request, v *verdict) (*forward, map[string]a
 		if mode == AuthBearer { // never sent to the AS: it is the gateway's own credential
 			return nil, nil, fmt.Errorf("%w: a session token on a bearer-only route", errBadToken)
 		}
-		return g.sessionIdentity(v.keep(g.loadSession(r.Context(), tok)))
+		return g.sessionIdentity(v.keep(g.loadSession(r, tok)))
 	}
 	v.bearer = true
 	return g.bearer.tokenIdentity(r.Context(), tok)
@@ -244,6 +246,7 @@ func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[str
 	}
 	fwd := newForward(id, s.AccessToken)
 	fwd.idToken = s.IDToken
+	fwd.dpopKey = sessionKey(s)
 	if key.version != 0 {
 		g.derived.Add(key, fwd, time.Time{})
 	}
@@ -331,18 +334,25 @@ func (g *gate) loginAllowed(claims map[string]any) error {
 // token is refreshed when it is about to expire, and activity is recorded for
 // the idle timeout.
 func (g *gate) currentSession(r *http.Request) (*session.Session, error) {
-	return g.loadSession(r.Context(), g.sessions.TicketFromRequest(r))
+	return g.loadSession(r, g.sessions.TicketFromRequest(r))
 }
 
-// loadSession loads the session of ticket and keeps it fresh, as
-// currentSession does.
-func (g *gate) loadSession(ctx context.Context, ticket string) (*session.Session, error) {
+// loadSession loads the session of ticket, which r presents, checks the
+// proof of possession a session bound to a key needs (restdpop.go), and
+// keeps it fresh, as currentSession does.
+func (g *gate) loadSession(r *http.Request, ticket string) (*session.Session, error) {
+	ctx := r.Context()
 	if ticket == "" {
 		return nil, session.ErrNotFound
 	}
 	s, err := g.sessions.Load(ctx, ticket)
 	if err != nil {
 		return nil, err
+	}
+	if g.proofs != nil {
+		if err := g.proofs.checkSessionProof(r, ticket, s); err != nil {
+			return nil, err
+		}
 	}
 	if s, err = g.ensureFresh(ctx, s); err != nil {
 		return nil, err

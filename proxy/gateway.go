@@ -161,6 +161,7 @@ func New(opts Options) (*Gateway, error) {
 		limitObs:      opts.LimitObserver,
 		rest:          rest,
 		derived:       lru.New[sessionVersion, *forward](derivedCacheSize),
+		proofs:        newProofChecker(opts.Sessions, opts.PublicURL.String(), b.now),
 	}
 	g.sso = &sso{
 		base:               b,
@@ -223,6 +224,7 @@ type forward struct {
 	accessToken string
 	idToken     string // the session's ID token; "" for a bearer or password identity
 	assertions  assertionCache
+	dpopKey     *login.DPoPKey // the key accessToken is bound to; nil for a bearer token
 }
 
 func newForward(id identity.Identity, accessToken string) *forward {
@@ -277,12 +279,7 @@ func (rl *relay) rewrite(pr *httputil.ProxyRequest, ur *upstream.Route) {
 		return
 	}
 	fwd.headers.Set(pr.Out.Header)
-	if pol.PassAccessToken && fwd.accessToken != "" {
-		pr.Out.Header.Set(identity.HeaderAccessToken, fwd.accessToken)
-	}
-	if pol.PassAuthorization && fwd.accessToken != "" {
-		pr.Out.Header.Set("Authorization", "Bearer "+fwd.accessToken)
-	}
+	rl.setUserToken(pr.Out, pol, fwd) // dpop.go
 }
 
 // trustedProxies are the networks whose X-Forwarded-* headers are believed.

@@ -45,7 +45,7 @@ func (g *gate) needsRefresh(s *session.Session) bool {
 // (session.Manager.Refresh saves it). A refusal ends the session: it is
 // deleted, and the error wraps session.ErrNotFound.
 func (g *gate) renew(ctx context.Context, cur *session.Session) error {
-	res, err := g.clients.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject)
+	res, err := g.clients.loginFor(cur).Refresh(ctx, cur.RefreshToken, cur.Issuer, cur.Subject, sessionKeyOption(cur)...)
 	if err != nil {
 		if errors.Is(err, login.ErrInvalidGrant) || errors.Is(err, login.ErrRefused) || errors.Is(err, login.ErrIDToken) {
 			g.audit(slog.LevelInfo, "session ended: refresh refused", audit.Event{Kind: audit.RefreshFailed, Reason: reasonOf(err)}, slog.String("sub", cur.Subject))
@@ -57,6 +57,9 @@ func (g *gate) renew(ctx context.Context, cur *session.Session) error {
 		return err
 	}
 	cur.AccessToken, cur.RefreshToken = res.AccessToken, res.RefreshToken
+	if err := bindSession(cur, res); err != nil {
+		return err
+	}
 	cur.AccessExpiry = 0
 	if !res.Expiry.IsZero() {
 		cur.AccessExpiry = res.Expiry.Unix()

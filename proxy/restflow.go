@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -239,6 +240,8 @@ func (rf *restFlows) restFlowHandle(r *http.Request) (string, error) {
 // restSessionErr maps a failure to load the current session.
 func restSessionErr(err error) error {
 	switch {
+	case errors.Is(err, errDPoPProof):
+		return restDPoPRequired
 	case errors.Is(err, session.ErrNotFound) || errors.Is(err, errSessionEnded):
 		return restNotAuthorized
 	case errors.Is(err, session.ErrUnavailable) || errors.Is(err, errStoreDown):
@@ -308,7 +311,12 @@ func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restAp
 	}
 	now := ra.now()
 	f := &restFlow{App: app.name, RedirectURI: uri, Created: now.Unix(), ExpiresAt: now.Add(ra.ttl).Unix()}
-	req, err := ra.newRESTRequest(app, f)
+	if r.Header.Get("DPoP") != "" { // the app registers its key: the session will be bound to it
+		if f.ProofKey, err = ra.gate.proofs.verify(r, ""); err != nil {
+			return restDPoPRefused
+		}
+	}
+	req, err := ra.newRESTRequest(ctx, app, f)
 	if err != nil {
 		return err
 	}
@@ -322,15 +330,18 @@ func (ra *restAPI) restStart(w http.ResponseWriter, r *http.Request, app *restAp
 
 // newRESTRequest creates a fresh authorization request (state, nonce, PKCE)
 // for f's redirect URI and keeps its secrets in f.
-func (ra *restAPI) newRESTRequest(app *restApp, f *restFlow) (*login.Request, error) {
-	req, err := app.login.NewRequest(f.RedirectURI)
+func (ra *restAPI) newRESTRequest(ctx context.Context, app *restApp, f *restFlow) (*login.Request, error) {
+	req, err := app.login.NewRequestPrompt(ctx, f.RedirectURI, "")
 	if err != nil {
-		if errors.Is(err, login.ErrNotReady) {
+		if errors.Is(err, login.ErrNotReady) || errors.Is(err, login.ErrPushedRequest) {
+			if errors.Is(err, login.ErrPushedRequest) {
+				ra.logger.Warn("pushed authorization request failed", "app", app.name, "error", err)
+			}
 			return nil, restProviderDown
 		}
 		return nil, err
 	}
-	if req.Verifier == "" || req.Params.Get("code_challenge_method") != "S256" {
+	if req.Verifier == "" || req.PKCEMethod != login.PKCES256 {
 		// The app relays the request through a browser it does not control:
 		// PKCE S256 is not optional here, whatever the AS or configuration allow.
 		return nil, errors.New("proxy: the REST flow API requires PKCE S256, which the provider configuration does not use")
@@ -411,7 +422,7 @@ func (ra *restAPI) restReissue(w http.ResponseWriter, r *http.Request) (*restApp
 			return app, err
 		}
 	}
-	req, err := ra.newRESTRequest(app, f)
+	req, err := ra.newRESTRequest(ctx, app, f)
 	if err != nil {
 		ra.flows.putBack(ctx, handle, &kept)
 		return app, err

@@ -32,6 +32,10 @@ type restFlow struct {
 	State    string `json:"s,omitempty"`
 	Nonce    string `json:"n,omitempty"`
 	Verifier string `json:"v,omitempty"`
+	// ProofKey is the thumbprint of the DPoP key the app proved possession
+	// of when it started the flow; the session will be bound to it
+	// (restdpop.go). "" when the app sent no proof.
+	ProofKey string `json:"k,omitempty"`
 	// Attempts counts the authorization responses and re-issued requests.
 	Attempts  int   `json:"t"`
 	Created   int64 `json:"c"`
@@ -297,6 +301,11 @@ func responseAt(got *url.URL, redirectURI string) bool {
 func (rl *relay) stripRESTCredentials(out *http.Request) {
 	if tok := bearerToken(out); tok != "" && rl.sessions.IsTicket(tok) {
 		out.Header.Del("Authorization")
+	}
+	// A ticket bound to a DPoP key, and the proof made for the gateway.
+	if scheme, tok, _ := strings.Cut(out.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "DPoP") && rl.sessions.IsTicket(strings.TrimSpace(tok)) {
+		out.Header.Del("Authorization")
+		out.Header.Del("DPoP")
 	}
 	if rl.flowCookie == "" || !strings.Contains(out.Header.Get("Cookie"), rl.flowCookie) {
 		return

@@ -17,6 +17,7 @@ import (
 // §4.1.2 and §4.1.2.1, RFC 9207).
 type authorizationResponseBody struct {
 	URL              string `json:"url"`
+	Response         string `json:"response"` // JARM: the AS's signed response JWT
 	Code             string `json:"code"`
 	State            string `json:"state"`
 	Iss              string `json:"iss"`
@@ -28,10 +29,41 @@ type authorizationResponseBody struct {
 // authorizationResponse is the parsed response.
 type authorizationResponse struct {
 	code, state, iss, asError string
+	jarm                      string   // the response JWT (JARM), verified by openJARM
 	url                       *url.URL // nil when posted as parameters
 }
 
+// openJARM replaces a JARM response by the verified claims of its JWT
+// (login.Client.AuthorizationResponse); a Client without JARM refuses a
+// response JWT and takes the parameters as they are.
+func (resp *authorizationResponse) openJARM(ctx context.Context, lc *login.Client) error {
+	q := url.Values{}
+	for k, v := range map[string]string{"code": resp.code, "state": resp.state, "iss": resp.iss, "error": resp.asError, "response": resp.jarm} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	out, err := lc.AuthorizationResponse(ctx, q)
+	switch {
+	case err != nil:
+		return err
+	case out.Has("response"):
+		return restInvalidRequest.with("This application's authorization server does not use JWT responses (response_mode=jwt).")
+	}
+	resp.code, resp.state, resp.iss, resp.asError, resp.jarm = out.Get("code"), out.Get("state"), out.Get("iss"), out.Get("error"), ""
+	if resp.code == "" && resp.asError == "" {
+		return restInvalidRequest.with("The response carries neither a code nor an error.")
+	}
+	return nil
+}
+
 func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResponse, error) {
+	if b.Response != "" {
+		if b.URL != "" || b.Code != "" || b.State != "" || b.Iss != "" || b.Error != "" {
+			return nil, restInvalidRequest.with("Send either url or the response parameters, not both.")
+		}
+		return &authorizationResponse{jarm: b.Response}, nil
+	}
 	if b.URL == "" {
 		if b.Code == "" && b.Error == "" {
 			return nil, restInvalidRequest.with("Send the URL the redirect URI received (url), or its code, state and iss, or its error and state.")
@@ -52,12 +84,16 @@ func parseAuthorizationResponse(b authorizationResponseBody) (*authorizationResp
 	if err != nil {
 		return nil, restInvalidRequest.with("The url's query cannot be parsed.")
 	}
-	for _, p := range []string{"code", "state", "iss", "error"} {
+	for _, p := range []string{"code", "state", "iss", "error", "response"} {
 		if len(q[p]) > 1 { // RFC 6749 §3.1: parameters must not be repeated
 			return nil, restInvalidRequest.with("The url repeats the parameter " + p + ".")
 		}
 	}
 	r := &authorizationResponse{code: q.Get("code"), state: q.Get("state"), iss: q.Get("iss"), asError: q.Get("error"), url: u}
+	if jarm := q.Get("response"); jarm != "" && r.code == "" && r.asError == "" {
+		r.jarm = jarm
+		return r, nil
+	}
 	switch {
 	case r.code == "" && r.asError == "":
 		return nil, restInvalidRequest.with("The url carries neither a code nor an error.")
@@ -110,6 +146,17 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return app, err
 	}
+	if err := resp.openJARM(ctx, app.login); err != nil {
+		var re *restError
+		if errors.As(err, &re) {
+			return app, err
+		}
+		if errors.Is(err, login.ErrNotReady) {
+			return app, restProviderDown
+		}
+		failed("response_jwt_invalid")
+		return app, restInvalidRequest.with("The authorization response JWT could not be verified.")
+	}
 	if f.State == "" {
 		failed("request_spent")
 		return app, restStepMismatch.withNext(stepOAuth2Client,
@@ -155,7 +202,7 @@ func (ra *restAPI) restAuthorizationResponse(w http.ResponseWriter, r *http.Requ
 		}
 		return app, err
 	}
-	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID, true)
+	ticket, s, err := ra.sso.createSessionFor(r, res, app.clientID, true, f.ProofKey)
 	if err != nil {
 		switch {
 		case errors.Is(err, errIDToken): // no usable identity in the claims

@@ -71,7 +71,7 @@ func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lc := ra.clients.loginFor(s)
-	if err := lc.Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
+	if err := lc.Revoke(ctx, s.RefreshToken, "refresh_token", sessionKeyOption(s)...); err != nil {
 		ra.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 	}
 	ra.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "rest"}, slog.String("sub", s.Subject))

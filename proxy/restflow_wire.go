@@ -113,6 +113,10 @@ var (
 		Detail: "The authorization response does not belong to this flow's current authorization request.", Next: stepOAuth2Client}
 	restIssuerMismatch = &restError{Status: http.StatusBadRequest, Code: "OAUTH2_ISSUER_MISMATCH",
 		Detail: "The authorization response did not come from the expected authorization server. Request a new authorization.", Next: stepOAuth2Client}
+	restDPoPRefused = &restError{Status: http.StatusBadRequest, Code: "INVALID_DPOP_PROOF",
+		Detail: "The DPoP proof is invalid: it must be a dpop+jwt signed by the embedded public key, for this request's method and URL, issued within the last minute, with a jti never used before."}
+	restDPoPRequired = &restError{Status: http.StatusUnauthorized, Code: "INVALID_DPOP_PROOF",
+		Detail: errDPoPProof.Detail}
 	restNotAuthorized = &restError{Status: http.StatusUnauthorized, Code: "NOT_AUTHORIZED",
 		Detail: "This resource requires a session. Start an authentication flow.", Next: stepAuthentication}
 	restDenied = &restError{Status: http.StatusUnauthorized, Code: "OAUTH2_AUTHORIZATION_DENIED",
@@ -212,7 +216,10 @@ func (ra *restAPI) restFail(w http.ResponseWriter, r *http.Request, app *restApp
 			doc.Links = map[string]string{"start": u}
 		}
 	}
-	if re.Status == http.StatusUnauthorized {
+	switch {
+	case re == restDPoPRequired:
+		w.Header().Set("WWW-Authenticate", errDPoPProof.Challenge)
+	case re.Status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	if re.RetryAfter > 0 {

@@ -113,7 +113,7 @@ func (so *sso) handleSignOut(w http.ResponseWriter, r *http.Request) {
 				so.failErr(w, r, storeErr(err))
 				return
 			}
-			if err := so.clients.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token"); err != nil {
+			if err := so.clients.loginFor(s).Revoke(ctx, s.RefreshToken, "refresh_token", sessionKeyOption(s)...); err != nil {
 				so.audit(slog.LevelWarn, "token revocation failed", audit.Event{Kind: audit.RevocationFailed}, slog.String("sub", s.Subject), slog.Any("error", err))
 			}
 			so.audit(slog.LevelInfo, "logout", audit.Event{Kind: audit.Logout, Channel: "local"}, slog.String("sub", s.Subject))

@@ -37,6 +37,8 @@ var (
 		Detail: "This sign-in was started in another browser. Please start again here.", Retry: startPath}
 	errIssuer = &httpError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response did not come from the expected sign-in service.", Retry: startPath}
+	errResponseJWT = &httpError{Status: http.StatusBadRequest, Code: "response_invalid", Title: "Sign-in could not be completed",
+		Detail: "The sign-in response could not be verified. Please start again.", Retry: startPath}
 	errCodeMissing = &httpError{Status: http.StatusBadRequest, Code: "code_missing", Title: "Sign-in could not be completed",
 		Detail: "The sign-in response carries no authorization code.", Retry: startPath}
 	errCodeRejected = &httpError{Status: http.StatusBadRequest, Code: "invalid_grant", Title: "Sign-in could not be completed",
@@ -113,12 +115,9 @@ func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo
 	if err != nil {
 		return err
 	}
-	req, err := so.login.NewRequestPrompt(so.callbackURL, prompt)
+	req, err := so.login.NewRequestPrompt(r.Context(), so.callbackURL, prompt)
 	if err != nil {
-		if errors.Is(err, login.ErrNotReady) {
-			return errProviderDown
-		}
-		return err
+		return so.requestError(err)
 	}
 	flow := pendingFlow{
 		Nonce: req.Nonce, Verifier: req.Verifier, RedirectURI: req.RedirectURI, ReturnTo: rd,
@@ -213,7 +212,16 @@ func (so *sso) startAgain(r *http.Request, pe *httpError, returnTo string) *http
 
 func (so *sso) callback(w http.ResponseWriter, r *http.Request, returnTo *string) error {
 	ctx := r.Context()
-	q := r.URL.Query()
+	// With JARM the parameters are the claims of the AS's signed response,
+	// verified before anything in it (the state first) is believed.
+	q, err := so.login.AuthorizationResponse(ctx, r.URL.Query())
+	if err != nil {
+		if errors.Is(err, login.ErrNotReady) {
+			return errProviderDown
+		}
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "response_jwt_invalid"}, slog.Any("error", err))
+		return errResponseJWT
+	}
 	state := q.Get("state")
 	if state == "" {
 		so.audit(slog.LevelInfo, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "state_missing"})
@@ -267,6 +275,18 @@ func (so *sso) callback(w http.ResponseWriter, r *http.Request, returnTo *string
 	return nil
 }
 
+// requestError maps a failure to create the authorization request.
+func (so *sso) requestError(err error) error {
+	switch {
+	case errors.Is(err, login.ErrNotReady):
+		return errProviderDown
+	case errors.Is(err, login.ErrPushedRequest):
+		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "pushed_request"}, slog.Any("error", err))
+		return errProviderFailed
+	}
+	return err
+}
+
 // exchangeError maps a code exchange failure to a page and logs it.
 func (so *sso) exchangeError(err error) error {
 	reason, pe := "token_endpoint", errProviderFailed
@@ -289,16 +309,17 @@ func (so *sso) createSession(r *http.Request, res *login.Result) (string, error)
 	if err := so.gate.loginAllowed(res.Claims); err != nil {
 		return "", err
 	}
-	ticket, _, err := so.createSessionFor(r, res, "", false)
+	ticket, _, err := so.createSessionFor(r, res, "", false, "")
 	return ticket, err
 }
 
 // createSessionFor stores a new session for a login whose tokens were issued
-// to clientID ("" for the gateway's own client), and returns its ticket and
-// the session. stored makes it a server-side session whatever the store
-// (the REST flow API's bearer session tokens, which a refresh cannot
-// rewrite; see session.Manager.CreateStored).
-func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string, stored bool) (string, *session.Session, error) {
+// to clientID ("" for the gateway's own client), bound to the app key whose
+// thumbprint is proofKey ("": none, see restdpop.go), and returns its
+// ticket and the session. stored makes it a server-side session whatever
+// the store (the REST flow API's bearer session tokens, which a refresh
+// cannot rewrite; see session.Manager.CreateStored).
+func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID string, stored bool, proofKey string) (string, *session.Session, error) {
 	id, err := identity.FromClaims(res.Claims, so.claims)
 	if err != nil {
 		so.audit(slog.LevelWarn, "login failed", audit.Event{Kind: audit.LoginFailed, Reason: "identity"}, slog.Any("error", err))
@@ -307,7 +328,10 @@ func (so *sso) createSessionFor(r *http.Request, res *login.Result, clientID str
 	s := &session.Session{
 		Issuer: res.Issuer, Subject: res.Subject, SID: res.SID, Claims: keptClaims(res.Claims),
 		AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, IDToken: res.IDToken,
-		ClientID: clientID,
+		ClientID: clientID, ProofKey: proofKey,
+	}
+	if err := bindSession(s, res); err != nil {
+		return "", nil, err
 	}
 	if !res.Expiry.IsZero() {
 		s.AccessExpiry = res.Expiry.Unix()

@@ -18,7 +18,8 @@ const maxTicketLen = 512
 // has the shape of a ticket (base64url with padding, no '.'), or "".
 func bearerTicket(r *http.Request) string {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	// A ticket bound to a DPoP key comes in the DPoP scheme (RFC 9449 §7.1).
+	if !ok || !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") {
 		return ""
 	}
 	tok = strings.TrimSpace(tok)

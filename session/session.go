@@ -25,6 +25,16 @@ type Session struct {
 	// the gateway's own (a REST flow API application's client); refresh and
 	// revocation use that client.
 	ClientID string `json:"cid,omitempty"`
+	// TokenType is the access token's token_type when it is not a bearer
+	// token: "DPoP" (RFC 9449), bound to DPoPKey.
+	TokenType string `json:"tt,omitempty"`
+	// DPoPKey is the private key (a JWK) the tokens are bound to, sealed
+	// with them; "" for bearer tokens.
+	DPoPKey string `json:"dk,omitempty"`
+	// ProofKey, when set, binds the session's ticket to an app's DPoP key
+	// (its RFC 7638 thumbprint): the ticket is accepted only with a proof
+	// by that key (the REST flow API, proxy/restdpop.go).
+	ProofKey string `json:"pk,omitempty"`
 
 	// CreatedAt, ExpiresAt (absolute end) and LastSeen are Unix seconds.
 	CreatedAt int64 `json:"ca"`

@@ -48,6 +48,8 @@ func StartBrowser(t testing.TB) *Browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
+		// The OP of the mTLS tests serves https with a test certificate; every other site is http.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.*, EXCLUDE [::1]"),
 		chromedp.WindowSize(1280, 900),
 		// Without a D-Bus, Chromium logs errors about it all the time: drop them.

@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -44,6 +46,30 @@ type OPConfig struct {
 	// for exactly one of Resources, named by resource or audience, for clients whose
 	// GrantTypes list urn:ietf:params:oauth:grant-type:token-exchange.
 	TokenExchange bool
+
+	// TLS, when set, serves the OP over https with mutual TLS (RFC 8705): it asks every client
+	// for a certificate, authenticates self_signed_tls_client_auth clients by theirs and binds
+	// their tokens to it. The issuer is then https://127.0.0.1:PORT.
+	TLS *OPTLS
+
+	// FAPI, when set, configures the OP for the FAPI tests (op.mjs says what each field does).
+	// Without it the OP offers PAR and DPoP (oidc-provider's defaults) and requires neither.
+	FAPI *OPFAPI
+}
+
+// OPTLS is the OP's server certificate and key (PEM files). The certificate must be valid for
+// 127.0.0.1; it is also the root the harness trusts for the OP.
+type OPTLS struct {
+	CertFile, KeyFile string
+}
+
+// OPFAPI configures pushed authorization requests, DPoP and the FAPI 2.0 profile at the OP.
+type OPFAPI struct {
+	Profile    bool // features.fapi with profile '2.0'; ID tokens signed ES256
+	RequirePAR bool // PAR required of every client, advertised in the metadata
+	DPoPNonce  bool // a server nonce required in every DPoP proof; see RotateDPoPNonce
+	JAR        bool // request objects (RFC 9101) accepted
+	JARM       bool // JWT response modes (response_mode=jwt) offered
 }
 
 // OPResource is a resource server at the OP: an access token requested with
@@ -91,6 +117,19 @@ type OPClient struct {
 	// JWKS holds the public keys of a client with AuthMethod "private_key_jwt" [jwks]: a
 	// JSON Web Key Set, encoded as is (a jose.JSONWebKeySet, say).
 	JWKS any
+
+	// RequirePAR [require_pushed_authorization_requests]: the OP refuses this client's
+	// authorization requests unless pushed (RFC 9126).
+	RequirePAR bool
+	// DPoPBound [dpop_bound_access_tokens]: the OP refuses this client's token requests
+	// without a DPoP proof (RFC 9449).
+	DPoPBound bool
+	// CertificateBound [tls_client_certificate_bound_access_tokens]: the OP binds this client's
+	// tokens to its TLS client certificate (RFC 8705 section 3).
+	CertificateBound bool
+	// RequireJAR [require_signed_request_object]: the OP refuses this client's authorization
+	// requests unless they are signed request objects (RFC 9101).
+	RequireJAR bool
 }
 
 // OPUser is an account at the OP. The OP's login form accepts any password; the login name
@@ -144,7 +183,11 @@ func StartOP(t testing.TB, cfg OPConfig) *OP {
 func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 	t.Helper()
 	port := FreePort(t)
-	issuer := fmt.Sprintf("http://127.0.0.1:%d", port)
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	issuer := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 	raw, err := json.Marshal(scriptConfig(cfg, port, issuer))
 	if err != nil {
 		t.Fatalf("encode the OP configuration: %v", err)
@@ -202,7 +245,11 @@ func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 			<-exited
 		}
 	})
-	return &OP{Issuer: issuer, client: &http.Client{Timeout: 10 * time.Second}}, false
+	hc, err := opHTTPClient(cfg.TLS)
+	if err != nil {
+		t.Fatalf("the OP's certificate: %v", err)
+	}
+	return &OP{Issuer: issuer, client: hc}, false
 }
 
 // Events returns the OP's counters of what it did, from GET /__test/events. A name that is
@@ -216,6 +263,9 @@ func startOP(t testing.TB, dir string, cfg OPConfig) (*OP, bool) {
 //	revocation, introspection, userinfo          successful calls (revocation: RFC 7009, any token)
 //	revocation.error, introspection.error        failed calls
 //	end_session.success                          RP-initiated logouts completed
+//	pushed_authorization_request.success         requests pushed (RFC 9126)
+//	par.required                                 unpushed requests refused (RequirePAR)
+//	dpop.use_nonce, dpop.refused                 token requests refused for want of a DPoP nonce / proof
 //	backchannel.success, backchannel.error       logout tokens delivered or not
 //	server_error                                 bugs in the OP or its configuration
 func (op *OP) Events(t testing.TB) map[string]int {
@@ -235,6 +285,25 @@ func (op *OP) BackchannelLogout(t testing.TB, sub string) (sent, failed int) {
 	var res struct{ Sent, Failed int }
 	op.call(t, http.MethodPost, "/__test/backchannel?sub="+url.QueryEscape(sub), &res)
 	return res.Sent, res.Failed
+}
+
+// RotateDPoPNonce makes the OP (started with OPFAPI.DPoPNonce) refuse every DPoP nonce it
+// issued so far, as a server rotating its nonce does: the next proof with an old nonce gets
+// use_dpop_nonce and the new one (RFC 9449 section 8).
+func (op *OP) RotateDPoPNonce(t testing.TB) {
+	t.Helper()
+	var res struct{}
+	op.call(t, http.MethodPost, "/__test/rotate_dpop_nonce", &res)
+}
+
+// LastRefreshToken returns the refresh token the OP issued last to clientID, or "".
+func (op *OP) LastRefreshToken(t testing.TB, clientID string) string {
+	t.Helper()
+	var res struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	op.call(t, http.MethodGet, "/__test/refresh_token?client_id="+url.QueryEscape(clientID), &res)
+	return res.RefreshToken
 }
 
 func (op *OP) call(t testing.TB, method, path string, v any) {
@@ -335,6 +404,18 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		if c.JWKS != nil {
 			m["jwks"] = c.JWKS
 		}
+		if c.RequirePAR {
+			m["require_pushed_authorization_requests"] = true
+		}
+		if c.DPoPBound {
+			m["dpop_bound_access_tokens"] = true
+		}
+		if c.RequireJAR {
+			m["require_signed_request_object"] = true
+		}
+		if c.CertificateBound {
+			m["tls_client_certificate_bound_access_tokens"] = true
+		}
 		clients = append(clients, m)
 	}
 	users := make([]map[string]any, 0, len(cfg.Users))
@@ -367,6 +448,12 @@ func scriptConfig(cfg OPConfig, port int, issuer string) map[string]any {
 		"resources":            resources,
 		"tokenExchange":        cfg.TokenExchange,
 	}
+	if cfg.TLS != nil {
+		m["tls"] = map[string]any{"cert": cfg.TLS.CertFile, "key": cfg.TLS.KeyFile}
+	}
+	if f := cfg.FAPI; f != nil {
+		m["fapi"] = map[string]any{"profile": f.Profile, "requirePAR": f.RequirePAR, "dpopNonce": f.DPoPNonce, "jar": f.JAR, "jarm": f.JARM}
+	}
 	for key, d := range map[string]time.Duration{
 		"accessTokenTTL":  cfg.AccessTokenTTL,
 		"idTokenTTL":      cfg.IDTokenTTL,
@@ -384,4 +471,23 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// opHTTPClient is the harness's client for the OP: trusting its certificate when it serves
+// https.
+func opHTTPClient(cfg *OPTLS) (*http.Client, error) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if cfg == nil {
+		return hc, nil
+	}
+	pem, err := os.ReadFile(cfg.CertFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificate", cfg.CertFile)
+	}
+	hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return hc, nil
 }

@@ -6,18 +6,37 @@
 // config.json: {"port", "issuer", "accessTokenTTL", "idTokenTTL", "refreshTokenTTL" (seconds),
 // "clients": [client metadata], "users": [{sub, email, email_verified, name, preferred_username,
 // groups}], "conformIdTokenClaims"?, "resources"?: [{indicator, scope, format ("jwt" or
-// "opaque"), userClaims}], "tokenExchange"?}. e2e/harness writes it; see harness.OPConfig.
+// "opaque"), userClaims}], "tokenExchange"?, "fapi"?: {profile, requirePAR, dpopNonce, jar, jarm},
+// "tls"?: {cert, key}}.
+// e2e/harness writes it; see harness.OPConfig.
+//
+// Without "fapi" the provider keeps oidc-provider's defaults: pushed authorization requests
+// (RFC 9126) and DPoP (RFC 9449) are offered, neither is required. With it: "profile" turns on
+// features.fapi with profile '2.0' and signs ID tokens ES256 (FAPI 2.0 allows PS256, ES256 and
+// EdDSA only); "requirePAR" makes the server require PAR of every client (and say so in its
+// metadata); "dpopNonce" requires a server nonce in every DPoP proof (RFC 9449 section 8), which
+// POST /__test/rotate_dpop_nonce invalidates at once; "jar" accepts request objects (RFC 9101),
+// "jarm" offers the JWT response modes. Clients may set require_pushed_authorization_requests,
+// dpop_bound_access_tokens and require_signed_request_object themselves.
+//
+// "tls": {cert, key} (PEM file paths) serves https with mutual TLS (RFC 8705): the server asks
+// every client for a certificate, authenticates self_signed_tls_client_auth clients by theirs,
+// and binds the tokens of clients with tls_client_certificate_bound_access_tokens to it.
 //
 // It prints "OP listening on <issuer>" once it accepts connections, and exits on SIGTERM,
 // SIGINT or when its standard input closes, so a parent that dies never leaves it running.
 //
 // Plain http on 127.0.0.1 works in any NODE_ENV: oidc-provider marks its cookies Secure only
 // when the request itself is secure (ctx.secure), and it accepts an http issuer.
-import { generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
+// For POST /__test/rotate_dpop_nonce: the provider's internal state (the package has no exports map).
+import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
@@ -74,6 +93,11 @@ function clientMetadata(c) {
       ?? ((c.grant_types ?? ['authorization_code']).includes('authorization_code') ? ['code'] : []),
   };
   if (c.client_secret) m.client_secret = c.client_secret;
+  if (c.require_pushed_authorization_requests) m.require_pushed_authorization_requests = true;
+  if (c.dpop_bound_access_tokens) m.dpop_bound_access_tokens = true;
+  if (c.require_signed_request_object) m.require_signed_request_object = true;
+  if (c.tls_client_certificate_bound_access_tokens) m.tls_client_certificate_bound_access_tokens = true;
+  if (fapi?.profile) m.id_token_signed_response_alg = 'ES256';
   // The public keys of a private_key_jwt client (RFC 7523).
   if (c.jwks) m.jwks = c.jwks;
   if (c.backchannel_logout_uri) {
@@ -87,6 +111,8 @@ function clientMetadata(c) {
 // Resource servers (RFC 8707 resource indicators), by indicator. An access token requested with
 // resource=INDICATOR is issued for that audience, as a JWT (RFC 9068) or an opaque token.
 const resources = new Map((cfg.resources ?? []).map((r) => [r.indicator, r]));
+
+const fapi = cfg.fapi ?? null;
 
 // Resource servers that want the user's claims get them in the access token (and so in the
 // introspection response), as Keycloak, Entra ID and Auth0 can be configured to do.
@@ -104,6 +130,8 @@ async function extraTokenClaims(_ctx, token) {
 
 // A fresh signing key for each run: tests fetch it through the jwks_uri like any RP.
 const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+// With the FAPI 2.0 profile, ID tokens are signed ES256 with this key.
+const ecJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 
 const day = 24 * 60 * 60;
 const refreshTTL = cfg.refreshTokenTTL ?? day;
@@ -111,7 +139,12 @@ const refreshTTL = cfg.refreshTokenTTL ?? day;
 const provider = new Provider(cfg.issuer, {
   clients: (cfg.clients ?? []).map(clientMetadata),
   findAccount,
-  jwks: { keys: [{ ...jwk, kid: 'e2e', alg: 'RS256', use: 'sig' }] },
+  jwks: {
+    keys: [
+      { ...jwk, kid: 'e2e', alg: 'RS256', use: 'sig' },
+      ...(fapi?.profile ? [{ ...ecJwk, kid: 'e2e-ec', alg: 'ES256', use: 'sig' }] : []),
+    ],
+  },
   cookies: { keys: ['gatehouse-e2e-cookie-key-not-a-secret'] },
   claims: {
     openid: ['sub'],
@@ -125,6 +158,9 @@ const provider = new Provider(cfg.issuer, {
   conformIdTokenClaims: cfg.conformIdTokenClaims ?? false,
   extraTokenClaims,
   pkce: { required: () => true }, // and oidc-provider 9 supports only S256
+  // oidc-provider's default methods, and with cfg.tls (mutual TLS) self-signed certificates.
+  clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none',
+    ...(cfg.tls ? ['self_signed_tls_client_auth'] : [])],
   // Refresh tokens are issued only when the grant has offline_access, and oidc-provider keeps
   // offline_access only when the authorization request has prompt=consent (and
   // response_type=code, and the client may use refresh_token); otherwise it drops the scope
@@ -151,6 +187,26 @@ const provider = new Provider(cfg.issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: false },
+    // With cfg.tls: mutual TLS (RFC 8705). The server asks every client for a certificate and
+    // accepts any (self-signed ones are matched against the client's registered keys).
+    ...(cfg.tls ? {
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate(ctx) {
+          const peer = ctx.socket.getPeerCertificate?.();
+          return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+        },
+      },
+    } : {}),
+    ...(fapi ? {
+      fapi: fapi.profile ? { enabled: true, profile: '2.0' } : { enabled: false },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: !!fapi.requirePAR },
+      dPoP: fapi.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
+      requestObjects: { enabled: !!fapi.jar },
+      jwtResponseModes: { enabled: !!fapi.jarm },
+    } : {}),
     // Without configured resource servers it stays off (oidc-provider enables it by default,
     // and would then refuse every resource parameter with invalid_target). With them, a
     // request without a resource parameter gets the usual opaque token for userinfo.
@@ -249,10 +305,22 @@ provider.on('authorization.success', (ctx) => {
   bump('authorization.success');
   remember(ctx);
 });
-provider.on('authorization.error', () => bump('authorization.error'));
-provider.on('grant.success', (ctx) => bump(`grant.${ctx.oidc.params.grant_type}`));
+provider.on('authorization.error', (_ctx, err) => {
+  bump('authorization.error');
+  if (err?.error_description?.includes('Pushed Authorization Request')) bump('par.required');
+});
+provider.on('pushed_authorization_request.success', () => bump('pushed_authorization_request.success'));
+// The latest refresh token issued to each client, for GET /__test/refresh_token (the DPoP tests
+// present it with the wrong key).
+const lastRefreshToken = new Map();
+provider.on('grant.success', (ctx) => {
+  bump(`grant.${ctx.oidc.params.grant_type}`);
+  if (ctx.body?.refresh_token) lastRefreshToken.set(ctx.oidc.client.clientId, ctx.body.refresh_token);
+});
 provider.on('grant.error', (ctx, err) => {
   bump(`grant.error.${ctx.oidc?.params?.grant_type ?? 'unknown'}`);
+  if (err?.error === 'use_dpop_nonce') bump('dpop.use_nonce');
+  if (err?.error === 'invalid_dpop_proof' || `${err?.error_description} ${err?.error_detail}`.includes('DPoP')) bump('dpop.refused');
   if (err?.error_detail === 'refresh token already used') bump('refresh_token.reuse');
 });
 provider.on('grant.revoked', () => bump('grant.revoked'));
@@ -314,6 +382,16 @@ provider.use(async (ctx, next) => {
     ctx.body = counts;
     return;
   }
+  if (ctx.path === '/__test/refresh_token' && ctx.method === 'GET') {
+    ctx.body = { refresh_token: lastRefreshToken.get(ctx.query.client_id) ?? '' };
+    return;
+  }
+  if (ctx.path === '/__test/rotate_dpop_nonce' && ctx.method === 'POST') {
+    if (!fapi?.dpopNonce) ctx.throw(400, 'DPoP nonces are off');
+    instance(provider).DPoPNonces = new ServerChallenge(randomBytes(32), 'DPoP');
+    ctx.body = {};
+    return;
+  }
   if (ctx.path === '/__test/backchannel' && ctx.method === 'POST') {
     const sub = ctx.query.sub;
     if (!sub) ctx.throw(400, 'sub is required');
@@ -327,9 +405,14 @@ provider.use(async (ctx, next) => {
   }
 });
 
-const server = createServer(provider.callback());
+// cfg.tls: {cert, key} (PEM file paths) serves https, asking for (not requiring) a client certificate.
+const server = cfg.tls
+  ? createTLSServer({
+    cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), requestCert: true, rejectUnauthorized: false,
+  }, provider.callback())
+  : createServer(provider.callback());
 server.listen(cfg.port, '127.0.0.1', () => {
-  console.log(`OP listening on http://127.0.0.1:${server.address().port}`);
+  console.log(`OP listening on ${cfg.tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`);
 });
 server.on('error', (err) => {
   console.error(`listen: ${err.message}`);

@@ -152,6 +152,7 @@ func compileLogin(c *Config) (login.Options, error) {
 		}
 		o.ClientAuth.PrivateKey, o.ClientAuth.Algorithm = key, alg
 	}
+	p.compileFAPI(&o) // fapi.go
 	return o, nil
 }
 

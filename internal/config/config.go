@@ -205,6 +205,10 @@ type Provider struct {
 	// certificates, trusted in addition to the system's, for every call
 	// to the AS (upstream_options.go). Default "".
 	CAFile string `toml:"ca_file"`
+
+	// ProviderFAPI holds provider.par, provider.dpop and provider.profile
+	// (fapi.go).
+	ProviderFAPI
 }
 
 // Session configures the login session: its store and its cookie.

@@ -36,6 +36,10 @@ func tomlKeyPaths(prefix string, t reflect.Type, keys, freeform map[string]bool)
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			tomlKeyPaths(prefix, f.Type, keys, freeform) // embedded: its keys are the parent's
+			continue
+		}
 		if name == "" {
 			panic("field without toml tag: " + t.String() + "." + f.Name)
 		}

@@ -37,7 +37,7 @@ func TestValidateGrants(t *testing.T) {
 			`provider.insecure_disable_pkce: a public client (client_auth = "none") must use PKCE`,
 		}},
 		{"unknown method and algorithm", func(c *Config) { c.Provider.ClientAuth, c.Provider.PrivateKeyAlg = "client_secret_jwt", "HS256" }, []string{
-			`provider.client_auth: "client_secret_jwt" is not one of "", "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "none"`,
+			`provider.client_auth: "client_secret_jwt" is not one of "", "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", "none"`,
 			`provider.private_key_alg: "HS256" is not one of "RS256", "PS256", "ES256"`,
 			"provider.private_key_alg: used only with private_key_file",
 		}},

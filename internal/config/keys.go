@@ -31,6 +31,10 @@ var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 func (s schema) walk(prefix string, t reflect.Type) {
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			s.walk(prefix, f.Type) // an embedded struct's keys are its parent's (as the decoder reads them)
+			continue
+		}
 		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}

@@ -69,6 +69,7 @@ func (pr *Provider) validate(p *problems) {
 	}
 	checkResponseType(p, pr.ResponseType)
 	pr.validateGrants(p)
+	pr.validateFAPI(p) // fapi.go
 }
 
 // checkResponseType accepts only the authorization code flow. The implicit

@@ -82,6 +82,10 @@ type Options struct {
 	// everything else is verified as usual. It MUST NOT be set for an AS
 	// that sends exp: the final specification requires it.
 	InsecureLogoutTokenWithoutExp bool
+
+	// FAPI holds the pushed authorization request, DPoP and profile
+	// settings (fapi.go).
+	FAPI FAPIOptions
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.
@@ -117,6 +121,7 @@ type metadata struct {
 	plainOAuth2   bool
 	prompts       []string // prompt_values_supported (OpenID Connect Prompt Create §4.1); nil: not advertised
 	doc           []byte   // the metadata document, configured endpoints included
+	fapi          fapiMetadata
 }
 
 // New returns a Client. It does no I/O: call Discover or Run.
@@ -131,7 +136,7 @@ func New(opts Options) *Client {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.as = asClient{clientID: opts.ClientID, clientSecret: opts.ClientSecret, auth: opts.ClientAuth, http: opts.HTTPClient, now: c.now}
+	c.as = asClient{clientID: opts.ClientID, clientSecret: opts.ClientSecret, auth: opts.ClientAuth, http: opts.HTTPClient, now: c.now, nonces: &dpopNonces{}, rsNonces: &dpopNonces{}}
 	c.id = identifier{as: &c.as, issuer: opts.Issuer, subjectClaim: opts.SubjectClaim, useUserinfo: opts.UseUserinfo}
 	return c
 }

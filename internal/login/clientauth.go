@@ -34,7 +34,10 @@ const (
 	AuthClientSecretPost  = vocab.ClientAuthSecretPost
 	AuthPrivateKeyJWT     = vocab.ClientAuthPrivateKeyJWT
 	AuthTLSClientAuth     = vocab.ClientAuthTLS
-	AuthNone              = vocab.ClientAuthNone
+	// AuthSelfSignedTLSClientAuth: a self-signed certificate the AS matches
+	// against the client's registered keys (RFC 8705 §2.2).
+	AuthSelfSignedTLSClientAuth = vocab.ClientAuthSelfSignedTLS
+	AuthNone                    = vocab.ClientAuthNone
 )
 
 // AuthMethods lists the methods a Client can use, strongest first: the order
@@ -44,7 +47,7 @@ const (
 // (the key never leaves the gateway either, but the AS maps certificates to
 // clients by its own PKI rules); then the shared secret, in the header
 // before the body (RFC 6749 §2.3.1 makes Basic mandatory to support).
-var AuthMethods = []string{AuthPrivateKeyJWT, AuthTLSClientAuth, AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
+var AuthMethods = []string{AuthPrivateKeyJWT, AuthTLSClientAuth, AuthSelfSignedTLSClientAuth, AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
 
 // Client assertion algorithms for private_key_jwt.
 const (
@@ -164,6 +167,8 @@ type asClient struct {
 	auth                   ClientAuth
 	http                   *http.Client
 	now                    func() time.Time
+	nonces                 *dpopNonces // the AS's DPoP-Nonce by origin, for token, PAR and revocation (RFC 9449 §8)
+	rsNonces               *dpopNonces // a resource server's (userinfo), by origin (RFC 9449 §9)
 }
 
 // ctx returns ctx carrying the HTTP client for go-oidc and x/oauth2.
@@ -179,7 +184,7 @@ func (a *asClient) canUse(method string) bool {
 		return a.clientSecret != ""
 	case AuthPrivateKeyJWT:
 		return a.auth.PrivateKey != nil
-	case AuthTLSClientAuth:
+	case AuthTLSClientAuth, AuthSelfSignedTLSClientAuth:
 		return a.auth.TLSClientCertificate
 	case AuthNone:
 		return a.clientSecret == "" && a.auth.PrivateKey == nil && !a.auth.TLSClientCertificate
@@ -221,7 +226,7 @@ func credentialOf(method string) string {
 		return "a client secret"
 	case AuthPrivateKeyJWT:
 		return "a private key"
-	case AuthTLSClientAuth:
+	case AuthTLSClientAuth, AuthSelfSignedTLSClientAuth:
 		return "a TLS client certificate"
 	}
 	return "no secret, key or certificate"
@@ -237,7 +242,7 @@ func (a *asClient) authMethod(md *metadata) (string, error) {
 // mtls_endpoint_aliases entry when the client authenticates with a
 // certificate, else the plain one.
 func (md *metadata) endpointFor(name, plain, method string) string {
-	if method == AuthTLSClientAuth {
+	if isTLSAuth(method) {
 		if alias := md.mtlsAliases[name]; alias != "" {
 			return alias
 		}
@@ -255,7 +260,7 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 	if err != nil {
 		return nil, err
 	}
-	if method, err := c.as.authMethod(md); err == nil && method == AuthTLSClientAuth && len(md.mtlsAliases) > 0 {
+	if method, err := c.as.authMethod(md); err == nil && isTLSAuth(method) && len(md.mtlsAliases) > 0 {
 		var doc map[string]any
 		_ = md.claims(&doc)
 		for name, alias := range md.mtlsAliases {
@@ -270,6 +275,41 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 
 // postForm posts form to endpoint with the client's authentication.
 func (a *asClient) postForm(ctx context.Context, md *metadata, endpoint string, form url.Values) (*http.Response, error) {
+	return a.post(ctx, md, endpoint, form, nil)
+}
+
+// post posts form to endpoint with the client's authentication and, when
+// key is set, a fresh DPoP proof (RFC 9449 §5). A server that answers 400
+// use_dpop_nonce with a DPoP-Nonce (§8) gets the request once more, with a
+// new proof carrying that nonce and a new client assertion (the AS may
+// have spent the first one's jti).
+func (a *asClient) post(ctx context.Context, md *metadata, endpoint string, form url.Values, key *DPoPKey) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := a.newPost(ctx, md, endpoint, form)
+		if err != nil {
+			return nil, err
+		}
+		if key != nil {
+			proof, err := key.Proof(http.MethodPost, endpoint, "", a.nonces.get(endpoint), a.now())
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set(dpopHeader, proof)
+		}
+		resp, err := a.http.Do(req)
+		if err != nil || key == nil {
+			return resp, err
+		}
+		if a.nonces.remember(endpoint, resp) && attempt == 0 && resp.StatusCode == http.StatusBadRequest && askedForNonce(resp) {
+			resp.Body.Close()
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// newPost builds a POST of form to endpoint with the client's authentication.
+func (a *asClient) newPost(ctx context.Context, md *metadata, endpoint string, form url.Values) (*http.Request, error) {
 	method, err := a.authMethod(md)
 	if err != nil {
 		return nil, err
@@ -286,7 +326,7 @@ func (a *asClient) postForm(ctx context.Context, md *metadata, endpoint string, 
 		form.Set("client_id", a.clientID)
 		form.Set("client_secret", a.clientSecret)
 	case AuthPrivateKeyJWT:
-		assertion, err := a.clientAssertion(md.tokenURL)
+		assertion, err := a.clientAssertion(md.assertionAudience())
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +345,7 @@ func (a *asClient) postForm(ctx context.Context, md *metadata, endpoint string, 
 	if basic { // RFC 6749 §2.3.1: both parts form-encoded first
 		req.SetBasicAuth(url.QueryEscape(a.clientID), url.QueryEscape(a.clientSecret))
 	}
-	return a.http.Do(req)
+	return req, nil
 }
 
 // clientAssertion returns a fresh private_key_jwt assertion (RFC 7523 §3,

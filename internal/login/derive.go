@@ -45,6 +45,7 @@ func (c *Client) derivedMetadata() (*metadata, error) {
 		Now:                  c.now,
 	})
 	md.oauth.ClientID, md.oauth.ClientSecret = c.opts.ClientID, c.opts.ClientSecret
+	md.fapi.jar = false            // another registration has no key to sign request objects with
 	if c.opts.ClientSecret == "" { // RFC 6749 §2.3: a public client identifies itself in the body
 		md.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}

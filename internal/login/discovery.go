@@ -136,6 +136,10 @@ func loadMetadata(ctx context.Context, o *Options, as *asClient, logger *slog.Lo
 		prompts:       doc.PromptValues,
 		doc:           docJSON,
 	}
+	if err := decideFAPI(o, md, method); err != nil {
+		return nil, err
+	}
+	algs = md.algs // the profile may narrow them
 	md.userinfo = md.endpointFor("userinfo_endpoint", doc.Userinfo, method)
 	md.provider = (&oidc.ProviderConfig{
 		IssuerURL:   o.Issuer,

@@ -49,6 +49,12 @@ type Result struct {
 	// Claims are the verified ID token claims (merged with userinfo when used);
 	// nil when a refresh returned no ID token.
 	Claims map[string]any
+	// TokenType is TokenTypeDPoP for DPoP-bound tokens, "" for bearer tokens.
+	TokenType string
+	// DPoPKey is the key the tokens are bound to (nil: bearer tokens). The
+	// caller keeps it with the tokens, as secret as they are, and passes it
+	// to Refresh and Revoke (WithDPoPKey).
+	DPoPKey *DPoPKey
 }
 
 // CheckIssuer validates the iss parameter of an authorization response
@@ -75,7 +81,11 @@ func (c *Client) CheckIssuer(iss string) error {
 // redirect URI of the request, then verifies the ID token (signature,
 // algorithm allowlist, iss, aud, azp, exp, iat, nonce, at_hash) and, when
 // configured, the userinfo response.
-func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonce string) (*Result, error) {
+//
+// When discovery chose DPoP, the request carries a proof by a fresh key (or
+// the one WithDPoPKey gives), returned in Result.DPoPKey when the AS bound
+// the tokens to it.
+func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonce string, opts ...TokenOption) (*Result, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
@@ -84,12 +94,26 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 	if verifier != "" {
 		params.Set("code_verifier", verifier)
 	}
-	tok, err := c.as.tokenRequest(ctx, md, params)
+	key := tokenCallOf(opts).key
+	if key == nil && md.fapi.dpop {
+		if key, err = NewDPoPKey(); err != nil {
+			return nil, err
+		}
+	}
+	tok, err := c.as.boundTokenRequest(ctx, md, params, key)
 	if err != nil {
 		return nil, err
 	}
+	if key, err = checkBinding(md, tok, key); err != nil {
+		return nil, err
+	}
 	if md.plainOAuth2 {
-		return c.id.oauth2Identity(ctx, md, tok)
+		res, err := c.id.oauth2Identity(ctx, md, tok, key)
+		if err != nil {
+			return nil, err
+		}
+		res.TokenType, res.DPoPKey = boundType(key), key
+		return res, nil
 	}
 	raw := tok.IDToken
 	if raw == "" {
@@ -103,11 +127,12 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI, nonc
 		return nil, fmt.Errorf("%w: nonce mismatch", ErrIDToken)
 	}
 	if c.opts.UseUserinfo {
-		if err := c.id.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
+		if err := c.id.mergeUserinfo(ctx, md, tok.AccessToken, res, key); err != nil {
 			return nil, err
 		}
 	}
 	res.AccessToken, res.RefreshToken, res.Expiry = tok.AccessToken, tok.RefreshToken, tok.Expiry
+	res.TokenType, res.DPoPKey = boundType(key), key
 	return res, nil
 }
 
@@ -153,11 +178,12 @@ func (v *identifier) verify(ctx context.Context, md *metadata, raw, accessToken 
 	return &Result{IDToken: raw, Issuer: idt.Issuer, Subject: idt.Subject, SID: sid, Claims: claims}, nil
 }
 
-func (v *identifier) mergeUserinfo(ctx context.Context, md *metadata, accessToken string, res *Result) error {
+func (v *identifier) mergeUserinfo(ctx context.Context, md *metadata, accessToken string, res *Result, key *DPoPKey) error {
 	if md.provider.UserInfoEndpoint() == "" {
 		return fmt.Errorf("%w: the AS has no userinfo endpoint", ErrUserinfo)
 	}
-	ui, err := md.provider.UserInfo(v.as.ctx(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
+	uctx, ts := v.as.userinfoContext(ctx, accessToken, key)
+	ui, err := md.provider.UserInfo(uctx, ts)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUserinfo, err)
 	}
@@ -198,16 +224,25 @@ func tokenError(err error) error {
 // Refresh uses refreshToken (RFC 6749 §6). A returned ID token must keep the
 // session's issuer and subject and this client as audience (OpenID Connect
 // Core §12.2); when the AS rotates no refresh token, the old one is kept.
-func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject string) (*Result, error) {
+//
+// With WithDPoPKey the request carries a proof by that key (the session's:
+// a public client's refresh token is bound to it, RFC 9449 §5), and the
+// new access token is bound to it too.
+func (c *Client) Refresh(ctx context.Context, refreshToken, issuer, subject string, opts ...TokenOption) (*Result, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
 	}
-	tok, err := c.as.tokenRequest(ctx, md, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+	key := tokenCallOf(opts).key
+	tok, err := c.as.boundTokenRequest(ctx, md, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, key)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Issuer: issuer, Subject: subject}
+	if key, err = checkBinding(md, tok, key); err != nil {
+		return nil, err
+	}
+	res := &Result{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Issuer: issuer, Subject: subject,
+		TokenType: boundType(key), DPoPKey: key}
 	if res.RefreshToken == "" {
 		res.RefreshToken = refreshToken
 	}

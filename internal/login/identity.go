@@ -27,8 +27,8 @@ type identifier struct {
 // SubjectClaim member (a string, or a number such as GitHub's "id") becomes
 // "sub". The access token, sent by nobody but the gateway straight to the
 // configured endpoint, is what vouches for it.
-func (v *identifier) oauth2Identity(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
-	body, err := v.as.bearerGet(ctx, md.userinfo, tok.AccessToken)
+func (v *identifier) oauth2Identity(ctx context.Context, md *metadata, tok *Token, key *DPoPKey) (*Result, error) {
+	body, err := v.as.bearerGet(ctx, md.userinfo, tok.AccessToken, key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
 	}
@@ -118,7 +118,7 @@ func normalizeNumbers(v any) any {
 // server, its userinfo object. The result carries the tokens.
 func (v *identifier) identify(ctx context.Context, md *metadata, tok *Token) (*Result, error) {
 	if md.plainOAuth2 {
-		return v.oauth2Identity(ctx, md, tok)
+		return v.oauth2Identity(ctx, md, tok, nil)
 	}
 	var res *Result
 	if tok.IDToken != "" {
@@ -127,7 +127,7 @@ func (v *identifier) identify(ctx context.Context, md *metadata, tok *Token) (*R
 			return nil, err
 		}
 		if v.useUserinfo {
-			if err := v.mergeUserinfo(ctx, md, tok.AccessToken, res); err != nil {
+			if err := v.mergeUserinfo(ctx, md, tok.AccessToken, res, nil); err != nil {
 				return nil, err
 			}
 		}

@@ -72,7 +72,8 @@ func (c *Client) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string)
 
 // Revoke revokes token at the AS (RFC 7009) with the client's authentication.
 // It is a no-op when the AS has no revocation endpoint.
-func (c *Client) Revoke(ctx context.Context, token, typeHint string) error {
+// With WithDPoPKey the request carries a proof by the key the token is bound to.
+func (c *Client) Revoke(ctx context.Context, token, typeHint string, opts ...TokenOption) error {
 	md, err := c.metadata()
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func (c *Client) Revoke(ctx context.Context, token, typeHint string) error {
 	}
 	// The client authenticates as at the token endpoint (clientauth.go); a
 	// public client names itself in the body (RFC 7009 §2.1).
-	resp, err := c.as.postForm(ctx, md, md.endpointFor("revocation_endpoint", md.revocation, method), form)
+	resp, err := c.as.post(ctx, md, md.endpointFor("revocation_endpoint", md.revocation, method), form, tokenCallOf(opts).key)
 	if err != nil {
 		return fmt.Errorf("login: revoke: %w", err)
 	}

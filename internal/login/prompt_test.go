@@ -34,7 +34,7 @@ func TestRequestPrompt(t *testing.T) {
 				}
 			}}})
 			c := e.newClient(t, login.Options{ClientID: "gw", ClientSecret: gwSecret, Scopes: tt.scopes})
-			req, err := c.NewRequestPrompt(callback, tt.prompt)
+			req, err := c.NewRequestPrompt(t.Context(), callback, tt.prompt)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -24,6 +25,12 @@ type Request struct {
 	Params url.Values
 	// Endpoint is the AS's authorization endpoint.
 	Endpoint string
+	// PKCEMethod is the code_challenge_method sent (PKCES256, PKCEPlain),
+	// or "" without PKCE. With PAR, Params do not show it.
+	PKCEMethod string
+	// Pushed reports that the parameters were pushed to the AS (RFC 9126):
+	// URL and Params carry only client_id and request_uri.
+	Pushed bool
 }
 
 // NewRequest creates an authorization request with a fresh state and nonce
@@ -32,8 +39,10 @@ type Request struct {
 // is empty). A plain OAuth 2.0 request carries no nonce. The prompt is
 // "consent" when offline_access is requested (OpenID Connect Core §11: many
 // ASes issue refresh tokens only then), unless extra parameters set one.
+//
+// NewRequest is NewRequestPrompt with no prompt and a background context.
 func (c *Client) NewRequest(redirectURI string) (*Request, error) {
-	return c.NewRequestPrompt(redirectURI, "")
+	return c.NewRequestPrompt(context.Background(), redirectURI, "")
 }
 
 // NewRequestPrompt is NewRequest with prompt (OpenID Connect Core
@@ -42,7 +51,13 @@ func (c *Client) NewRequest(redirectURI string) (*Request, error) {
 // when offline_access is requested. An AS whose prompt_values_supported
 // lacks "select_account" is asked for "login" instead: signing in again
 // is how it lets the user choose another account.
-func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) {
+//
+// When discovery chose pushed authorization requests (RFC 9126), it posts
+// the parameters to the AS's PAR endpoint with the client's authentication
+// and returns a request whose URL carries only client_id and the
+// request_uri the AS issued: the browser never sees the parameters. A
+// refusal or failure of the PAR endpoint is ErrPushedRequest.
+func (c *Client) NewRequestPrompt(ctx context.Context, redirectURI, prompt string) (*Request, error) {
 	md, err := c.metadata()
 	if err != nil {
 		return nil, err
@@ -87,12 +102,15 @@ func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) 
 		}
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
 	}
+	if md.fapi.jarm {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "jwt"))
+	}
 	raw := conf.AuthCodeURL(state, opts...)
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("login: authorization URL: %w", err)
 	}
-	return &Request{
+	req := &Request{
 		State:       state,
 		Nonce:       nonce,
 		Verifier:    verifier,
@@ -100,7 +118,21 @@ func (c *Client) NewRequestPrompt(redirectURI, prompt string) (*Request, error) 
 		URL:         raw,
 		Params:      u.Query(),
 		Endpoint:    md.oauth.Endpoint.AuthURL,
-	}, nil
+		PKCEMethod:  md.pkce,
+	}
+	sent, err := c.as.securedParams(md, u.Query()) // jar.go: a signed request object with JAR
+	if err != nil {
+		return nil, err
+	}
+	if md.fapi.par != "" {
+		if err := c.as.push(ctx, md, req, u, sent); err != nil {
+			return nil, err
+		}
+	} else if md.fapi.jar {
+		u.RawQuery = sent.Encode()
+		req.URL, req.Params = u.String(), sent
+	}
+	return req, nil
 }
 
 func randomString() (string, error) {

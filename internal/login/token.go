@@ -54,11 +54,17 @@ func (c *Client) TokenRequest(ctx context.Context, params url.Values) (*Token, e
 // tokenRequest makes a token request (RFC 6749 §3.2) and parses the
 // response, JSON or (as some plain OAuth 2.0 servers answer) form-encoded.
 func (a *asClient) tokenRequest(ctx context.Context, md *metadata, params url.Values) (*Token, error) {
+	return a.boundTokenRequest(ctx, md, params, nil)
+}
+
+// boundTokenRequest is tokenRequest with a DPoP proof by key (RFC 9449 §5)
+// when key is set.
+func (a *asClient) boundTokenRequest(ctx context.Context, md *metadata, params url.Values, key *DPoPKey) (*Token, error) {
 	method, err := a.authMethod(md)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 	}
-	resp, err := a.postForm(ctx, md, md.endpointFor("token_endpoint", md.tokenURL, method), params)
+	resp, err := a.post(ctx, md, md.endpointFor("token_endpoint", md.tokenURL, method), params, key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
 	}
@@ -144,14 +150,22 @@ func parseTokenResponse(contentType string, body []byte) (tokenFields, error) {
 
 // bearerGet fetches url with accessToken as a bearer token (RFC 6750 §2.1)
 // and returns the body of a 200 response.
-func (a *asClient) bearerGet(ctx context.Context, endpoint, accessToken string) ([]byte, error) {
+//
+// With key, the token is sent as a DPoP-bound one ("Authorization: DPoP",
+// RFC 9449 §7.1) with a proof, and a 401 asking for a nonce is retried once.
+func (a *asClient) bearerGet(ctx context.Context, endpoint, accessToken string, key *DPoPKey) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := a.http.Do(req)
+	hc := a.http
+	if key != nil {
+		req.Header.Set("Authorization", TokenTypeDPoP+" "+accessToken)
+		hc = a.dpopClient(key)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ const (
 
 // ClientAuthMethods lists every client authentication method (login.AuthMethods
 // orders them by preference).
-var ClientAuthMethods = []string{ClientAuthSecretBasic, ClientAuthSecretPost, ClientAuthPrivateKeyJWT, ClientAuthTLS, ClientAuthNone}
+var ClientAuthMethods = []string{ClientAuthSecretBasic, ClientAuthSecretPost, ClientAuthPrivateKeyJWT, ClientAuthTLS, ClientAuthSelfSignedTLS, ClientAuthNone}
 
 // AsymmetricAlgs are the JWS algorithms (RFC 7518 §3.1, RFC 8037) the
 // gateway accepts on tokens the AS signs: ID tokens, JWT access tokens,
