@@ -38,13 +38,18 @@ func (e *FieldError) Error() string {
 // words, and the field keeps its default.
 type decoder struct {
 	origins Origins
+	lines   map[string]int // the file's line of each key, tables included
 	errs    []error
 }
 
 var durationType = reflect.TypeFor[Duration]()
 
 func (d *decoder) fail(key, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{Key: key, Origin: d.origins.Of(key), Msg: fmt.Sprintf(format, args...)})
+	o := d.origins.Of(key)
+	if o.Kind == OriginDefault && d.lines[key] > 0 { // a table of the file
+		o = Origin{Kind: OriginFile, Line: d.lines[key]}
+	}
+	d.errs = append(d.errs, &FieldError{Key: key, Origin: o, Msg: fmt.Sprintf(format, args...)})
 }
 
 // childKey is the path of key name under parent.

@@ -66,23 +66,33 @@ func (o Origins) Of(key string) Origin {
 	return Origin{}
 }
 
-// recordFile marks every key of a decoded TOML document as coming from the
-// file.
-func (o Origins) recordFile(prefix string, m map[string]any, file string, lines map[string]int) {
+// recordFile marks every value of a decoded TOML document as coming from
+// the file: the leaves of the schema n, and whatever they hold. A table
+// itself gets no origin, so that a key left out of it keeps "default".
+func (o Origins) recordFile(prefix string, m map[string]any, n *node, file string, lines map[string]int) {
 	for k, v := range m {
 		key := childKey(prefix, k)
-		o[key] = Origin{Kind: OriginFile, Name: file, Line: lines[key]}
+		var c *node
+		if n != nil {
+			c = n.child(k)
+		}
+		if c == nil || c.children == nil {
+			o[key] = Origin{Kind: OriginFile, Name: file, Line: lines[key]}
+		}
+		if c != nil && c.children == nil {
+			c = nil // the inside of a leaf: a free-form table
+		}
 		switch v := v.(type) {
 		case map[string]any:
-			o.recordFile(key, v, file, lines)
+			o.recordFile(key, v, c, file, lines)
 		case []map[string]any:
 			for i, e := range v {
-				o.recordFile(key+"["+strconv.Itoa(i)+"]", e, file, lines)
+				o.recordFile(key+"["+strconv.Itoa(i)+"]", e, c, file, lines)
 			}
 		case []any:
 			for i, e := range v {
 				if m, ok := e.(map[string]any); ok {
-					o.recordFile(key+"["+strconv.Itoa(i)+"]", m, file, lines)
+					o.recordFile(key+"["+strconv.Itoa(i)+"]", m, c, file, lines)
 				}
 			}
 		}

@@ -127,7 +127,8 @@ func parse(data []byte, file string, env Env) (*Config, Origins, error) {
 		return nil, nil, err
 	}
 	origins := Origins{}
-	origins.recordFile("", raw, file, keyLines(string(data)))
+	lines := keyLines(string(data))
+	origins.recordFile("", raw, schemaRoot(), file, lines)
 	errs := unknownKeys(md)
 	vars, envErrs := env.envVars(raw)
 	errs = append(errs, envErrs...)
@@ -139,7 +140,7 @@ func parse(data []byte, file string, env Env) (*Config, Origins, error) {
 		origins[v.key()] = Origin{Kind: OriginEnv, Name: v.name}
 	}
 	c := defaults()
-	d := decoder{origins: origins}
+	d := decoder{origins: origins, lines: lines}
 	d.table("", reflect.ValueOf(c).Elem(), raw)
 	errs = append(errs, d.errs...)
 	for i := range c.Upstreams {
