@@ -20,8 +20,20 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
+const serveUsage = `Usage: gatehouse [serve] [-config FILE]
+
+Runs the gateway until SIGINT or SIGTERM, then shuts down gracefully. A
+configuration that is not valid is refused, with every problem printed.
+
+` + configUsage
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	rt, err := loadConfig("serve", args, getenv, stderr)
+	fs := newFlags("serve", stderr)
+	path := configFlag(fs)
+	if err := parseFlags(fs, serveUsage, args, 0, stdout, stderr); err != nil {
+		return helped(err)
+	}
+	rt, err := loadConfig(configSource(fs, *path, getenv), stderr)
 	if err != nil {
 		return err
 	}

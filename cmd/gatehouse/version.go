@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// Set by the Makefile and deploy/Dockerfile with -ldflags "-X main.name=value",
+// for builds without VCS information (a Docker build context has no .git):
+// buildVersion from `git describe`, buildRevision the commit, buildTime the
+// build's UTC time (RFC 3339).
+var (
+	buildVersion  = ""
+	buildRevision = ""
+	buildTime     = ""
+)
+
+// buildInfo is what `gatehouse version` prints.
+type buildInfo struct {
+	version, revision, commitTime, buildTime, goVersion string
+	modified                                            bool
+}
+
+// readBuildInfo combines the linker's variables with the build information
+// Go embeds (the module version and, with -buildvcs, the VCS revision).
+func readBuildInfo() buildInfo {
+	b := buildInfo{version: buildVersion, revision: buildRevision, buildTime: buildTime, goVersion: runtime.Version()}
+	bi, ok := debug.ReadBuildInfo()
+	if ok {
+		if b.version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			b.version = bi.Main.Version
+		}
+		if bi.GoVersion != "" {
+			b.goVersion = bi.GoVersion
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.revision = s.Value
+			case "vcs.time":
+				b.commitTime = s.Value
+			case "vcs.modified":
+				b.modified = s.Value == "true"
+			}
+		}
+	}
+	if b.version == "" {
+		b.version = "dev"
+	}
+	return b
+}
+
+// version is the version alone, for logs.
+func version() string { return readBuildInfo().version }
+
+const versionUsage = `Usage: gatehouse version
+
+Prints the version, the VCS revision it was built from ("+dirty" when the
+work tree had changes), the commit and build times, and the Go version.
+`
+
+func cmdVersion(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", stderr)
+	if err := parseFlags(fs, versionUsage, args, 0, stdout, stderr); err != nil {
+		return helped(err)
+	}
+	b := readBuildInfo()
+	or := func(s string) string {
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	rev := or(b.revision)
+	if b.modified {
+		rev += "+dirty"
+	}
+	fmt.Fprintf(stdout, "gatehouse %s\n", b.version)
+	fmt.Fprintf(stdout, "  revision:  %s\n", rev)
+	fmt.Fprintf(stdout, "  committed: %s\n", or(b.commitTime))
+	fmt.Fprintf(stdout, "  built:     %s\n", or(b.buildTime))
+	fmt.Fprintf(stdout, "  go:        %s %s/%s\n", b.goVersion, runtime.GOOS, runtime.GOARCH)
+	return nil
+}
