@@ -10,12 +10,15 @@ import (
 
 // Set by the Makefile and deploy/Dockerfile with -ldflags "-X main.name=value",
 // for builds without VCS information (a Docker build context has no .git):
-// buildVersion from `git describe`, buildRevision the commit, buildTime the
-// build's UTC time (RFC 3339).
+// buildVersion from `git describe`, buildRevision the commit (with
+// "+dirty" for a work tree with changes), buildCommitTime its time and
+// buildTime the build's (RFC 3339). Go's own VCS stamp wins over the last
+// three.
 var (
-	buildVersion  = ""
-	buildRevision = ""
-	buildTime     = ""
+	buildVersion    = ""
+	buildRevision   = ""
+	buildCommitTime = ""
+	buildTime       = ""
 )
 
 // buildInfo is what `gatehouse version` prints.
@@ -27,7 +30,7 @@ type buildInfo struct {
 // readBuildInfo combines the linker's variables with the build information
 // Go embeds (the module version and, with -buildvcs, the VCS revision).
 func readBuildInfo() buildInfo {
-	b := buildInfo{version: buildVersion, revision: buildRevision, buildTime: buildTime, goVersion: runtime.Version()}
+	b := buildInfo{version: buildVersion, revision: buildRevision, commitTime: buildCommitTime, buildTime: buildTime, goVersion: runtime.Version()}
 	bi, ok := debug.ReadBuildInfo()
 	if ok {
 		if b.version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
