@@ -209,7 +209,7 @@ func (d *decoder) integer(key string, rv reflect.Value, data any) bool {
 	case float64:
 		// A whole number written as 32.0, as Helm renders the numbers of
 		// a values file, is that number.
-		if v != math.Trunc(v) || math.IsInf(v, 0) || v > math.MaxInt64 || v < math.MinInt64 {
+		if v != math.Trunc(v) || math.IsInf(v, 0) || v >= math.MaxInt64 || v < math.MinInt64 {
 			d.fail(key, "expected a whole number, got %v", v)
 			return false
 		}
@@ -305,12 +305,23 @@ func unquoteHint(key string, data any) string {
 	return fmt.Sprintf(" %q", s)
 }
 
-// isSecretKey reports whether key holds a secret, whose value is never
-// printed.
+// isSecretKey reports whether key may hold a secret, whose value is never
+// printed: a name with "secret", "password" or "credential" in it, a name
+// ending in "key" (not "_file"), or an entry of a table of headers (an
+// Authorization header of an exporter, say).
 func isSecretKey(key string) bool {
-	last := key[strings.LastIndexByte(key, '.')+1:]
+	i := strings.LastIndexByte(key, '.')
+	last := key[i+1:]
 	if strings.HasSuffix(last, "_file") {
 		return false
 	}
-	return strings.Contains(last, "secret") || strings.Contains(last, "password")
+	if i > 0 && strings.Contains(key[strings.LastIndexByte(key[:i], '.')+1:i], "header") {
+		return true
+	}
+	for _, w := range []string{"secret", "password", "credential"} {
+		if strings.Contains(last, w) {
+			return true
+		}
+	}
+	return last == "key" || strings.HasSuffix(last, "_key")
 }

@@ -82,3 +82,23 @@ client_secret = "` + appSecret + `"
 		t.Errorf("Explain output is not TOML: %v\n%s", err, out)
 	}
 }
+
+func TestIsSecretKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"provider.client_secret":                    true,
+		"provider.client_secret_file":               false,
+		"session.redis.password":                    true,
+		"rest_api.application[0].client_secret":     true,
+		"tracing.headers.Authorization":             true, // a table of headers: every value
+		"tracing.api_key":                           true,
+		"provider.private_key_file":                 false,
+		"server.listen":                             false,
+		"session.redis.key_prefix":                  false,
+		"upstream[0].upstream_token":                false,
+		`upstream[0].required_claims."realm.roles"`: false,
+	} {
+		if got := isSecretKey(key); got != want {
+			t.Errorf("isSecretKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
