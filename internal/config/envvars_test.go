@@ -47,6 +47,11 @@ func TestEveryKeyHasAVariable(t *testing.T) {
 			}
 		}
 	}
+	for name := range byName {
+		if _, ok := legacyEnv[name]; ok || toolEnv[name] {
+			t.Errorf("the variable %s of key %q is also a legacy or tool variable", name, byName[name])
+		}
+	}
 	if len(byName) != len(names) {
 		t.Errorf("EnvNames has %d variables, the struct %d leaf keys", len(names), len(byName))
 	}
