@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,5 +203,49 @@ func TestCheckConfigEnvironmentOnly(t *testing.T) {
 	out, _, err = runCmd(t, t.Context(), map[string]string{"GATEHOUSE_SERVER_LISTEN": "127.0.0.1:2"}, "check-config", "-explain", "-config", p)
 	if err != nil || !strings.Contains(out, `listen = "127.0.0.1:2"`) {
 		t.Errorf("environment over file: %v\n%s", err, out)
+	}
+}
+
+// TestServeFromEnvironmentOnly: a container configured by GATEHOUSE_
+// variables alone, with no file, serves.
+func TestServeFromEnvironmentOnly(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "public page")
+	}))
+	defer up.Close()
+	gwAddr := freeAddr(t)
+	as := startAS(t, gwAddr)
+	env := map[string]string{
+		"GATEHOUSE_SERVER_LISTEN":           gwAddr,
+		"GATEHOUSE_SERVER_PUBLIC_URL":       "http://" + gwAddr,
+		"GATEHOUSE_SERVER_ACCESS_LOG":       "false",
+		"GATEHOUSE_PROVIDER_ISSUER":         as.URL,
+		"GATEHOUSE_PROVIDER_CLIENT_ID":      "gh",
+		"GATEHOUSE_CLIENT_SECRET":           "gh-secret-0123456789",
+		"GATEHOUSE_COOKIE_SECRET":           testSecret,
+		"GATEHOUSE_UPSTREAM_0_URL":          up.URL,
+		"GATEHOUSE_UPSTREAM_0_AUTH":         "public",
+		"GATEHOUSE_SERVER_SHUTDOWN_TIMEOUT": "5s",
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stderr lockedBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"serve", "-config", ""}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	}()
+	waitReady(t, "http://"+gwAddr)
+	resp, err := http.Get("http://" + gwAddr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "public page" {
+		t.Errorf("GET /: %d %q", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("serve: %v\n%s", err, stderr.String())
 	}
 }

@@ -105,6 +105,7 @@ path_prefix = "/b"
 `
 	kv := map[string]string{
 		"GATEHOUSE_SERVER_LISTEN":                        ":4180",
+		"GATEHOUSE_SERVER_LOG_LEVEL":                     `""`, // an empty string, not unset
 		"GATEHOUSE_SERVER_ACCESS_LOG":                    "false",
 		"GATEHOUSE_SERVER_GC_MIN_HEAP_MIB":               "32",
 		"GATEHOUSE_SERVER_IDLE_TIMEOUT":                  "5m",
@@ -132,7 +133,7 @@ path_prefix = "/b"
 		t.Fatal(err)
 	}
 	s := c.Server
-	if s.Listen != ":4180" || s.AccessLog || s.GCMinHeapMiB != 32 || s.IdleTimeout.Duration != 5*time.Minute {
+	if s.Listen != ":4180" || s.LogLevel != "" || s.AccessLog || s.GCMinHeapMiB != 32 || s.IdleTimeout.Duration != 5*time.Minute {
 		t.Errorf("server = %+v", s)
 	}
 	if diff := cmp.Diff([]string{"10.0.0.0/8", "192.0.2.7"}, s.TrustedProxies); diff != "" {
