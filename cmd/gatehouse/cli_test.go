@@ -105,6 +105,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 
 // versionPattern is the shape of `gatehouse version`.
 var versionPattern = regexp.MustCompile(`^gatehouse (dev|v\S+|[0-9a-f]{7,}\S*)
+  module:    (unknown|github\.com/gatehouse-dev/gatehouse (\(devel\)|v\S+))
   revision:  (unknown|[0-9a-f]{7,40}(\+dirty)?)
   committed: (unknown|\d{4}-\d\d-\d\dT\S+)
   built:     (unknown|\d{4}-\d\d-\d\dT\S+)

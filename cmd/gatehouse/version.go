@@ -23,8 +23,8 @@ var (
 
 // buildInfo is what `gatehouse version` prints.
 type buildInfo struct {
-	version, revision, commitTime, buildTime, goVersion string
-	modified                                            bool
+	version, module, revision, commitTime, buildTime, goVersion string
+	modified                                                    bool
 }
 
 // readBuildInfo combines the linker's variables with the build information
@@ -35,6 +35,9 @@ func readBuildInfo() buildInfo {
 	if ok {
 		if b.version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			b.version = bi.Main.Version
+		}
+		if bi.Main.Path != "" {
+			b.module = bi.Main.Path + " " + bi.Main.Version
 		}
 		if bi.GoVersion != "" {
 			b.goVersion = bi.GoVersion
@@ -61,8 +64,9 @@ func version() string { return readBuildInfo().version }
 
 const versionUsage = `Usage: gatehouse version
 
-Prints the version, the VCS revision it was built from ("+dirty" when the
-work tree had changes), the commit and build times, and the Go version.
+Prints the version, the module and its version as Go recorded them, the VCS
+revision it was built from ("+dirty" when the work tree had changes), the
+commit and build times, and the Go version.
 `
 
 func cmdVersion(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
@@ -82,6 +86,7 @@ func cmdVersion(_ context.Context, args []string, _ func(string) string, stdout,
 		rev += "+dirty"
 	}
 	fmt.Fprintf(stdout, "gatehouse %s\n", b.version)
+	fmt.Fprintf(stdout, "  module:    %s\n", or(b.module))
 	fmt.Fprintf(stdout, "  revision:  %s\n", rev)
 	fmt.Fprintf(stdout, "  committed: %s\n", or(b.commitTime))
 	fmt.Fprintf(stdout, "  built:     %s\n", or(b.buildTime))
