@@ -38,7 +38,7 @@ var toolEnv = map[string]bool{
 	"GATEHOUSE_MEASURE_GETS":  true,
 }
 
-// EnvName returns the variable that sets the key of the schema at path
+// envName returns the variable that sets the key of the schema at path
 // (names without indexes, such as ["upstream", "url"]) for the given
 // indexes of its arrays of tables, in order.
 func envName(path []string, array []bool, idx []int) string {
