@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -316,6 +317,42 @@ func TestUnknownKeysKnowOAuth2ProxyNames(t *testing.T) {
 		}
 		if a.key == "" && a.note == "" {
 			t.Errorf("proxyAliases[%q] says nothing", name)
+		}
+	}
+}
+
+// TestEveryKeyRefusesAWrongTypeInPlainWords: a table where any key's value
+// belongs is reported with that key's path, in words without Go or
+// library jargon; so for any key added later.
+func TestEveryKeyRefusesAWrongTypeInPlainWords(t *testing.T) {
+	jargon := regexp.MustCompile(`slice|int64|float64|interface|map\[|\[\]|destination|incompatible|reflect|config\.|toml:`)
+	for _, l := range schemaLeaves() {
+		header, table := "", ""
+		var key []string
+		for i, p := range l.path[:len(l.path)-1] {
+			table = strings.TrimPrefix(table+"."+p, ".")
+			key = append(key, p)
+			if l.array[i] {
+				header = "[[" + table + "]]"
+				key[len(key)-1] += "[0]"
+			} else {
+				header = "[" + table + "]"
+			}
+		}
+		name := l.path[len(l.path)-1]
+		want := strings.Join(append(key, name), ".")
+		doc := header + "\n" + name + " = { x = { y = 1 } }\n"
+		_, err := Parse([]byte(doc), nil)
+		if err == nil {
+			t.Errorf("%s: a table was accepted", want)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, want) {
+			t.Errorf("%s: error %q does not start with the key", want, msg)
+		}
+		if m := jargon.FindString(msg); m != "" {
+			t.Errorf("%s: error %q has jargon %q", want, msg, m)
 		}
 	}
 }

@@ -258,7 +258,7 @@ func unknownKeys(md toml.MetaData) []error {
 	// Every key is checked against the schema, exactly (the TOML library
 	// would match field names case-insensitively). Report in document order.
 	for _, k := range md.Keys() {
-		if !s.known(k) {
+		if !s.known(k) && !underLeaf(k) {
 			report(k)
 		}
 	}

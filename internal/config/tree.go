@@ -131,3 +131,19 @@ func quoteKey(k string) string {
 	}
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(k, `\`, `\\`), `"`, `\"`) + `"`
 }
+
+// underLeaf reports whether a proper prefix of the key path k is a leaf of
+// the schema: k is then inside a value of the wrong type (a table where a
+// string belongs), which the decoder reports, rather than an unknown key.
+func underLeaf(k []string) bool {
+	n := schemaRoot()
+	for _, p := range k[:len(k)-1] {
+		if n = n.child(p); n == nil {
+			return false
+		}
+		if n.children == nil {
+			return true
+		}
+	}
+	return false
+}
