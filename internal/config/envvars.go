@@ -184,9 +184,7 @@ func (e Env) envVars(raw map[string]any) ([]envVar, []error) {
 	}
 	// Look up every key's variable, indexes from 0 while the file has the
 	// element or a variable sets it.
-	for _, l := range schemaLeaves() {
-		e.probe(l, raw, nil, add)
-	}
+	e.probe(schemaRoot(), raw, nil, nil, nil, add)
 	for _, name := range e.Names {
 		if !strings.HasPrefix(name, EnvPrefix) || seen[name] || e.get(name) == "" {
 			continue
@@ -207,45 +205,37 @@ func (e Env) envVars(raw map[string]any) ([]envVar, []error) {
 	return vars, errs
 }
 
-// probe looks up the variables of leaf l for every index of its arrays of
-// tables that the file has, and the next ones while they are set.
-func (e Env) probe(l leafPath, raw any, idx []int, add func(string) bool) bool {
-	depth := len(idx)
-	// Find the next array of tables in the path after depth.
-	for i := depth; i < len(l.path); i++ {
-		if !l.array[i] {
-			if m, ok := raw.(map[string]any); ok {
-				raw = m[l.path[i]]
-			} else {
-				raw = nil
-			}
-			idx = append(idx, -1)
-			continue
-		}
-		var elems []any
-		if m, ok := raw.(map[string]any); ok {
-			elems = tableList(m[l.path[i]])
-		}
-		found := false
-		for n := 0; ; n++ {
-			var el any
-			if n < len(elems) {
-				el = elems[n]
-			}
-			set := e.probe(l, el, append(slices.Clone(idx), n), add)
-			found = found || set
-			if !set && n >= len(elems) {
-				return found
+// probe looks up the variables of every key under the table n, whose
+// decoded value in the file is raw (nil when the file lacks it): for each
+// array of tables, the indexes the file has and the next ones while a
+// variable sets a key of the element. path, array and idx locate n.
+func (e Env) probe(n *node, raw any, path []string, array []bool, idx []int, add func(string) bool) bool {
+	m, _ := raw.(map[string]any)
+	found := false
+	for _, c := range n.children {
+		p := append(slices.Clone(path), c.name)
+		a := append(slices.Clone(array), c.array)
+		switch {
+		case c.children == nil:
+			found = add(envName(p, a, idx)) || found
+		case !c.array:
+			found = e.probe(c, m[c.name], p, a, idx, add) || found
+		default:
+			elems := tableList(m[c.name])
+			for i := 0; ; i++ {
+				var el any
+				if i < len(elems) {
+					el = elems[i]
+				}
+				set := e.probe(c, el, p, a, append(slices.Clone(idx), i), add)
+				found = found || set
+				if !set && i >= len(elems) {
+					break
+				}
 			}
 		}
 	}
-	var arrIdx []int
-	for i, v := range idx {
-		if l.array[i] {
-			arrIdx = append(arrIdx, v)
-		}
-	}
-	return add(envName(l.path, l.array, arrIdx))
+	return found
 }
 
 // tableList returns the elements of an array of tables as decoded, or nil.

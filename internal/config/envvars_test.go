@@ -206,9 +206,13 @@ func TestEnvironmentOnly(t *testing.T) {
 	if _, _, err := Read(Source{Path: missing, Env: envList(kv)}); err == nil {
 		t.Error("a missing file that is not optional was accepted")
 	}
-	// Getenv alone (no list of names) still finds every key's variable.
+	// Getenv alone (no list of names) still finds every key's variable,
+	// for every element any of whose keys is set.
+	kv["GATEHOUSE_UPSTREAM_1_AUTH"] = "public"
+	kv["GATEHOUSE_UPSTREAM_2_PATH_PREFIX"] = "/two"
 	c, err = Parse(nil, envList(kv).Getenv)
-	if err != nil || c.Upstreams[0].URL != "http://127.0.0.1:8080" {
+	if err != nil || len(c.Upstreams) != 3 || c.Upstreams[0].URL != "http://127.0.0.1:8080" ||
+		c.Upstreams[1].Auth != "public" || c.Upstreams[2].PathPrefix != "/two" {
 		t.Errorf("Parse with getenv only: %v, %+v", err, c)
 	}
 }
