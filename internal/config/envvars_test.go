@@ -52,6 +52,9 @@ func TestEveryKeyHasAVariable(t *testing.T) {
 		if _, ok := legacyEnv[name]; ok || toolEnv[name] {
 			t.Errorf("the variable %s of key %q is also a legacy or tool variable", name, byName[name])
 		}
+		if concrete := strings.ReplaceAll(name, "_N_", "_0_"); serviceLinkEnv.MatchString(concrete) {
+			t.Errorf("the variable %s of key %q looks like a Kubernetes service link", concrete, byName[name])
+		}
 	}
 	if len(byName) != len(names) {
 		t.Errorf("EnvNames has %d variables, the struct %d leaf keys", len(names), len(byName))
@@ -227,6 +230,19 @@ func TestEnvironmentErrors(t *testing.T) {
 		"GATEHOUSE_UPSTREAM_0_ALLOWED_GROUP": "admins",
 		"GATEHOUSE_EMAIL_DOMAINS":            "example.com",
 		"GATEHOUSE_NOTHING_LIKE_IT_AT_ALL":   "1",
+		// Kubernetes service links of Services "gatehouse" and
+		// "gatehouse-metrics", and a Docker link: no error.
+		"GATEHOUSE_SERVICE_HOST":               "10.0.0.11",
+		"GATEHOUSE_SERVICE_PORT":               "4180",
+		"GATEHOUSE_SERVICE_PORT_HTTP":          "4180",
+		"GATEHOUSE_PORT":                       "tcp://10.0.0.11:4180",
+		"GATEHOUSE_PORT_4180_TCP":              "tcp://10.0.0.11:4180",
+		"GATEHOUSE_PORT_4180_TCP_PROTO":        "tcp",
+		"GATEHOUSE_PORT_4180_TCP_PORT":         "4180",
+		"GATEHOUSE_PORT_4180_TCP_ADDR":         "10.0.0.11",
+		"GATEHOUSE_METRICS_SERVICE_HOST":       "10.0.0.12",
+		"GATEHOUSE_METRICS_PORT_9090_TCP_ADDR": "10.0.0.12",
+		"GATEHOUSE_ENV_FOO":                    "bar",
 	}
 	_, err := Parse(nil, nil) // no error without variables
 	if err != nil {
