@@ -41,9 +41,8 @@ var toolEnv = map[string]bool{
 // serviceLinkEnv matches the variables Kubernetes sets in every pod for
 // each Service of its namespace (enableServiceLinks, on by default): a
 // Service "gatehouse" gives GATEHOUSE_SERVICE_HOST, GATEHOUSE_PORT,
-// GATEHOUSE_PORT_4180_TCP_ADDR and so on; so do Docker's legacy links
-// (GATEHOUSE_NAME, GATEHOUSE_ENV_...). They set no key and are ignored.
-var serviceLinkEnv = regexp.MustCompile(`^GATEHOUSE(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$|^GATEHOUSE(_[A-Z0-9_]+)?_(NAME|ENV_[A-Za-z0-9_]+)$`)
+// GATEHOUSE_PORT_4180_TCP_ADDR and so on. They set no key and are ignored.
+var serviceLinkEnv = regexp.MustCompile(`^GATEHOUSE(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$`)
 
 // envName returns the variable that sets the key of the schema at path
 // (names without indexes, such as ["upstream", "url"]) for the given

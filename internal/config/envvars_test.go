@@ -231,7 +231,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		"GATEHOUSE_EMAIL_DOMAINS":            "example.com",
 		"GATEHOUSE_NOTHING_LIKE_IT_AT_ALL":   "1",
 		// Kubernetes service links of Services "gatehouse" and
-		// "gatehouse-metrics", and a Docker link: no error.
+		// "gatehouse-metrics": no error.
 		"GATEHOUSE_SERVICE_HOST":               "10.0.0.11",
 		"GATEHOUSE_SERVICE_PORT":               "4180",
 		"GATEHOUSE_SERVICE_PORT_HTTP":          "4180",
@@ -242,7 +242,6 @@ func TestEnvironmentErrors(t *testing.T) {
 		"GATEHOUSE_PORT_4180_TCP_ADDR":         "10.0.0.11",
 		"GATEHOUSE_METRICS_SERVICE_HOST":       "10.0.0.12",
 		"GATEHOUSE_METRICS_PORT_9090_TCP_ADDR": "10.0.0.12",
-		"GATEHOUSE_ENV_FOO":                    "bar",
 	}
 	_, err := Parse(nil, nil) // no error without variables
 	if err != nil {
