@@ -41,11 +41,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
-		if buildVersion != "" { // set at link time: gatehouse_build_info says what gatehouse version says
-			bi := metrics.ReadBuildInfo()
-			bi.Version = buildVersion
-			m.SetBuildInfo(bi)
-		}
+		// gatehouse_build_info says what gatehouse version says, link-time
+		// values included (a Docker build has no VCS stamp).
+		b := readBuildInfo()
+		m.SetBuildInfo(metrics.BuildInfo{Version: b.version, Revision: b.revisionString(), GoVersion: b.goVersion})
 	}
 	logger := server.NewLogger(cfg.Server, stderr)
 	redis.SetLogger(server.RedisLogger{L: logger})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // Set by the Makefile and deploy/Dockerfile with -ldflags "-X main.name=value",
@@ -59,6 +60,15 @@ func readBuildInfo() buildInfo {
 	return b
 }
 
+// revisionString is the revision with "+dirty" for a work tree that had
+// changes, or "".
+func (b buildInfo) revisionString() string {
+	if b.modified && b.revision != "" && !strings.HasSuffix(b.revision, "+dirty") {
+		return b.revision + "+dirty"
+	}
+	return b.revision
+}
+
 // version is the version alone, for logs.
 func version() string { return readBuildInfo().version }
 
@@ -81,13 +91,9 @@ func cmdVersion(_ context.Context, args []string, _ func(string) string, stdout,
 		}
 		return s
 	}
-	rev := or(b.revision)
-	if b.modified {
-		rev += "+dirty"
-	}
 	fmt.Fprintf(stdout, "gatehouse %s\n", b.version)
 	fmt.Fprintf(stdout, "  module:    %s\n", or(b.module))
-	fmt.Fprintf(stdout, "  revision:  %s\n", rev)
+	fmt.Fprintf(stdout, "  revision:  %s\n", or(b.revisionString()))
 	fmt.Fprintf(stdout, "  committed: %s\n", or(b.commitTime))
 	fmt.Fprintf(stdout, "  built:     %s\n", or(b.buildTime))
 	fmt.Fprintf(stdout, "  go:        %s %s/%s\n", b.goVersion, runtime.GOOS, runtime.GOARCH)
