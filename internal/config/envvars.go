@@ -28,14 +28,15 @@ var legacyEnv = map[string]string{
 }
 
 // toolEnv are GATEHOUSE_ variables of the project's own test tools (make
-// chaos, make soak, the limits measurement), which may be in the
-// environment of a gateway those tools start. They set no key.
+// chaos, make soak, make ui-screenshots, the limits measurement), which may
+// be in the environment of a gateway those tools start. They set no key.
 var toolEnv = map[string]bool{
-	"GATEHOUSE_CHAOS":         true,
-	"GATEHOUSE_CHAOS_REPORT":  true,
-	"GATEHOUSE_SOAK_DURATION": true,
-	"GATEHOUSE_SOAK_REPORT":   true,
-	"GATEHOUSE_MEASURE_GETS":  true,
+	"GATEHOUSE_CHAOS":          true,
+	"GATEHOUSE_CHAOS_REPORT":   true,
+	"GATEHOUSE_SOAK_DURATION":  true,
+	"GATEHOUSE_SOAK_REPORT":    true,
+	"GATEHOUSE_MEASURE_GETS":   true,
+	"GATEHOUSE_UI_SCREENSHOTS": true, // make ui-screenshots
 }
 
 // serviceLinkEnv matches the variables Kubernetes sets in every pod for

@@ -63,7 +63,7 @@ func TestParseDefaults(t *testing.T) {
 			IntrospectionNegativeCacheSize: 10000, IntrospectionNegativeCacheTTL: dur(10 * time.Second)},
 		Limits:  Limits{FlowsPerBrowser: 20, FlowsPerClient: 1000, JWKSRefetchInterval: dur(time.Minute)},
 		Tracing: Tracing{Exporter: TracingOTLPHTTP, SamplerRatio: 1, ServiceName: "gatehouse"},
-		UI:     UI{ProductName: "Gatehouse", PrimaryColor: "#2f6fde", BackgroundColor: "#f4f5f7"},
+		UI:      UI{ProductName: "Gatehouse", PrimaryColor: "#2f6fde", BackgroundColor: "#f4f5f7"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse(minimal) (-want +got):\n%s", diff)
