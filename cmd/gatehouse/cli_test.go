@@ -227,6 +227,9 @@ func TestServeFromEnvironmentOnly(t *testing.T) {
 		"GATEHOUSE_UPSTREAM_0_URL":          up.URL,
 		"GATEHOUSE_UPSTREAM_0_AUTH":         "public",
 		"GATEHOUSE_SERVER_SHUTDOWN_TIMEOUT": "5s",
+		// No GC tuning: it is process-wide, and its library races with
+		// TestTuneGC's own start (gc_test.go runs after this file).
+		"GATEHOUSE_SERVER_GC_MIN_HEAP_MIB": "0",
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
