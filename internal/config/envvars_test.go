@@ -375,3 +375,18 @@ func TestEveryKeyRefusesAWrongTypeInPlainWords(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironmentSecretRotation: a cookie secret variable holds one key or
+// several, as a TOML array or comma-separated.
+func TestEnvironmentSecretRotation(t *testing.T) {
+	const old = "b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZC0="
+	for _, v := range []string{`["` + testCookieSecret + `", "` + old + `"]`, testCookieSecret + "," + old} {
+		c, err := Parse(nil, envList(map[string]string{"GATEHOUSE_SESSION_COOKIE_SECRET": v}).Getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Session.CookieSecret.List(); !slices.Equal(got, []string{testCookieSecret, old}) {
+			t.Errorf("%s: secrets %d, want 2 in order", "GATEHOUSE_SESSION_COOKIE_SECRET", len(got))
+		}
+	}
+}
