@@ -15,12 +15,28 @@ TEST_MODULES := . e2e internal/deploytest
 # developer has a go.work (make work) for the editor.
 export GOWORK := off
 
-.PHONY: all build demo ui-screenshots test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps chaos fuzz soak clean
+# What `gatehouse version` shows. Go stamps the VCS revision and commit time
+# itself (-buildvcs) where it can read the repository; the linker variables
+# also cover builds where it cannot (a git worktree, a Docker build context,
+# which has no .git).
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git rev-parse HEAD >/dev/null 2>&1 && { git diff --quiet HEAD || echo +dirty; })
+COMMIT_TIME ?= $(shell git log -1 --format=%cI 2>/dev/null)
+BUILD_TIME ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -X main.buildVersion=$(VERSION) -X main.buildRevision=$(REVISION) -X main.buildTime=$(BUILD_TIME) -X main.buildCommitTime=$(COMMIT_TIME)
+BUILDVCS   := -buildvcs=$(if $(wildcard .git/HEAD),true,false)
+
+.PHONY: all build image demo ui-screenshots test test-deps unit check lint fmt vet staticcheck tidy work bench bench-deps chaos fuzz soak clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/gatehouse
+	$(GO) build -trimpath $(BUILDVCS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
+
+## image: the container image (deploy/Dockerfile), stamped like make build
+image:
+	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+		--build-arg BUILD_TIME=$(BUILD_TIME) --build-arg COMMIT_TIME=$(COMMIT_TIME) -t gatehouse:$(VERSION) .
 
 ## demo: development AS + demo upstream + gateway on 127.0.0.1 (open http://127.0.0.1:4180)
 ##   make demo DEMO_LISTEN=127.0.0.1:5180 DEMO_AS=127.0.0.1:9100 DEMO_UPSTREAM=127.0.0.1:8180

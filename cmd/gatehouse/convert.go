@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,10 +35,14 @@ Exit status: 0 converted; 3 converted, but a security-relevant option could not 
 `
 
 // cmdConvert is `gatehouse convert oauth2-proxy ...`.
-func cmdConvert(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdConvert(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprint(stdout, convertUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "oauth2-proxy" {
 		fmt.Fprint(stderr, convertUsage)
-		return exitError{}
+		return errUsage
 	}
 	args = args[1:]
 	var out, trusted string

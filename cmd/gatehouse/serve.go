@@ -20,8 +20,20 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
+const serveUsage = `Usage: gatehouse [serve] [-config FILE]
+
+Runs the gateway until SIGINT or SIGTERM, then shuts down gracefully. A
+configuration that is not valid is refused, with every problem printed.
+
+` + configUsage
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	rt, err := loadConfig("serve", args, getenv, stderr)
+	fs := newFlags("serve", stderr)
+	path := configFlag(fs)
+	if err := parseFlags(fs, serveUsage, args, 0, stdout, stderr); err != nil {
+		return helped(err)
+	}
+	rt, err := loadConfig(configSource(fs, *path, getenv), stderr)
 	if err != nil {
 		return err
 	}
@@ -29,11 +41,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New()
-		if buildVersion != "" { // set at link time: gatehouse_build_info says what gatehouse version says
-			bi := metrics.ReadBuildInfo()
-			bi.Version = buildVersion
-			m.SetBuildInfo(bi)
-		}
+		// gatehouse_build_info says what gatehouse version says, link-time
+		// values included (a Docker build has no VCS stamp).
+		b := readBuildInfo()
+		m.SetBuildInfo(metrics.BuildInfo{Version: b.version, Revision: b.revisionString(), GoVersion: b.goVersion})
 	}
 	logger := server.NewLogger(cfg.Server, stderr)
 	redis.SetLogger(server.RedisLogger{L: logger})

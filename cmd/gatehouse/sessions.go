@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,24 +13,34 @@ import (
 // cmdSessions is `gatehouse sessions revoke -config FILE -sub SUB | -sid SID`:
 // it ends every session of a user (or of one OP session) on every replica
 // sharing the configured store.
+const sessionsUsage = `Usage: gatehouse sessions revoke [-config FILE] (-sub SUB | -sid SID)
+
+Ends every session of a user (-sub, the ID token's sub) or of one session at
+the authorization server (-sid) on every replica sharing the Redis store.
+
+` + configUsage
+
 func cmdSessions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "revoke" {
-		fmt.Fprintln(stderr, "usage: gatehouse sessions revoke -config FILE (-sub SUB | -sid SID)")
-		return exitError{}
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprint(stdout, sessionsUsage)
+		return nil
 	}
-	fs := flag.NewFlagSet("sessions revoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "gatehouse.toml", "path of the TOML configuration file")
+	if len(args) == 0 || args[0] != "revoke" {
+		fmt.Fprint(stderr, sessionsUsage)
+		return errUsage
+	}
+	fs := newFlags("sessions revoke", stderr)
+	path := configFlag(fs)
 	sub := fs.String("sub", "", "end every session of this subject (the ID token's sub)")
 	sid := fs.String("sid", "", "end every session of this OP session ID (the ID token's sid)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitError{}
+	if err := parseFlags(fs, sessionsUsage, args[1:], 0, stdout, stderr); err != nil {
+		return helped(err)
 	}
 	if (*sub == "") == (*sid == "") {
 		fmt.Fprintln(stderr, "gatehouse sessions revoke: give exactly one of -sub or -sid")
-		return exitError{}
+		return errUsage
 	}
-	rt, err := loadConfig("sessions revoke", []string{"-config", *path}, getenv, stderr)
+	rt, err := loadConfig(configSource(fs, *path, getenv), stderr)
 	if err != nil {
 		return err
 	}

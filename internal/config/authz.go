@@ -45,14 +45,14 @@ func (v *ClaimValues) UnmarshalTOML(data any) error {
 		for _, e := range d {
 			s, ok := e.(string)
 			if !ok {
-				return fmt.Errorf("required_claims: a value must be a string or an array of strings, not %T", e)
+				return fmt.Errorf("must be a string or an array of strings, not an array holding %s", describe(e))
 			}
 			out = append(out, s)
 		}
 		*v = out
 		return nil
 	}
-	return fmt.Errorf("required_claims: a value must be a string or an array of strings, not %T", data)
+	return fmt.Errorf("must be a string or an array of strings, not %s", describe(data))
 }
 
 // Bearer is the [bearer] table: how access tokens of the AS are accepted

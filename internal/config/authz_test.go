@@ -169,8 +169,8 @@ func TestValidateRulesAndBearer(t *testing.T) {
 
 func TestRequiredClaimsDecoding(t *testing.T) {
 	for _, tc := range []struct{ name, value, err string }{
-		{"Number", `{ level = 3 }`, "required_claims: a value must be a string or an array of strings, not int64"},
-		{"MixedArray", `{ level = ["3", 4] }`, "required_claims: a value must be a string or an array of strings, not int64"},
+		{"Number", `{ level = 3 }`, "upstream[0].required_claims.level: must be a string or an array of strings, not an integer"},
+		{"MixedArray", `{ level = ["3", 4] }`, "upstream[0].required_claims.level: must be a string or an array of strings, not an array holding an integer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := minimalTOML + "required_claims = " + tc.value + "\n"

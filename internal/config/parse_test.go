@@ -63,7 +63,7 @@ func TestParseDefaults(t *testing.T) {
 			IntrospectionNegativeCacheSize: 10000, IntrospectionNegativeCacheTTL: dur(10 * time.Second)},
 		Limits:  Limits{FlowsPerBrowser: 20, FlowsPerClient: 1000, JWKSRefetchInterval: dur(time.Minute)},
 		Tracing: Tracing{Exporter: TracingOTLPHTTP, SamplerRatio: 1, ServiceName: "gatehouse"},
-		UI:     UI{ProductName: "Gatehouse", PrimaryColor: "#2f6fde", BackgroundColor: "#f4f5f7"},
+		UI:      UI{ProductName: "Gatehouse", PrimaryColor: "#2f6fde", BackgroundColor: "#f4f5f7"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse(minimal) (-want +got):\n%s", diff)
@@ -160,11 +160,11 @@ func TestParseSyntaxAndTypeErrors(t *testing.T) {
 		want      []string // substrings of the error
 	}{
 		{"syntax", "[server]\nlisten = \"127.0.0.1:4180\"\nlog_level = = \"info\"\n", []string{"line 3"}},
-		{"type", "[server]\n\nlisten = 4180\n", []string{"line 3", `"server.listen"`, "incompatible types"}},
+		{"type", "[server]\n\nlisten = 4180\n", []string{"server.listen (line 3): expected a string, got an integer"}},
 		{"bad duration names key", "[session]\nlifetime = \"12 hours\"\n",
-			[]string{"line 2", `"session.lifetime"`, `invalid duration "12 hours"`}},
+			[]string{`session.lifetime (line 2): "12 hours" is not a duration (use e.g. "90s", "5m" or "12h")`}},
 		{"duration without unit", "[provider]\ntimeout = 10\n",
-			[]string{"line 2", `"provider.timeout"`, `invalid duration "10"`}},
+			[]string{`provider.timeout (line 2): 10 has no unit`}},
 		{"single brackets for upstream", "[upstream]\nurl = \"http://a\"\n",
 			[]string{"write [[upstream]], with double brackets"}},
 	}

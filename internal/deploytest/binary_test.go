@@ -38,8 +38,10 @@ func TestBinary(t *testing.T) {
 
 	t.Run("version", func(t *testing.T) {
 		out, err := exec.Command(bin, "version").CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "gatehouse deploytest" {
-			t.Errorf("gatehouse version: %q, %v; want the -X main.buildVersion of the Dockerfile", out, err)
+		if err != nil || !strings.HasPrefix(string(out), "gatehouse deploytest\n") ||
+			!strings.Contains(string(out), "revision:  "+deploytestRevision+"\n") ||
+			!strings.Contains(string(out), "built:     2026-01-02T03:04:05Z\n") {
+			t.Errorf("gatehouse version: %q, %v; want the -X main.buildVersion, buildRevision and buildTime of the Dockerfile", out, err)
 		}
 	})
 
@@ -65,6 +67,9 @@ func TestBinary(t *testing.T) {
 	}
 }
 
+// deploytestRevision is the REVISION build argument of buildAsDockerfile.
+const deploytestRevision = "0123456789abcdef0123456789abcdef01234567"
+
 // buildAsDockerfile builds ./cmd/gatehouse with the Dockerfile's flags:
 // CGO off, -trimpath and its -ldflags, with VERSION "deploytest".
 func buildAsDockerfile(t *testing.T, df *dockerfile) string {
@@ -74,8 +79,13 @@ func buildAsDockerfile(t *testing.T, df *dockerfile) string {
 		t.Fatal("Dockerfile: no -ldflags")
 	}
 	ldflags := os.Expand(m[1], func(k string) string {
-		if k == "VERSION" {
+		switch k {
+		case "VERSION":
 			return "deploytest"
+		case "REVISION":
+			return deploytestRevision
+		case "BUILD_TIME", "COMMIT_TIME":
+			return "2026-01-02T03:04:05Z"
 		}
 		t.Fatalf("Dockerfile -ldflags: unknown variable %s", k)
 		return ""

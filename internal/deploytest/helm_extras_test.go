@@ -41,6 +41,8 @@ func TestHelmExtraEnvAndVolumes(t *testing.T) {
 	r := renderInspected(t, nil, map[string]any{
 		"extraEnv": []any{
 			map[string]any{"name": "SSL_CERT_FILE", "value": "/etc/gatehouse-ca/ca.crt"},
+			// A configuration key, over the rendered file.
+			map[string]any{"name": "GATEHOUSE_SERVER_LOG_LEVEL", "value": "debug"},
 		},
 		"extraVolumes": []any{
 			map[string]any{"name": "ca", "configMap": map[string]any{"name": "corporate-ca"}},
@@ -73,6 +75,9 @@ func TestHelmExtraEnvAndVolumes(t *testing.T) {
 		}) {
 			t.Errorf("volume %q not mounted read-only at %s: %v", v.volume, v.path, r.gatehouse.VolumeMounts)
 		}
+	}
+	if r.cfg.Server.LogLevel != "debug" {
+		t.Errorf("server.log_level = %q; want GATEHOUSE_SERVER_LOG_LEVEL's debug", r.cfg.Server.LogLevel)
 	}
 	if r.cfg.Provider.PrivateKeyFile != "/etc/gatehouse-keys/client.pem" {
 		t.Errorf("provider.private_key_file = %q", r.cfg.Provider.PrivateKeyFile)
