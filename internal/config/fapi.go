@@ -54,7 +54,7 @@ func (d *DPoPSetting) UnmarshalTOML(v any) error {
 	case string:
 		*d = DPoPSetting(v)
 	default:
-		return fmt.Errorf("provider.dpop: want true, false, \"on\", \"off\" or \"auto\", got %v", v)
+		return fmt.Errorf("expected true, false, \"on\", \"off\" or \"auto\", got %s", describe(v))
 	}
 	return nil
 }

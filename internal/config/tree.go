@@ -50,10 +50,20 @@ var schemaRoot = sync.OnceValue(func() *node {
 	return &node{typ: reflect.TypeFor[Config](), children: childNodes(reflect.TypeFor[Config]())}
 })
 
+// childNodes returns the keys of a table of type t. The fields of an
+// embedded struct without a toml tag are keys of t itself, as the TOML
+// decoder treats them (ProviderFAPI in Provider).
 func childNodes(t reflect.Type) []*node {
 	var out []*node
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for _, c := range childNodes(f.Type) {
+				c.field = append(append([]int{}, f.Index...), c.field...)
+				out = append(out, c)
+			}
+			continue
+		}
 		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}
