@@ -87,7 +87,7 @@ func checkUpstreamDPoP(t *testing.T, w *fapiWorld, path string) (string, string)
 	if !ok || tok == "" {
 		t.Fatalf("upstream Authorization = %q, want a DPoP token", h.Get("Authorization"))
 	}
-	jws, err := jose.ParseSigned(h.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(h.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("upstream DPoP proof: %v", err)
 	}

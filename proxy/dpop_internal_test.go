@@ -39,7 +39,7 @@ func TestUpstreamTokenScheme(t *testing.T) {
 	if out.Header.Get("Authorization") != "DPoP at-1" || out.Header.Get("X-Forwarded-Access-Token") != "at-1" {
 		t.Errorf("headers %v", out.Header)
 	}
-	jws, err := jose.ParseSigned(out.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(out.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("proof: %v", err)
 	}

@@ -60,7 +60,7 @@ func (pc *proofChecker) verify(r *http.Request, token string) (string, error) {
 	if len(vals) != 1 || len(vals[0]) > maxProofLen {
 		return "", fmt.Errorf("%w: want exactly one DPoP header", errDPoPProof)
 	}
-	jws, err := jose.ParseSigned(vals[0], proofAlgs)
+	jws, err := jose.ParseSignedCompact(vals[0], proofAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", fmt.Errorf("%w: malformed proof", errDPoPProof)
 	}

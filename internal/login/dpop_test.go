@@ -22,7 +22,7 @@ func TestDPoPProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2, _ := key.Proof("GET", "https://api.example/v1/items", "", "", now)
-	jws, err := jose.ParseSigned(p1, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(p1, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestDPoPProof(t *testing.T) {
 	if jti, _ := c["jti"].(string); len(jti) < 32 {
 		t.Errorf("jti %q", jti)
 	}
-	jws2, _ := jose.ParseSigned(p2, []jose.SignatureAlgorithm{jose.ES256})
+	jws2, _ := jose.ParseSignedCompact(p2, []jose.SignatureAlgorithm{jose.ES256})
 	var c2 map[string]any
 	_ = json.Unmarshal(jws2.UnsafePayloadWithoutVerification(), &c2)
 	if c2["jti"] == c["jti"] || c2["ath"] != nil || c2["nonce"] != nil {

@@ -123,7 +123,7 @@ func (a *fapiAS) checkProof(r *http.Request, path, accessToken, nonce string) (s
 	if raw == "" {
 		return "", "no DPoP proof"
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return "", "malformed proof: " + err.Error()
 	}
