@@ -169,6 +169,7 @@ func New(opts Options) (*Gateway, error) {
 		clients:            clients,
 		sessions:           opts.Sessions,
 		redirects:          opts.Redirects,
+		returns:            &returnURLs{redirects: opts.Redirects, publicURL: opts.PublicURL, secure: secure, logger: b.logger},
 		claims:             opts.Claims,
 		gate:               g.gate,
 		limit:              limit,

@@ -16,24 +16,24 @@ const (
 	returnCookieTTL  = 24 * time.Hour
 )
 
-func (so *sso) returnCookieName() string {
-	if so.secure {
+func (ru *returnURLs) cookieName() string {
+	if ru.secure {
 		return "__Secure-" + returnCookieName
 	}
 	return returnCookieName
 }
 
-// setReturnCookie remembers rd, the validated return URL of a login.
-func (so *sso) setReturnCookie(w http.ResponseWriter, rd string) {
+// setCookie remembers rd, the validated return URL of a login.
+func (ru *returnURLs) setCookie(w http.ResponseWriter, rd string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: so.returnCookieName(), Value: url.QueryEscape(rd), Path: "/oauth2/", MaxAge: int(returnCookieTTL / time.Second),
-		HttpOnly: true, Secure: so.secure, SameSite: http.SameSiteLaxMode,
+		Name: ru.cookieName(), Value: url.QueryEscape(rd), Path: "/oauth2/", MaxAge: int(returnCookieTTL / time.Second),
+		HttpOnly: true, Secure: ru.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// returnCookie returns the browser's last validated return URL, or "".
-func (so *sso) returnCookie(r *http.Request) string {
-	c, err := r.Cookie(so.returnCookieName())
+// fromCookie returns the browser's last validated return URL, or "".
+func (ru *returnURLs) fromCookie(r *http.Request) string {
+	c, err := r.Cookie(ru.cookieName())
 	if err != nil {
 		return ""
 	}
@@ -41,7 +41,7 @@ func (so *sso) returnCookie(r *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	rd, err := so.redirects.Validate(raw)
+	rd, err := ru.redirects.Validate(raw)
 	if err != nil {
 		return ""
 	}

@@ -57,6 +57,7 @@ type sso struct {
 	clients            *clientSet
 	sessions           *session.Manager
 	redirects          *redirect.Validator
+	returns            *returnURLs // where a login returns to (returnurl.go)
 	claims             identity.Mapping
 	gate               *gate // the login's authorization rules
 	limit              *flowGuard
@@ -78,11 +79,11 @@ type sso struct {
 const promptSelectAccount = "select_account"
 
 // handleStart begins a login: GET /oauth2/start?rd=URL, or with the return
-// URL in X-Auth-Request-Redirect (returnTo, signin.go); with
+// URL in X-Auth-Request-Redirect (returnURLs.requested, returnurl.go); with
 // prompt=select_account to choose another account (any other prompt is
 // ignored: the gateway decides when the user must sign in again).
 func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
-	rd := so.returnTo(r)
+	rd := so.returns.requested(r)
 	var prompt string
 	if r.URL.Query().Get("prompt") == promptSelectAccount {
 		prompt = promptSelectAccount
@@ -90,7 +91,7 @@ func (so *sso) handleStart(w http.ResponseWriter, r *http.Request) {
 	if err := so.startLoginPrompt(w, r, rd, prompt); err != nil {
 		pe := classify(r, err)
 		if pe.Retry == startPath { // keep the page asked for
-			pe = pe.with(func(e *httpError) { e.Retry = startURL(so.validReturnTo(rd), prompt) })
+			pe = pe.with(func(e *httpError) { e.Retry = startURL(so.returns.valid(rd), prompt) })
 		}
 		so.failClassified(w, r, err, pe)
 	}
@@ -106,7 +107,7 @@ func (so *sso) startLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 
 // startLoginPrompt is startLogin with an OpenID Connect prompt ("" for none).
 func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo, prompt string) error {
-	rd := so.validReturnTo(returnTo)
+	rd := so.returns.valid(returnTo)
 	if err := so.limit.admitFlow(r); err != nil {
 		return err
 	}
@@ -137,19 +138,10 @@ func (so *sso) startLoginPrompt(w http.ResponseWriter, r *http.Request, returnTo
 			}
 		}
 	}
-	so.setReturnCookie(w, rd)
+	so.returns.setCookie(w, rd)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.URL, http.StatusFound)
 	return nil
-}
-
-// validReturnTo returns raw if it is an acceptable return URL, else "/".
-func (so *sso) validReturnTo(raw string) string {
-	rd, err := so.redirects.Validate(raw)
-	if err != nil || rd == "" {
-		return "/"
-	}
-	return rd
 }
 
 // bindingCookie returns the browser's binding value, setting a new one when
@@ -198,7 +190,7 @@ func (so *sso) startAgain(r *http.Request, pe *httpError, returnTo string) *http
 		return pe
 	}
 	if returnTo == "" {
-		returnTo = so.returnCookie(r)
+		returnTo = so.returns.fromCookie(r)
 	}
 	return pe.with(func(e *httpError) {
 		if e.Retry != "" {

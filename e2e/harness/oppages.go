@@ -33,7 +33,7 @@ const (
 func (tab *Tab) OPLogin(t testing.TB, login, password string) {
 	t.Helper()
 	tab.OPSignIn(t, login, password)
-	if tab.currentOPPrompt(t) == "consent" {
+	if currentOPPrompt(t, tab) == "consent" {
 		tab.OPConsent(t)
 	}
 }
@@ -42,13 +42,13 @@ func (tab *Tab) OPLogin(t testing.TB, login, password string) {
 // OP shows one, unanswered (for OPDeny).
 func (tab *Tab) OPSignIn(t testing.TB, login, password string) {
 	t.Helper()
-	if prompt := tab.opPrompt(t, "OP login"); prompt != "login" {
+	if prompt := opPrompt(t, tab, "OP login"); prompt != "login" {
 		tab.fail(t, "OP login: the OP shows its %s page, not its login page", prompt)
 	}
 	tab.Fill(t, opLoginField, login)
 	tab.Fill(t, opPasswordField, password)
 	tab.clickAndWaitNewDocument(t, "OP login: sign in", opLoginSubmit)
-	tab.failOnOPError(t, "OP login")
+	failOnOPError(t, tab, "OP login")
 }
 
 // OPConsent accepts the OP's consent page ("Continue"), which the tab must show or be on its
@@ -56,20 +56,20 @@ func (tab *Tab) OPSignIn(t testing.TB, login, password string) {
 // when the OP already has a session and asks for consent only (prompt=consent).
 func (tab *Tab) OPConsent(t testing.TB) {
 	t.Helper()
-	if prompt := tab.opPrompt(t, "OP consent"); prompt != "consent" {
+	if prompt := opPrompt(t, tab, "OP consent"); prompt != "consent" {
 		tab.fail(t, "OP consent: the OP shows its %s page, not its consent page", prompt)
 	}
 	tab.clickAndWaitNewDocument(t, "OP consent: continue", opConsentSubmit)
-	tab.failOnOPError(t, "OP consent")
+	failOnOPError(t, tab, "OP consent")
 }
 
 // OPDeny cancels the OP's consent (or login) page with its "[ Cancel ]" link, and waits for
 // the next page: the OP sends error=access_denied to the client's redirect_uri.
 func (tab *Tab) OPDeny(t testing.TB) {
 	t.Helper()
-	tab.opPrompt(t, "OP deny")
+	opPrompt(t, tab, "OP deny")
 	tab.clickAndWaitNewDocument(t, "OP deny: cancel", opAbortLink)
-	tab.failOnOPError(t, "OP deny")
+	failOnOPError(t, tab, "OP deny")
 }
 
 // OPConfirmLogout answers "Yes, sign me out" on the OP's RP-initiated logout page (the OP
@@ -78,26 +78,30 @@ func (tab *Tab) OPDeny(t testing.TB) {
 func (tab *Tab) OPConfirmLogout(t testing.TB) {
 	t.Helper()
 	tab.clickAndWaitNewDocument(t, "OP logout: confirm", opLogoutYes)
-	tab.failOnOPError(t, "OP logout")
+	failOnOPError(t, tab, "OP logout")
 }
 
+// opPrompt, currentOPPrompt and failOnOPError read the OP's pages for the
+// OP* methods above. Like pollEval they are functions taking the tab, so
+// that Tab's methods stay the actions tests call.
+
 // opPrompt waits for an OP interaction page and returns its prompt, "login" or "consent".
-func (tab *Tab) opPrompt(t testing.TB, what string) string {
+func opPrompt(t testing.TB, tab *Tab, what string) string {
 	t.Helper()
-	tab.failOnOPError(t, what)
+	failOnOPError(t, tab, what)
 	return pollEval[string](t, tab, what+": wait for an OP interaction page",
 		`(document.readyState === 'complete' && document.querySelector(`+jsString(opPromptField)+`)?.value) || null`)
 }
 
 // currentOPPrompt returns the prompt of the loaded page, or "" if it is no OP interaction page.
-func (tab *Tab) currentOPPrompt(t testing.TB) string {
+func currentOPPrompt(t testing.TB, tab *Tab) string {
 	t.Helper()
 	return pollEval[string](t, tab, "read the OP prompt",
 		`document.querySelector(`+jsString(opPromptField)+`)?.value ?? ''`)
 }
 
 // failOnOPError fails the test if the tab shows the OP's error page, quoting it.
-func (tab *Tab) failOnOPError(t testing.TB, what string) {
+func failOnOPError(t testing.TB, tab *Tab, what string) {
 	t.Helper()
 	page := pollEval[struct{ Title, Text string }](t, tab, what+": read the page",
 		`document.readyState === 'complete' ? {title: document.title, text: document.body?.innerText ?? ''} : null`)

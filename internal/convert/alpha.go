@@ -29,15 +29,15 @@ type alphaHeader struct {
 // alphaNode walks a decoded YAML mapping, remembering which keys were read,
 // so that every key it holds is reported.
 type alphaNode struct {
-	c    *converter
+	r    *reader // takes the options and the unknown keys
 	path string
 	m    map[string]any
 	used map[string]bool
 }
 
-func (c *converter) node(path string, v any) *alphaNode {
+func newAlphaNode(r *reader, path string, v any) *alphaNode {
 	m, _ := v.(map[string]any)
-	return &alphaNode{c: c, path: path, m: m, used: map[string]bool{}}
+	return &alphaNode{r: r, path: path, m: m, used: map[string]bool{}}
 }
 
 func (n *alphaNode) get(key string) (any, bool) {
@@ -52,7 +52,7 @@ func (n *alphaNode) get(key string) (any, bool) {
 
 func (n *alphaNode) sub(key string) *alphaNode {
 	v, _ := n.get(key)
-	return n.c.node(n.child(key), v)
+	return newAlphaNode(n.r, n.child(key), v)
 }
 
 // child is the path of a key below this node.
@@ -68,7 +68,7 @@ func (n *alphaNode) items(key string) []*alphaNode {
 	list, _ := v.([]any)
 	out := make([]*alphaNode, len(list))
 	for i, e := range list {
-		out[i] = n.c.node(fmt.Sprintf("%s[%d]", n.child(key), i), e)
+		out[i] = newAlphaNode(n.r, fmt.Sprintf("%s[%d]", n.child(key), i), e)
 	}
 	return out
 }
@@ -88,11 +88,11 @@ func (n *alphaNode) options(fields map[string]string) {
 		if !ok || v == nil {
 			continue
 		}
-		if _, set := n.c.opts[opt]; set {
+		if _, set := n.r.opts[opt]; set {
 			continue // a flag or variable wins
 		}
-		if err := n.c.set(opt, rawValue{toml: yamlToTOML(v), source: "alpha-config " + n.child(field)}); err != nil {
-			n.c.reportAt(n.child(field), "alpha-config", Changed, err.Error())
+		if err := n.r.set(opt, rawValue{toml: yamlToTOML(v), source: "alpha-config " + n.child(field)}); err != nil {
+			n.r.reportAt(n.child(field), "alpha-config", Changed, err.Error())
 		}
 	}
 }
@@ -101,7 +101,7 @@ func (n *alphaNode) options(fields map[string]string) {
 func (n *alphaNode) done() {
 	for _, k := range sortedKeys(n.m) {
 		if !n.used[k] {
-			n.c.unknown = append(n.c.unknown, unknownOption{name: n.child(k), source: "alpha-config"})
+			n.r.unknown = append(n.r.unknown, unknownOption{name: n.child(k), source: "alpha-config"})
 		}
 	}
 }
@@ -122,17 +122,24 @@ func yamlToTOML(v any) any {
 	return v
 }
 
-// readAlpha reads the alpha configuration: server, metricsServer,
+// alphaReader reads oauth2-proxy's alpha configuration: the options it
+// replaces go to the reader (as if set in the legacy config file), the
+// upstreams and injected headers to the alpha config, which upstreamMapper
+// and mapAlphaHeaders map later; its provider's login URL parameters are
+// written at once.
+type alphaReader struct{ *converter }
+
+// read reads the alpha configuration: server, metricsServer,
 // providers, upstreamConfig, injectRequestHeaders, injectResponseHeaders.
-func (c *converter) readAlpha(path string, data []byte) error {
+func (c alphaReader) read(path string, data []byte) error {
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("oauth2-proxy alpha config %s: %w", path, err)
 	}
 	c.alpha = &alphaConfig{}
-	root := c.node("", doc)
-	c.alphaServer(root.sub("server"), "http_address", "https_address", "tls_cert_file", "tls_key_file", "tls_min_version", "tls_cipher_suites")
-	c.alphaServer(root.sub("metricsServer"), "metrics_address", "metrics_secure_address", "metrics_tls_cert_file", "metrics_tls_key_file", "", "")
+	root := newAlphaNode(&c.reader, "", doc)
+	c.server(root.sub("server"), "http_address", "https_address", "tls_cert_file", "tls_key_file", "tls_min_version", "tls_cipher_suites")
+	c.server(root.sub("metricsServer"), "metrics_address", "metrics_secure_address", "metrics_tls_cert_file", "metrics_tls_key_file", "", "")
 	provs := root.items("providers")
 	for i, p := range provs {
 		if i > 0 {
@@ -140,7 +147,7 @@ func (c *converter) readAlpha(path string, data []byte) error {
 				"run a Gatehouse per provider, or federate them in one (Keycloak, Dex)")
 			continue
 		}
-		c.alphaProvider(p)
+		c.provider(p)
 	}
 	uc := root.sub("upstreamConfig")
 	if v, ok := uc.get("proxyRawPath"); ok && v == true {
@@ -151,13 +158,13 @@ func (c *converter) readAlpha(path string, data []byte) error {
 		u.done()
 	}
 	uc.done()
-	c.alpha.request = c.alphaHeaders(root, "injectRequestHeaders")
-	c.alpha.response = c.alphaHeaders(root, "injectResponseHeaders")
+	c.alpha.request = alphaHeaders(root, "injectRequestHeaders")
+	c.alpha.response = alphaHeaders(root, "injectResponseHeaders")
 	root.done()
 	return nil
 }
 
-func (c *converter) alphaServer(n *alphaNode, addr, secure, cert, key, minVersion, suites string) {
+func (c alphaReader) server(n *alphaNode, addr, secure, cert, key, minVersion, suites string) {
 	n.options(map[string]string{"BindAddress": addr, "SecureBindAddress": secure})
 	tls := n.sub("TLS")
 	for field, opt := range map[string]string{"Cert": cert, "Key": key} {
@@ -214,7 +221,7 @@ var alphaProviderFields = map[string]map[string]string{
 	"microsoftEntraIDConfig": {"allowedTenants": "entra_id_allowed_tenants", "federatedTokenAuth": "entra_id_federated_token_auth"},
 }
 
-func (c *converter) alphaProvider(p *alphaNode) {
+func (c alphaReader) provider(p *alphaNode) {
 	p.get("id")
 	for sub, fields := range alphaProviderFields {
 		if sub == "" {
@@ -264,15 +271,16 @@ func alphaUpstream(u *alphaNode) upstreamSpec {
 	return s
 }
 
-// alphaUpstreams returns the alpha config's upstreams, if any.
-func (c *converter) alphaUpstreams() []upstreamSpec {
-	if c.alpha == nil {
+// upstreamSpecs returns the alpha config's upstreams; none without an
+// alpha config (a nil a).
+func (a *alphaConfig) upstreamSpecs() []upstreamSpec {
+	if a == nil {
 		return nil
 	}
-	return c.alpha.upstreams
+	return a.upstreams
 }
 
-func (c *converter) alphaHeaders(root *alphaNode, key string) []alphaHeader {
+func alphaHeaders(root *alphaNode, key string) []alphaHeader {
 	var out []alphaHeader
 	for _, h := range root.items(key) {
 		ah := alphaHeader{path: h.path, name: h.str("name")}

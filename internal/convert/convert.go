@@ -128,7 +128,7 @@ var ErrNoInput = errors.New("no oauth2-proxy option found: pass --config FILE, -
 // means the input could not be read (a missing file, a syntax error); a
 // configuration that cannot be carried over is reported in the Result.
 func Convert(in Input) (*Result, error) {
-	c := &converter{opts: options{}, in: in, doc: newDoc()}
+	c := &converter{reader: reader{in: in, opts: options{}}, doc: newDoc()}
 	if err := c.readInput(in); err != nil {
 		return nil, err
 	}
@@ -139,94 +139,17 @@ func Convert(in Input) (*Result, error) {
 	return &Result{TOML: c.doc.render(c.header(), c.upstreams), Findings: c.findings}, nil
 }
 
-// converter holds one conversion's state.
+// converter holds one conversion's state: what was read and reported (the
+// embedded reader), and the configuration being written. Its methods map
+// one area each (map_*.go); the upstreams have a mapper of their own
+// (upstreamMapper), and so has the alpha configuration (alphaReader).
 type converter struct {
-	in       Input
-	opts     options
-	unknown  []unknownOption
-	alpha    *alphaConfig
-	doc      *doc
-	findings []Finding
-	done     map[string]bool // options already reported
+	reader
+	doc *doc
 	// upstreams are the routes, from upstreams or the alpha config.
 	upstreams []*route
 	// providerType is oauth2-proxy's provider (default "google").
 	providerType string
-}
-
-type unknownOption struct{ name, source string }
-
-// get returns the option if set.
-func (c *converter) get(name string) (*value, bool) {
-	v, ok := c.opts[name]
-	return v, ok
-}
-
-// str returns the option's text, or "".
-func (c *converter) str(name string) string {
-	if v, ok := c.opts[name]; ok {
-		return v.str
-	}
-	return ""
-}
-
-// list returns the option's list, or nil.
-func (c *converter) list(name string) []string {
-	if v, ok := c.opts[name]; ok {
-		return v.list
-	}
-	return nil
-}
-
-// on returns the option's boolean, or def when it is not set.
-func (c *converter) on(name string, def bool) bool {
-	if v, ok := c.opts[name]; ok {
-		return v.on
-	}
-	return def
-}
-
-// report records the finding for an option that is set (and does nothing
-// for one that is not), once.
-func (c *converter) report(name string, st Status, note string, keys ...string) {
-	v, ok := c.opts[name]
-	if !ok {
-		return
-	}
-	c.reportAt(name, v.source, st, note, keys...)
-}
-
-// reportAt records a finding for an option, set or implied.
-func (c *converter) reportAt(name, source string, st Status, note string, keys ...string) {
-	if c.done == nil {
-		c.done = map[string]bool{}
-	}
-	if c.done[name] {
-		// A second finding for the same option (e.g. two consequences).
-		for i := range c.findings {
-			f := &c.findings[i]
-			if f.Option == name {
-				if st > f.Status {
-					f.Status = st
-				}
-				for _, k := range keys {
-					if !slices.Contains(f.Keys, k) {
-						f.Keys = append(f.Keys, k)
-					}
-				}
-				switch {
-				case note == "":
-				case f.Note == "":
-					f.Note = note
-				default:
-					f.Note += "; " + note
-				}
-				return
-			}
-		}
-	}
-	c.done[name] = true
-	c.findings = append(c.findings, Finding{Option: name, Source: source, Status: st, Keys: keys, Note: note})
 }
 
 // convert runs every mapping, then reports the options no mapping took.
@@ -238,7 +161,7 @@ func (c *converter) convert() {
 	c.mapServer()
 	c.mapProvider()
 	c.mapSession()
-	c.mapUpstreams()
+	upstreamMapper{c}.mapUpstreams()
 	c.mapAuthorization()
 	c.mapHeaders()
 	c.mapRest()
@@ -254,33 +177,4 @@ func (c *converter) convert() {
 		c.reportAt(u.name, u.source, Blocking, "not an oauth2-proxy option the converter knows: a typo, or a newer option; "+
 			"check what it did before running Gatehouse")
 	}
-}
-
-func (c *converter) header() string {
-	var srcs []string
-	seen := map[string]bool{}
-	for _, name := range sortedKeys(c.opts) {
-		s := c.opts[name].source
-		if strings.HasPrefix(s, "environment ") {
-			s = "environment"
-		}
-		if strings.HasPrefix(s, "flag ") {
-			s = "flags"
-		}
-		if strings.HasPrefix(s, "alpha-config ") {
-			s = "alpha config " + c.str("alpha_config")
-		}
-		if !seen[s] {
-			seen[s] = true
-			srcs = append(srcs, s)
-		}
-	}
-	sort := slices.Clone(srcs)
-	slices.Sort(sort)
-	return "# Converted from oauth2-proxy by `gatehouse convert oauth2-proxy` (" + strings.Join(sort, ", ") + ").\n" +
-		"# Every key is documented in config.example.toml. Check it with\n" +
-		"#   gatehouse check-config -config gatehouse.toml\n" +
-		"# and read the report the converter printed: options marked BLOCKING or TODO need a decision.\n" +
-		"# Secrets are not in this file: set GATEHOUSE_CLIENT_SECRET and GATEHOUSE_COOKIE_SECRET\n" +
-		"# (a new key: gatehouse genkey), or the *_file keys.\n"
 }

@@ -3,10 +3,7 @@ package convert
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
-
-	"github.com/BurntSushi/toml"
 )
 
 // value is one option's value, as oauth2-proxy would read it, and where it
@@ -53,7 +50,7 @@ func (c *converter) readInput(in Input) error {
 		if err != nil {
 			return fmt.Errorf("read the oauth2-proxy alpha config: %w", err)
 		}
-		if err := c.readAlpha(v.str, data); err != nil {
+		if err := (alphaReader{c}).read(v.str, data); err != nil {
 			return err
 		}
 	}
@@ -121,73 +118,6 @@ func parseEnv(env []string) map[string]rawValue {
 		out[strings.ToLower(strings.TrimPrefix(k, envPrefix))] = rawValue{text: []string{v}, source: "environment " + k}
 	}
 	return out
-}
-
-// parseConfigFile reads oauth2-proxy's legacy config file, which is TOML.
-func (c *converter) parseConfigFile(path string, data []byte) error {
-	var m map[string]any
-	if _, err := toml.Decode(string(data), &m); err != nil {
-		return fmt.Errorf("oauth2-proxy config file %s: %w", path, err)
-	}
-	for _, name := range sortedKeys(m) {
-		if err := c.set(name, rawValue{toml: m[name], source: path}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// set records an option, replacing a value of a lower-precedence source.
-func (c *converter) set(name string, rv rawValue) error {
-	k, ok := known[name]
-	if !ok {
-		c.unknown = append(c.unknown, unknownOption{name: name, source: rv.source})
-		return nil
-	}
-	v := &value{source: rv.source}
-	if rv.toml != nil {
-		switch t := rv.toml.(type) {
-		case string:
-			v.str, v.list = t, splitList(t)
-			v.on, _ = strconv.ParseBool(t)
-		case bool:
-			v.on, v.str = t, strconv.FormatBool(t)
-		case int64:
-			v.str = strconv.FormatInt(t, 10)
-			v.list = []string{v.str}
-		case float64:
-			v.str = strconv.FormatFloat(t, 'f', -1, 64)
-			v.list = []string{v.str}
-		case []any:
-			for _, e := range t {
-				v.list = append(v.list, fmt.Sprint(e))
-			}
-			v.str = strings.Join(v.list, ",")
-		default:
-			return fmt.Errorf("%s: option %s: unexpected value %v", rv.source, name, t)
-		}
-		if k == kList && len(v.list) == 0 && v.str != "" {
-			v.list = []string{v.str}
-		}
-		c.opts[name] = v
-		return nil
-	}
-	last := rv.text[len(rv.text)-1]
-	v.str = last
-	switch k {
-	case kBool:
-		b, err := strconv.ParseBool(last)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not true or false", rv.source, last)
-		}
-		v.on = b
-	case kList:
-		for _, t := range rv.text {
-			v.list = append(v.list, splitList(t)...)
-		}
-	}
-	c.opts[name] = v
-	return nil
 }
 
 // splitList splits a comma-separated list, as oauth2-proxy does for

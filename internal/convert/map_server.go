@@ -115,14 +115,6 @@ func (c *converter) mapPublicURL() {
 	c.report("redirect_url", Mapped, "the redirect URI stays "+v.str, k)
 }
 
-// sourceOr returns the option's source, or def when it is not set.
-func (c *converter) sourceOr(name, def string) string {
-	if v, ok := c.opts[name]; ok {
-		return v.source
-	}
-	return def
-}
-
 // mapRest: pages, logging and the options about the configuration itself.
 func (c *converter) mapRest() {
 	for _, o := range []string{"custom_templates_dir", "custom_sign_in_logo", "banner", "footer", "provider_display_name", "display_htpasswd_form"} {

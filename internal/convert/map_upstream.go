@@ -53,9 +53,14 @@ func (s upstreamSpec) label() string {
 	return s.uri
 }
 
+// upstreamMapper maps the upstreams (oauth2-proxy's upstreams option and
+// the alpha config's upstreamConfig) to [[upstream]] routes, and the legacy
+// options that apply to each of them.
+type upstreamMapper struct{ *converter }
+
 // mapUpstreams writes one [[upstream]] per oauth2-proxy upstream.
-func (c *converter) mapUpstreams() {
-	specs := c.alphaUpstreams()
+func (c upstreamMapper) mapUpstreams() {
+	specs := c.alpha.upstreamSpecs()
 	if v, ok := c.get("upstreams"); ok {
 		ph := c.on("pass_host_header", true)
 		insecure := c.on("ssl_upstream_insecure_skip_verify", false)
@@ -118,7 +123,7 @@ func (c *converter) mapUpstreams() {
 
 // reportLegacyTLS reports ssl_upstream_insecure_skip_verify, which
 // upstreamRoute carried over to each https upstream of the upstreams option.
-func (c *converter) reportLegacyTLS() {
+func (c upstreamMapper) reportLegacyTLS() {
 	const o = "ssl_upstream_insecure_skip_verify"
 	switch {
 	case !c.on(o, false):
@@ -134,7 +139,7 @@ func (c *converter) reportLegacyTLS() {
 // reportLegacyHost reports pass_host_header (oauth2-proxy's default is
 // true), which upstreamRoute carried over to each upstream of the
 // upstreams option.
-func (c *converter) reportLegacyHost() {
+func (c upstreamMapper) reportLegacyHost() {
 	const o = "pass_host_header"
 	switch {
 	case c.legacyRoutesWith("preserve_host"):
@@ -148,7 +153,7 @@ func (c *converter) reportLegacyHost() {
 }
 
 // legacyRoutesWith reports whether a route of the upstreams option has key.
-func (c *converter) legacyRoutesWith(key string) bool {
+func (c upstreamMapper) legacyRoutesWith(key string) bool {
 	return slices.ContainsFunc(c.upstreams, func(r *route) bool { return r.legacy && r.t.has(key) })
 }
 
@@ -164,7 +169,7 @@ func (c *converter) setProxied(key string, val any, comment string) {
 }
 
 // upstreamRoute converts one upstream, or reports why it cannot.
-func (c *converter) upstreamRoute(s upstreamSpec) *route {
+func (c upstreamMapper) upstreamRoute(s upstreamSpec) *route {
 	if s.static {
 		code := s.code
 		if code == 0 {
@@ -250,7 +255,7 @@ func (c *converter) upstreamRoute(s upstreamSpec) *route {
 // routePrefix is the path_prefix of an upstream: the alpha config's path,
 // or the path of the legacy upstream's URL. ok is false (and the upstream
 // reported) for a regular expression.
-func (c *converter) routePrefix(s upstreamSpec, urlPath string) (prefix string, ok bool) {
+func (c upstreamMapper) routePrefix(s upstreamSpec, urlPath string) (prefix string, ok bool) {
 	prefix = s.path
 	if prefix == "" {
 		prefix = urlPath
@@ -270,7 +275,7 @@ func (c *converter) routePrefix(s upstreamSpec, urlPath string) (prefix string, 
 
 // staticRoute converts a static:// upstream (legacy: always at "/") or an
 // alpha config upstream with static: true.
-func (c *converter) staticRoute(s upstreamSpec, code int) *route {
+func (c upstreamMapper) staticRoute(s upstreamSpec, code int) *route {
 	if code < 200 || code > 599 {
 		c.reportAt(s.option, s.source, Changed, fmt.Sprintf("status %d: a static upstream answers 200 to 599; write its [[upstream]] by hand", code))
 		return nil
@@ -292,7 +297,7 @@ func (c *converter) staticRoute(s upstreamSpec, code int) *route {
 // fileRoute converts a file:// upstream: oauth2-proxy served the directory
 // at the URL's #fragment (legacy; else at the directory's own path) or at
 // the alpha config's path, with that path stripped.
-func (c *converter) fileRoute(s upstreamSpec, u *url.URL) *route {
+func (c upstreamMapper) fileRoute(s upstreamSpec, u *url.URL) *route {
 	dir := path.Clean(u.Path)
 	switch {
 	case u.Host != "" && u.Host != "localhost", !strings.HasPrefix(u.Path, "/"):
