@@ -38,6 +38,7 @@ var catalog = map[string]message{
 	"Logout not accepted":            {"Abmeldung nicht angenommen", "Déconnexion refusée", "Disconnessione non accettata"},
 	"Malformed request":              {"Fehlerhafte Anfrage", "Requête mal formée", "Richiesta malformata"},
 	"Not found":                      {"Nicht gefunden", "Introuvable", "Non trovato"},
+	"Proof of possession required":   {"Besitznachweis erforderlich", "Preuve de possession requise", "Prova di possesso richiesta"},
 	"Request refused":                {"Anfrage abgelehnt", "Requête refusée", "Richiesta rifiutata"},
 	"Request timed out":              {"Zeitüberschreitung der Anfrage", "Délai de la requête dépassé", "Tempo della richiesta scaduto"},
 	"Request too large":              {"Anfrage zu groß", "Requête trop volumineuse", "Richiesta troppo grande"},
@@ -157,6 +158,10 @@ var catalog = map[string]message{
 		"Die Antwort der Anmeldung stammt nicht vom erwarteten Anmeldedienst.",
 		"La réponse de connexion ne provient pas du service de connexion attendu.",
 		"La risposta di accesso non proviene dal servizio di accesso previsto."},
+	"The sign-in response could not be verified. Please start again.": {
+		"Die Antwort der Anmeldung konnte nicht überprüft werden. Bitte beginnen Sie erneut.",
+		"La réponse de connexion n'a pas pu être vérifiée. Veuillez recommencer.",
+		"Non è stato possibile verificare la risposta di accesso. Ricomincia."},
 	"The sign-in response is incomplete. Please start again.": {
 		"Die Antwort der Anmeldung ist unvollständig. Bitte beginnen Sie erneut.",
 		"La réponse de connexion est incomplète. Veuillez recommencer.",
@@ -213,6 +218,10 @@ var catalog = map[string]message{
 		"Benutzername oder Passwort ist falsch.",
 		"Le nom d'utilisateur ou le mot de passe est incorrect.",
 		"Il nome utente o la password non sono corretti."},
+	"This session token is bound to a key: send it as \"Authorization: DPoP <token>\" with a DPoP proof signed by that key.": {
+		"Dieses Sitzungstoken ist an einen Schlüssel gebunden: Senden Sie es als \"Authorization: DPoP <token>\" mit einem DPoP-Nachweis, der mit diesem Schlüssel signiert ist.",
+		"Ce jeton de session est lié à une clé : envoyez-le comme \"Authorization: DPoP <token>\" avec une preuve DPoP signée par cette clé.",
+		"Questo token di sessione è legato a una chiave: invialo come \"Authorization: DPoP <token>\" con una prova DPoP firmata da quella chiave."},
 	"This endpoint answers only the proxies the gateway is configured to trust.": {
 		"Dieser Endpunkt antwortet nur den Proxys, denen das Gateway vertraut.",
 		"Ce point d'accès ne répond qu'aux proxys auxquels la passerelle est configurée pour faire confiance.",
