@@ -65,7 +65,7 @@ func (c *converter) mapSession() {
 	for _, o := range []string{"cookie_csrf_per_request", "cookie_csrf_per_request_limit", "cookie_csrf_expire"} {
 		c.report(o, Builtin, "parallel logins are built in; limits.flows_per_browser bounds them")
 	}
-	c.report("session_cookie_minimal", Builtin, "the cookie holds only a ticket")
+	c.report("session_cookie_minimal", Builtin, "with the memory and Redis stores the cookie holds only a ticket")
 
 	store := strings.ToLower(c.str("session_store_type"))
 	if store == "redis" {
