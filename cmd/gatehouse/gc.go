@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/bytedance/gopkg/util/gctuner"
@@ -11,17 +12,24 @@ import (
 // tuneGC lets the heap grow to minHeapMiB before the garbage collector runs
 // (server.gc_min_heap_mib): after each collection GOGC is set from the heap
 // in use, between 100 (Go's default) and 500. It does nothing when
-// minHeapMiB is 0 or the operator set GOGC. The setting is process-wide; a
-// second call only moves the size.
+// minHeapMiB is 0 or the operator set GOGC. The setting is process-wide and
+// made once: gctuner's running tuner reads its threshold without
+// synchronisation, so a second Tuning (tests that serve several times in one
+// process) would race with it; a later call changes nothing.
 func tuneGC(minHeapMiB int, getenv func(string) string, logger *slog.Logger) {
 	if minHeapMiB <= 0 || getenv("GOGC") != "" {
 		return
 	}
-	gctuner.SetMinGCPercent(100)
-	gctuner.SetMaxGCPercent(500)
-	gctuner.Tuning(uint64(minHeapMiB) << 20)
-	logger.Debug("garbage collector tuned", "min_heap_mib", minHeapMiB)
+	gcTuned.Do(func() {
+		gctuner.SetMinGCPercent(100)
+		gctuner.SetMaxGCPercent(500)
+		gctuner.Tuning(uint64(minHeapMiB) << 20)
+		logger.Debug("garbage collector tuned", "min_heap_mib", minHeapMiB)
+	})
 }
+
+// gcTuned makes tuneGC's settings once per process.
+var gcTuned sync.Once
 
 // limitMemory sets Go's soft memory limit (GOMEMLIMIT) to 90% of what
 // provider reports, the container's memory limit (cgroup v1 or v2) in

@@ -65,16 +65,18 @@ func (c *converter) mapSession() {
 	for _, o := range []string{"cookie_csrf_per_request", "cookie_csrf_per_request_limit", "cookie_csrf_expire"} {
 		c.report(o, Builtin, "parallel logins are built in; limits.flows_per_browser bounds them")
 	}
-	c.report("session_cookie_minimal", Builtin, "the cookie holds only a ticket")
+	c.report("session_cookie_minimal", Builtin, "with the memory and Redis stores the cookie holds only a ticket")
 
 	store := strings.ToLower(c.str("session_store_type"))
 	if store == "redis" {
 		c.report("session_store_type", Mapped, "", d.set("session", "store", "redis", "session_store_type"))
 		c.mapRedis()
 	} else {
-		k := d.set("session", "store", "memory", "oauth2-proxy's cookie session store has no equivalent: tokens never leave the server.\n"+
-			"The memory store is right for ONE replica; with more, use \"redis\" with a [session.redis] table.")
-		c.report("session_store_type", Changed, "no cookie store: sessions live in memory (one replica; a restart signs users out), or in Redis", k)
+		k := d.set("session", "store", "memory", "The memory store keeps the tokens on the server and is right for ONE replica (a restart signs users out).\n"+
+			"oauth2-proxy's cookie store is \"cookie\" here (the sealed session in the browser's cookies, for replicas without Redis);\n"+
+			"or \"redis\" with a [session.redis] table.")
+		c.report("session_store_type", Changed, "written as store = \"memory\" (one replica; a restart signs users out): "+
+			"\"cookie\" keeps sessions in the browser's cookies as oauth2-proxy did (several replicas, no Redis), \"redis\" on the server", k)
 		for _, o := range []string{
 			"redis_connection_url", "redis_username", "redis_password", "redis_use_sentinel", "redis_sentinel_master_name",
 			"redis_sentinel_connection_urls", "redis_use_cluster", "redis_cluster_connection_urls",

@@ -201,5 +201,6 @@ func (r *reader) header() string {
 		"#   gatehouse check-config -config gatehouse.toml\n" +
 		"# and read the report the converter printed: options marked BLOCKING or TODO need a decision.\n" +
 		"# Secrets are not in this file: set GATEHOUSE_CLIENT_SECRET and GATEHOUSE_COOKIE_SECRET\n" +
-		"# (a new key: gatehouse genkey), or the *_file keys.\n"
+		"# (a new key: gatehouse genkey), or the *_file keys. Any other key can be set from the\n" +
+		"# environment too, over this file: GATEHOUSE_SERVER_LISTEN, GATEHOUSE_UPSTREAM_0_URL, ...\n"
 }
