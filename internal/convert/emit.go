@@ -13,12 +13,15 @@ import (
 // from.
 type doc struct {
 	tables map[string]*table
+	// arrays are the arrays of tables ([[ui.footer_links]]), written after
+	// their parent table.
+	arrays map[string][]*table
 }
 
 // tableOrder is the order of the tables in the file.
 var tableOrder = []string{
 	"server", "provider", "provider.extra_auth_params", "provider.endpoints",
-	"session", "session.redis", "headers", "authorization", "bearer",
+	"session", "session.redis", "headers", "authorization", "bearer", "ui",
 }
 
 type table struct {
@@ -38,7 +41,15 @@ type line struct {
 // header says to look for it).
 const todo = "TODO"
 
-func newDoc() *doc { return &doc{tables: map[string]*table{}} }
+func newDoc() *doc { return &doc{tables: map[string]*table{}, arrays: map[string][]*table{}} }
+
+// appendTable adds a table to the array of tables name (its parent must be
+// in tableOrder).
+func (d *doc) appendTable(name string) *table {
+	t := &table{}
+	d.arrays[name] = append(d.arrays[name], t)
+	return t
+}
 
 func (d *doc) table(name string) *table {
 	t, ok := d.tables[name]
@@ -85,15 +96,25 @@ func (d *doc) render(header string, routes []*route) []byte {
 	var b bytes.Buffer
 	b.WriteString(header)
 	for _, name := range tableOrder {
-		t, ok := d.tables[name]
-		if !ok || len(t.lines) == 0 {
-			continue
+		if t, ok := d.tables[name]; ok && len(t.lines) > 0 {
+			fmt.Fprintf(&b, "\n[%s]\n", name)
+			if t.comment != "" {
+				writeComment(&b, t.comment)
+			}
+			t.write(&b)
 		}
-		fmt.Fprintf(&b, "\n[%s]\n", name)
-		if t.comment != "" {
-			writeComment(&b, t.comment)
+		for _, array := range sortedKeys(d.arrays) {
+			if array[:max(strings.LastIndex(array, "."), 0)] != name {
+				continue
+			}
+			for _, t := range d.arrays[array] {
+				fmt.Fprintf(&b, "\n[[%s]]\n", array)
+				if t.comment != "" {
+					writeComment(&b, t.comment)
+				}
+				t.write(&b)
+			}
 		}
-		t.write(&b)
 	}
 	for _, r := range routes {
 		b.WriteString("\n")

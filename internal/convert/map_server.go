@@ -117,11 +117,7 @@ func (c *converter) mapPublicURL() {
 
 // mapRest: pages, logging and the options about the configuration itself.
 func (c *converter) mapRest() {
-	for _, o := range []string{"custom_templates_dir", "custom_sign_in_logo", "banner", "footer", "provider_display_name", "display_htpasswd_form"} {
-		c.report(o, NoEquivalent, "not converted: brand the gateway's pages with [ui] (product_name, logo_url, colours, footer_links) "+
-			"and replace any page with ui.templates_dir (Gatehouse's templates, not oauth2-proxy's: docs/ui.md); "+
-			"a browser that nginx does not send to /oauth2/sign_in goes straight to the provider")
-	}
+	uiMapper{c}.mapUI()
 	c.report("show_debug_on_error", NoEquivalent, "error pages never show internal errors; the log has them")
 	for _, o := range []string{
 		"logging_filename", "logging_max_size", "logging_max_age", "logging_max_backups", "logging_local_time",

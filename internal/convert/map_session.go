@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -42,11 +43,13 @@ func (c *converter) mapSession() {
 		case dur == 0:
 			c.report("cookie_expire", NoEquivalent, "a session always has a lifetime (session.lifetime, default 12h)")
 		default:
-			c.report("cookie_expire", Mapped, "an absolute limit enforced on the server (session.idle_timeout adds an inactivity limit)",
+			c.report("cookie_expire", Mapped, "an absolute limit checked at every request (session.idle_timeout adds an inactivity limit); "+
+				"the cookie has no Max-Age, so a browser that drops session cookies when it closes signs in again",
 				d.set("session", "lifetime", e, "cookie_expire"))
 		}
 	}
-	c.report("cookie_refresh", Builtin, "tokens are refreshed on the server shortly before the access token expires (session.refresh_before)")
+	c.report("cookie_refresh", Builtin, "tokens are refreshed shortly before the access token expires (session.refresh_before), "+
+		"not at an interval; with the cookie store the same response carries the rewritten cookie")
 	if !c.on("cookie_secure", true) {
 		c.report("cookie_secure", Changed, "Secure follows server.public_url: https sets it")
 	} else {
@@ -65,29 +68,47 @@ func (c *converter) mapSession() {
 	for _, o := range []string{"cookie_csrf_per_request", "cookie_csrf_per_request_limit", "cookie_csrf_expire"} {
 		c.report(o, Builtin, "parallel logins are built in; limits.flows_per_browser bounds them")
 	}
-	c.report("session_cookie_minimal", Builtin, "with the memory and Redis stores the cookie holds only a ticket")
+	if c.on("session_cookie_minimal", false) && !strings.EqualFold(c.str("session_store_type"), "redis") {
+		c.report("session_cookie_minimal", Changed, "the cookie store seals the tokens into the cookie; for a cookie that holds only a ticket, "+
+			"use store = \"memory\" (one replica) or \"redis\"")
+	} else {
+		c.report("session_cookie_minimal", Builtin, "with the memory and Redis stores the cookie holds only a ticket")
+	}
 
-	store := strings.ToLower(c.str("session_store_type"))
-	if store == "redis" {
+	if strings.EqualFold(c.str("session_store_type"), "redis") {
 		c.report("session_store_type", Mapped, "", d.set("session", "store", "redis", "session_store_type"))
 		c.mapRedis()
 	} else {
-		k := d.set("session", "store", "memory", "The memory store keeps the tokens on the server and is right for ONE replica (a restart signs users out).\n"+
-			"oauth2-proxy's cookie store is \"cookie\" here (the sealed session in the browser's cookies, for replicas without Redis);\n"+
-			"or \"redis\" with a [session.redis] table.")
-		c.report("session_store_type", Changed, "written as store = \"memory\" (one replica; a restart signs users out): "+
-			"\"cookie\" keeps sessions in the browser's cookies as oauth2-proxy did (several replicas, no Redis), \"redis\" on the server", k)
-		for _, o := range []string{
-			"redis_connection_url", "redis_username", "redis_password", "redis_use_sentinel", "redis_sentinel_master_name",
-			"redis_sentinel_connection_urls", "redis_use_cluster", "redis_cluster_connection_urls",
-		} {
-			c.report(o, NoEquivalent, "unused: session_store_type is not redis")
-		}
+		c.mapCookieStore()
 	}
 	c.report("redis_sentinel_password", NoEquivalent, "Sentinel without a password of its own; protect it in the network")
 	c.report("redis_insecure_skip_tls_verify", NoEquivalent, "Gatehouse verifies Redis's certificate: give Redis one the system trusts")
 	c.report("redis_ca_path", NoEquivalent, "add the CA to the system trust store, or point SSL_CERT_FILE at a bundle holding it")
 	c.report("redis_connection_idle_timeout", NoEquivalent, "the client's defaults apply")
+}
+
+// mapCookieStore: oauth2-proxy's cookie store, its default, is Gatehouse's
+// cookie store (docs/sessions.md#the-cookie-store).
+func (c *converter) mapCookieStore() {
+	note := "the session is sealed in the browser's cookies, as in oauth2-proxy's cookie store: no Redis, every replica with the same " +
+		"cookie_secret opens it, a large one is split into NAME, NAME_1 and so on. Logout differs: sign-out, a refused refresh and " +
+		"back-/front-channel logout revoke the session, but without Redis only on the replica that handled them and until it " +
+		"restarts, and gatehouse sessions revoke cannot reach it; add a [session.redis] table (it then holds only revocations) " +
+		"to end sessions on every replica. Behind nginx auth_request keep relaying Set-Cookie: a refresh rewrites the cookie"
+	source := c.sourceOr("session_store_type", "default cookie")
+	if s := strings.ToLower(c.str("session_store_type")); s != "" && s != "cookie" {
+		note = fmt.Sprintf("%q is no store oauth2-proxy knows (cookie or redis): written as its default, cookie; ", s) + note
+	}
+	k := c.doc.set("session", "store", "cookie", "session_store_type (oauth2-proxy's cookie store, its default): the session sealed in the browser's cookies.\n"+
+		"Without [session.redis] a sign-out ends a session only on the replica that handled it (docs/sessions.md);\n"+
+		"for one replica \"memory\" keeps the tokens on the server, for several \"redis\" with a [session.redis] table.")
+	c.reportAt("session_store_type", source, Changed, note, k)
+	for _, o := range []string{
+		"redis_connection_url", "redis_username", "redis_password", "redis_use_sentinel", "redis_sentinel_master_name",
+		"redis_sentinel_connection_urls", "redis_use_cluster", "redis_cluster_connection_urls",
+	} {
+		c.report(o, NoEquivalent, "unused: session_store_type is not redis")
+	}
 }
 
 // mapRedis: one server, Sentinel or Cluster.
