@@ -20,13 +20,13 @@ type Kind int
 
 // Kinds of store keys (KindOf).
 const (
-	KindOther   Kind = iota
-	KindSession      // a session record
-	KindFlow         // a pending authorization flow
-	KindIndex        // a set of session IDs for back-channel logout
-	KindLock         // a refresh lock or a remembered single-use ID
-	KindRevocation   // a revocation of cookie sessions (cookiestore.go)
-	KindGrace        // a refreshed cookie session, by its predecessor (cookiestore.go)
+	KindOther      Kind = iota
+	KindSession         // a session record
+	KindFlow            // a pending authorization flow
+	KindIndex           // a set of session IDs for back-channel logout
+	KindLock            // a refresh lock or a remembered single-use ID
+	KindRevocation      // a revocation of cookie sessions (cookiestore.go)
+	KindGrace           // a refreshed cookie session, by its predecessor (cookiestore.go)
 )
 
 // KindOf returns what key, a key this package gave a Store, holds: for
