@@ -279,6 +279,15 @@ func decisionOutcome(v *verdict, err error) string {
 	return failureOutcome(err)
 }
 
+// refusalOutcome names why a request's credentials were refused (err is
+// not nil), as the gate would: a REST call that checks the session itself.
+func refusalOutcome(err error) string {
+	if isUnauthenticated(err) {
+		return OutcomeUnauthenticated
+	}
+	return failureOutcome(err)
+}
+
 func isDenial(err error) bool {
 	_, ok := errors.AsType[*denial](err)
 	return ok
