@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -89,5 +90,71 @@ func TestRESTDPoPBoundSessionCookieStoreLog(t *testing.T) {
 	}
 	if resp, _ := a.call(http.MethodGet, sessionPath, "", "", "Authorization", "DPoP "+token, "DPoP", proof(http.MethodGet, sessionPath, token)); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the session after its logout: %d", resp.StatusCode)
+	}
+}
+
+// TestRESTDPoPBoundSessionThroughForwardAuth: behind a front proxy
+// (forward-auth), an app's DPoP proof names the URL it called, which the
+// trusted proxy forwards as X-Forwarded-*: the gateway checks htm and htu
+// against that original request, not against its own /oauth2/auth (which
+// no client can sign for), and still refuses a proof for another URL.
+func TestRESTDPoPBoundSessionThroughForwardAuth(t *testing.T) {
+	e := newRESTEnv(t, envOptions{trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	a := e.app()
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofFor := func(method, target, token string) string {
+		t.Helper()
+		p, err := key.Proof(method, target, token, "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	startPath := restBase + "/applications/app/access/"
+	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proofFor(http.MethodPost, e.gwURL+startPath, ""))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("start: %d %+v", resp.StatusCode, d)
+	}
+	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
+	token := resp.Header.Get("Access-Token")
+	if resp.StatusCode != http.StatusOK || token == "" {
+		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
+	}
+	auth := func(proof string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.gwURL+"/oauth2/auth", nil)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "app.example.com")
+		req.Header.Set("X-Forwarded-Uri", "/api/orders/7?x=1")
+		req.Header.Set("X-Forwarded-Method", http.MethodPut)
+		req.Header.Set("Authorization", "DPoP "+token)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	original := "https://app.example.com/api/orders/7"
+	if got := auth(proofFor(http.MethodPut, original, token)); got != http.StatusAccepted {
+		t.Errorf("forward-auth with a proof for the original request: %d, want 202", got)
+	}
+	for name, proof := range map[string]string{
+		"no proof":                 "",
+		"proof for /oauth2/auth":   proofFor(http.MethodGet, e.gwURL+"/oauth2/auth", token),
+		"proof for another URL":    proofFor(http.MethodPut, "https://app.example.com/api/orders/8", token),
+		"proof for another method": proofFor(http.MethodGet, original, token),
+		"proof for another host":   proofFor(http.MethodPut, "https://evil.example.com/api/orders/7", token),
+	} {
+		if got := auth(proof); got != http.StatusUnauthorized {
+			t.Errorf("forward-auth, %s: %d, want 401", name, got)
+		}
 	}
 }

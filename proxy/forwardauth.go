@@ -96,6 +96,11 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 		fa.fail(w, ov, errForwardAuthQuery)
 		return
 	}
+	if o.trusted && o.url != "" {
+		// A DPoP-bound session token's proof names the request the
+		// client made (restdpop.go).
+		r = withProofTarget(r, o.gr.method, o.url)
+	}
 	var v verdict
 	err = fa.gate.traceDecide(r, &o.gr, &v)
 	if err == nil {
