@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,64 @@ func TestRESTDPoPBoundSessionThroughForwardAuth(t *testing.T) {
 		if got := auth(proof); got != http.StatusUnauthorized {
 			t.Errorf("forward-auth, %s: %d, want 401", name, got)
 		}
+	}
+}
+
+// TestRESTDPoPBoundSessionOnAHostRoute: on a route with a host of its own,
+// an app's proof names that host (the URL it called), not public_url's.
+func TestRESTDPoPBoundSessionOnAHostRoute(t *testing.T) {
+	e := newRESTEnv(t, envOptions{routes: []proxy.Route{
+		{Name: "api", Host: "api.example.com", PathPrefix: "/"},
+		{Name: "app", PathPrefix: "/"},
+	}})
+	a := e.app()
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofFor := func(method, target, token string) string {
+		t.Helper()
+		p, err := key.Proof(method, target, token, "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	startPath := restBase + "/applications/app/access/"
+	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proofFor(http.MethodPost, e.gwURL+startPath, ""))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("start: %d %+v", resp.StatusCode, d)
+	}
+	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
+	token := resp.Header.Get("Access-Token")
+	if resp.StatusCode != http.StatusOK || token == "" {
+		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
+	}
+	call := func(host, proof string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.gwURL+"/things", nil)
+		req.Host = host
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "DPoP "+token)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call("api.example.com", proofFor(http.MethodGet, "http://api.example.com/things", token)); got != http.StatusOK {
+		t.Errorf("host route with a proof for its URL: %d, want 200", got)
+	}
+	if e.upstream.count() != 1 || e.upstream.last().Header.Get("X-Forwarded-User") == "" {
+		t.Errorf("the upstream did not get the request with the user")
+	}
+	if got := call("api.example.com", proofFor(http.MethodGet, e.gwURL+"/things", token)); got != http.StatusUnauthorized {
+		t.Errorf("host route with a proof for public_url's host: %d, want 401", got)
+	}
+	gwHost := strings.TrimPrefix(e.gwURL, "http://")
+	if got := call(gwHost, proofFor(http.MethodGet, e.gwURL+"/things", token)); got != http.StatusOK {
+		t.Errorf("a route without a host, proof at public_url: %d, want 200", got)
 	}
 }

@@ -70,6 +70,14 @@ func withProofTarget(r *http.Request, method, rawURL string) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), proofTargetKey{}, proofTarget{method: method, url: htu}))
 }
 
+// atHost returns r with the proofs it carries checked against its own
+// host (hostport, canonical) under public_url's scheme: a request to a
+// route with a host of its own names that host in its htu, not public_url's.
+func (pc *proofChecker) atHost(r *http.Request, hostport string) *http.Request {
+	scheme, _, _ := strings.Cut(pc.publicURL, "://")
+	return withProofTarget(r, r.Method, scheme+"://"+hostport+r.URL.EscapedPath())
+}
+
 // verify checks r's DPoP proof (RFC 9449 §4.3) for the request at the
 // gateway's public URL (or for the original request of a forward-auth
 // request, withProofTarget), with ath for token when token is not empty,
