@@ -464,3 +464,55 @@ func TestCookieStoreRefreshGrace(t *testing.T) {
 		t.Errorf("the refresh token was used %d times", uses.Load())
 	}
 }
+
+// TestCookieStoreKeepsTheDPoPBinding: a session whose tokens are
+// DPoP-bound keeps its token type and key (RFC 9449; proxy/dpop.go) through
+// the cookie record: when it is compacted (its ID token dropped), split in
+// chunks, refreshed and written back, and resealed after a key rotation.
+func TestCookieStoreKeepsTheDPoPBinding(t *testing.T) {
+	c := newClock()
+	m := newCookieManager(t, c, cookieOpts{secret: oldSecret})
+	const key = `{"kty":"EC","crv":"P-256","x":"x-coordinate","y":"y-coordinate","d":"private-part"}`
+	s := sample()
+	s.TokenType, s.DPoPKey = "DPoP", key
+	s.IDToken = fakeJWT(map[string]any{"sub": "alice", "pad": randomToken(9000)})
+	s.AccessToken = randomToken(6000)
+	ticket, err := m.Create(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, cookies := roundTrip(t, m, nil, ticket)
+	if len(cookies) < 2 {
+		t.Fatalf("want a chunked record, got %d cookies", len(cookies))
+	}
+	got, err := m.Load(t.Context(), m.TicketFromRequest(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.IDToken != "" || got.TokenType != "DPoP" || got.DPoPKey != key || got.AccessToken != s.AccessToken {
+		t.Fatalf("compacted, chunked record: ID token %d bytes, type %q, key %q", len(got.IDToken), got.TokenType, got.DPoPKey)
+	}
+	got, err = m.Refresh(t.Context(), got, func(*session.Session) bool { return true }, func(_ context.Context, s *session.Session) error {
+		s.AccessToken, s.RefreshToken = randomToken(5000), "NEW-REFRESH"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	m.WriteSession(rec, req, got)
+	next := httptest.NewRequest(http.MethodGet, "https://gw.example/", nil)
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge >= 0 {
+			next.AddCookie(ck)
+		}
+	}
+	rotated := newCookieManager(t, c, cookieOpts{secret: secret, previous: [][]byte{oldSecret}})
+	again, err := rotated.Load(t.Context(), rotated.TicketFromRequest(next))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.RefreshToken != "NEW-REFRESH" || again.TokenType != "DPoP" || again.DPoPKey != key {
+		t.Errorf("refreshed, written back and resealed: refresh %q, type %q, key %q", again.RefreshToken, again.TokenType, again.DPoPKey)
+	}
+}
