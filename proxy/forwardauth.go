@@ -93,6 +93,7 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 	ov := o.view(r)
 	qr, err := fa.queryRules(r, o) // forwardauth_query.go
 	if err != nil {
+		noteOutcome(w, OutcomeDenied)
 		fa.fail(w, ov, errForwardAuthQuery)
 		return
 	}

@@ -433,20 +433,28 @@ func TestAccessLogNamesTheNewEndpoints(t *testing.T) {
 		routes:        []proxy.Route{{Name: "app", PathPrefix: "/", AssertionHeader: "X-Gatehouse-Assertion"}},
 	})
 	c := e.browser()
-	for path, status := range map[string]int{"/oauth2/sign_in": 200, "/ping": 200, "/ready": 200, proxy.JWKSPath: 200} {
+	for path, status := range map[string]int{"/oauth2/sign_in": 200, "/ping": 200, "/ready": 200, proxy.JWKSPath: 200,
+		"/oauth2/auth?unknown_rule=1": 403} {
 		if resp := e.get(c, e.gwURL+path); resp.StatusCode != status {
 			t.Fatalf("GET %s: %d", path, resp.StatusCode)
 		}
 	}
-	lines := logs.waitLines(t, 4)
-	route := map[string]string{}
+	lines := logs.waitLines(t, 5)
+	route, outcome := map[string]string{}, map[string]string{}
 	for _, l := range lines {
 		route[l["path"].(string)] = fmt.Sprint(l["route"])
+		outcome[l["path"].(string)] = fmt.Sprint(l["outcome"])
 	}
-	for path, want := range map[string]string{"/oauth2/sign_in": "oauth2_sign_in", "/ping": "ping", "/ready": "ready", proxy.JWKSPath: "jwks"} {
+	for path, want := range map[string]string{"/oauth2/sign_in": "oauth2_sign_in", "/ping": "ping", "/ready": "ready", proxy.JWKSPath: "jwks",
+		"/oauth2/auth": "oauth2_auth"} {
 		if route[path] != want {
 			t.Errorf("%s logged under route %q, want %q", path, route[path], want)
 		}
+	}
+	// A forward-auth query whose rules cannot be applied is refused (an
+	// access_denied audit event): the line says so too.
+	if outcome["/oauth2/auth"] != proxy.OutcomeDenied {
+		t.Errorf("forward-auth query refusal logged with outcome %q, want denied", outcome["/oauth2/auth"])
 	}
 	mfs, err := m.Registry().Gather()
 	if err != nil {
