@@ -516,3 +516,28 @@ func TestCookieStoreKeepsTheDPoPBinding(t *testing.T) {
 		t.Errorf("refreshed, written back and resealed: refresh %q, type %q, key %q", again.RefreshToken, again.TokenType, again.DPoPKey)
 	}
 }
+
+// TestCookieStoreKeepIDToken: with KeepIDToken (an upstream receives the
+// ID token), a session that would fit only without its ID token is refused
+// (ErrCookieTooLarge: the login's session_too_large page) instead of losing it.
+func TestCookieStoreKeepIDToken(t *testing.T) {
+	m, err := session.NewManager(session.Options{Store: memstore.New(), Secret: secret, CookieStore: true, KeepIDToken: true, CacheMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sample()
+	s.IDToken = fakeJWT(map[string]any{"sub": "alice", "pad": randomToken(9000)})
+	s.AccessToken = randomToken(8000)
+	if _, err := m.Create(t.Context(), s); !errors.Is(err, session.ErrCookieTooLarge) {
+		t.Errorf("a record that fits only without its ID token: %v, want ErrCookieTooLarge", err)
+	}
+	s = sample()
+	s.IDToken = fakeJWT(map[string]any{"sub": "alice"})
+	ticket, err := m.Create(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Load(t.Context(), ticket); err != nil || got.IDToken != s.IDToken {
+		t.Errorf("a small record: %v, ID token kept %v", err, got != nil && got.IDToken == s.IDToken)
+	}
+}
