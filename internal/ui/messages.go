@@ -40,7 +40,6 @@ var catalog = map[string]message{
 	"Not found":                      {"Nicht gefunden", "Introuvable", "Non trovato"},
 	"Request refused":                {"Anfrage abgelehnt", "Requête refusée", "Richiesta rifiutata"},
 	"Request timed out":              {"Zeitüberschreitung der Anfrage", "Délai de la requête dépassé", "Tempo della richiesta scaduto"},
-	"Proof of possession required":   {"Besitznachweis erforderlich", "Preuve de possession requise", "Prova di possesso richiesta"},
 	"Request too large":              {"Anfrage zu groß", "Requête trop volumineuse", "Richiesta troppo grande"},
 	"Sign out by POST":               {"Abmelden mit POST", "Déconnexion par POST", "Uscita tramite POST"},
 	"Sign-in could not be completed": {"Die Anmeldung konnte nicht abgeschlossen werden", "La connexion n'a pas pu aboutir", "Impossibile completare l'accesso"},
@@ -158,10 +157,6 @@ var catalog = map[string]message{
 		"Die Antwort der Anmeldung stammt nicht vom erwarteten Anmeldedienst.",
 		"La réponse de connexion ne provient pas du service de connexion attendu.",
 		"La risposta di accesso non proviene dal servizio di accesso previsto."},
-	"The sign-in response could not be verified. Please start again.": {
-		"Die Antwort der Anmeldung konnte nicht überprüft werden. Bitte beginnen Sie erneut.",
-		"La réponse de connexion n'a pas pu être vérifiée. Veuillez recommencer.",
-		"Non è stato possibile verificare la risposta di accesso. Ricomincia."},
 	"The sign-in response is incomplete. Please start again.": {
 		"Die Antwort der Anmeldung ist unvollständig. Bitte beginnen Sie erneut.",
 		"La réponse de connexion est incomplète. Veuillez recommencer.",
@@ -238,10 +233,6 @@ var catalog = map[string]message{
 		"Für diese Ressource ist ein Zugriffstoken erforderlich (Authorization: Bearer).",
 		"Cette ressource nécessite un jeton d'accès (Authorization: Bearer).",
 		"Questa risorsa richiede un token di accesso (Authorization: Bearer)."},
-	"This session token is bound to a key: send it as \"Authorization: DPoP <token>\" with a DPoP proof signed by that key.": {
-		"Dieses Sitzungstoken ist an einen Schlüssel gebunden: Senden Sie es als \"Authorization: DPoP <token>\" mit einem DPoP-Nachweis, der mit diesem Schlüssel signiert ist.",
-		"Ce jeton de session est lié à une clé : envoyez-le comme \"Authorization: DPoP <token>\" avec une preuve DPoP signée par cette clé.",
-		"Questo token di sessione è legato a una chiave: invialo come \"Authorization: DPoP <token>\" con una prova DPoP firmata da quella chiave."},
 	"This sign-in attempt has expired or was already used. Please start again.": {
 		"Dieser Anmeldeversuch ist abgelaufen oder wurde bereits verwendet. Bitte beginnen Sie erneut.",
 		"Cette tentative de connexion a expiré ou a déjà été utilisée. Veuillez recommencer.",
