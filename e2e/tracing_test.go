@@ -78,17 +78,29 @@ insecure = true
 		}
 		return ""
 	}
-	var exchange, upstreamCall *tracepb.Span
+	var exchange, upstreamCall, par *tracepb.Span
 	for _, s := range spans {
 		switch {
 		case s.GetName() == "oauth2 code_exchange":
 			exchange = s
+		case s.GetName() == "oauth2 par":
+			par = s
 		case strings.HasPrefix(s.GetName(), "upstream ") && "00-"+hex.EncodeToString(s.GetTraceId())+"-"+hex.EncodeToString(s.GetSpanId())+"-01" == upTP:
 			upstreamCall = s
 		}
 	}
 	if exchange == nil {
 		t.Fatalf("no code exchange span among %d", len(spans))
+	}
+	// provider.par is "auto" by default and the OP offers PAR: the login
+	// pushed its request, in a span named for it (not "oauth2 other").
+	if par == nil || !strings.Contains(attr(par, "http.response.status_code"), "201") {
+		t.Errorf("no pushed authorization request span answered 201 (%v)", par)
+	}
+	for _, s := range spans {
+		if s.GetName() == "oauth2 other" {
+			t.Errorf("an AS call named %q: %s", s.GetName(), attr(s, "url.path"))
+		}
 	}
 	if parent := byID[hex.EncodeToString(exchange.GetParentSpanId())]; parent == nil || parent.GetName() != "GET oauth2_callback" {
 		t.Errorf("the code exchange's parent is %v, want the callback's server span", parent)

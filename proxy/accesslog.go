@@ -108,6 +108,10 @@ var ownRoutes = map[string]string{
 // RouteREST is the route name of every request to the REST flow API.
 const RouteREST = "rest"
 
+// RouteJWKS is the route name of the identity assertions' JWK Set
+// (JWKSPath), when the gateway serves it.
+const RouteJWKS = "jwks"
+
 // routeName returns a bounded name for the request's route when the gate
 // did not note one: the gateway's own endpoints by name, the REST flow API
 // as RouteREST, else the upstream route the path falls in.
@@ -118,6 +122,9 @@ func (g *Gateway) routeName(r *http.Request) string {
 	}
 	if g.isHealthAlias(p) {
 		return p[1:] // "ping", "ready"
+	}
+	if p == JWKSPath && g.relay.assertions != nil { // the identity assertions' keys (routes.go)
+		return RouteJWKS
 	}
 	if strings.HasPrefix(p, "/oauth2/") {
 		if strings.HasPrefix(p, forwardAuthPath+"/") {
@@ -267,6 +274,15 @@ func decisionOutcome(v *verdict, err error) string {
 	case isDenial(err):
 		return OutcomeDenied
 	case isUnauthenticated(err):
+		return OutcomeUnauthenticated
+	}
+	return failureOutcome(err)
+}
+
+// refusalOutcome names why a request's credentials were refused (err is
+// not nil), as the gate would: a REST call that checks the session itself.
+func refusalOutcome(err error) string {
+	if isUnauthenticated(err) {
 		return OutcomeUnauthenticated
 	}
 	return failureOutcome(err)

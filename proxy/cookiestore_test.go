@@ -327,3 +327,33 @@ func TestCookieStoreRESTFlow(t *testing.T) {
 		t.Errorf("the app's session was never written to the store")
 	}
 }
+
+// TestCookieStoreForwardAuthQueryDenialKeepsRefresh: a forward-auth request
+// whose query rules refuse the user (403) after the gate refreshed the
+// session still carries the refreshed cookie: the AS rotated the refresh
+// token, and a browser left with the old cookie would lose its session once
+// the refresh grace is over.
+func TestCookieStoreForwardAuthQueryDenialKeepsRefresh(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, envOptions{now: clock.Now, cookieStore: true})
+	c := e.browser()
+	e.loginAs(c, "/", "bob")
+	cookie := e.sessionCookie(c)
+	clock.Advance(devop.DefaultAccessTokenTTL + time.Second)
+	before := e.as.Stats().Refreshes
+	r := cookieGet(t, e.gwURL+"/oauth2/auth?allowed_groups=admins", cookie)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("forward-auth refused by its query: %d", r.StatusCode)
+	}
+	if e.as.Stats().Refreshes != before+1 || len(r.Cookies()) == 0 {
+		t.Fatalf("the refusal after a refresh carries cookies %v (refreshes %d)", r.Cookies(), e.as.Stats().Refreshes-before)
+	}
+	refreshed := applyCookies(cookie, r)
+	clock.Advance(3 * time.Minute) // past the refresh grace
+	if r := cookieGet(t, e.gwURL+"/oauth2/auth", refreshed); r.StatusCode != http.StatusAccepted {
+		t.Errorf("forward-auth with the cookie of the refusal: %d", r.StatusCode)
+	}
+	if n := e.as.Stats().Refreshes - before; n != 1 {
+		t.Errorf("%d refreshes, want 1", n)
+	}
+}

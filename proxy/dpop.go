@@ -80,10 +80,13 @@ func (rl *relay) setUserToken(out *http.Request, pol *route, fwd *forward) {
 	}
 }
 
-// upstreamURL is the URL the upstream receives the request at (its htu).
+// upstreamURL is the URL the upstream receives the request at (its htu):
+// the outbound URL (the target's path joined with what strip_prefix left),
+// with the Host header the upstream gets: the client's with preserve_host
+// (out.Host), the target's otherwise (out.Host is then empty).
 func upstreamURL(out *http.Request) string {
 	u := *out.URL
-	if u.Host == "" {
+	if out.Host != "" {
 		u.Host = out.Host
 	}
 	if u.Scheme == "" {

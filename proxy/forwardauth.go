@@ -93,8 +93,14 @@ func (fa *forwardAuth) handleAuth(w http.ResponseWriter, r *http.Request) {
 	ov := o.view(r)
 	qr, err := fa.queryRules(r, o) // forwardauth_query.go
 	if err != nil {
+		noteOutcome(w, OutcomeDenied)
 		fa.fail(w, ov, errForwardAuthQuery)
 		return
+	}
+	if o.trusted && o.url != "" {
+		// A DPoP-bound session token's proof names the request the
+		// client made (restdpop.go).
+		r = withProofTarget(r, o.gr.method, o.url)
 	}
 	var v verdict
 	err = fa.gate.traceDecide(r, &o.gr, &v)

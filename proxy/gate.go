@@ -150,6 +150,9 @@ func (g *gate) decide(r *http.Request, gr *gateRequest, v *verdict) error {
 	if v.pol.Auth == AuthPublic || (gr.hasPath && v.pol.policy.SkipAuth(gr.method, &gr.path)) {
 		return nil
 	}
+	if v.route != nil && v.route.Host != "" && !gr.forwardAuth && g.proofs != nil && r.Header.Get("DPoP") != "" {
+		r = g.proofs.atHost(r, gr.hostport) // restdpop.go
+	}
 	fwd, claims, err := g.authenticate(r, v)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesslog"
+	"github.com/gatehouse-dev/gatehouse/internal/assertion"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/proxy"
@@ -416,5 +417,65 @@ func TestAccessLogOfTheRESTFlow(t *testing.T) {
 	}
 	if !sawLogin || !sawSession {
 		t.Errorf("no line naming alice for the session's creation (%v) or use (%v):\n%v", sawLogin, sawSession, lines)
+	}
+}
+
+// TestAccessLogNamesTheNewEndpoints: the endpoints the compat and identity
+// assertion features added are logged and counted under names of their
+// own (the JWK Set of the identity assertions was counted under whichever
+// upstream route covers "/"), and metrics agree with the log.
+func TestAccessLogNamesTheNewEndpoints(t *testing.T) {
+	logs := &logBuffer{}
+	m := metrics.New()
+	e := newEnv(t, envOptions{
+		accessLog: accesslog.New(logs, true), observer: m, healthAliases: true,
+		assertionsFor: func(issuer string) *assertion.Signer { return testSigner(t, issuer) },
+		routes:        []proxy.Route{{Name: "app", PathPrefix: "/", AssertionHeader: "X-Gatehouse-Assertion"}},
+	})
+	c := e.browser()
+	for path, status := range map[string]int{"/oauth2/sign_in": 200, "/ping": 200, "/ready": 200, proxy.JWKSPath: 200,
+		"/oauth2/auth?unknown_rule=1": 403} {
+		if resp := e.get(c, e.gwURL+path); resp.StatusCode != status {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	lines := logs.waitLines(t, 5)
+	route, outcome := map[string]string{}, map[string]string{}
+	for _, l := range lines {
+		route[l["path"].(string)] = fmt.Sprint(l["route"])
+		outcome[l["path"].(string)] = fmt.Sprint(l["outcome"])
+	}
+	for path, want := range map[string]string{"/oauth2/sign_in": "oauth2_sign_in", "/ping": "ping", "/ready": "ready", proxy.JWKSPath: "jwks",
+		"/oauth2/auth": "oauth2_auth"} {
+		if route[path] != want {
+			t.Errorf("%s logged under route %q, want %q", path, route[path], want)
+		}
+	}
+	// A forward-auth query whose rules cannot be applied is refused (an
+	// access_denied audit event): the line says so too.
+	if outcome["/oauth2/auth"] != proxy.OutcomeDenied {
+		t.Errorf("forward-auth query refusal logged with outcome %q, want denied", outcome["/oauth2/auth"])
+	}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_http_request_duration_seconds" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			for _, lp := range s.GetLabel() {
+				if lp.GetName() == "route" {
+					got[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	for _, r := range route {
+		if !got[r] {
+			t.Errorf("route %q of the log has no request metric (metrics: %v)", r, got)
+		}
 	}
 }

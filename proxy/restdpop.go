@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
@@ -52,10 +53,40 @@ func newProofChecker(sessions *session.Manager, publicURL string, now func() tim
 	return &proofChecker{sessions: sessions, publicURL: strings.TrimSuffix(publicURL, "/"), now: now}
 }
 
+// proofTarget is the request a DPoP proof must name when it is not the
+// one the gateway received: a forward-auth request's original (its method
+// and URL, from a trusted proxy's X-Forwarded-* headers).
+type proofTarget struct{ method, url string }
+
+type proofTargetKey struct{}
+
+// withProofTarget returns r with the original request its proofs must
+// name (forwardauth.go).
+func withProofTarget(r *http.Request, method, rawURL string) *http.Request {
+	htu, err := login.HTU(rawURL)
+	if err != nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), proofTargetKey{}, proofTarget{method: method, url: htu}))
+}
+
+// atHost returns r with the proofs it carries checked against its own
+// host (hostport, canonical) under public_url's scheme: a request to a
+// route with a host of its own names that host in its htu, not public_url's.
+func (pc *proofChecker) atHost(r *http.Request, hostport string) *http.Request {
+	scheme, _, _ := strings.Cut(pc.publicURL, "://")
+	return withProofTarget(r, r.Method, scheme+"://"+hostport+r.URL.EscapedPath())
+}
+
 // verify checks r's DPoP proof (RFC 9449 §4.3) for the request at the
-// gateway's public URL, with ath for token when token is not empty, and
-// returns the thumbprint of the key that signed it.
+// gateway's public URL (or for the original request of a forward-auth
+// request, withProofTarget), with ath for token when token is not empty,
+// and returns the thumbprint of the key that signed it.
 func (pc *proofChecker) verify(r *http.Request, token string) (string, error) {
+	method, wantHTU := r.Method, pc.publicURL+r.URL.EscapedPath()
+	if t, ok := r.Context().Value(proofTargetKey{}).(proofTarget); ok {
+		method, wantHTU = t.method, t.url
+	}
 	vals := r.Header.Values("DPoP")
 	if len(vals) != 1 || len(vals[0]) > maxProofLen {
 		return "", fmt.Errorf("%w: want exactly one DPoP header", errDPoPProof)
@@ -88,9 +119,9 @@ func (pc *proofChecker) verify(r *http.Request, token string) (string, error) {
 	switch {
 	case c.JTI == "" || len(c.JTI) > 256:
 		return "", fmt.Errorf("%w: jti", errDPoPProof)
-	case c.HTM != r.Method:
+	case c.HTM != method:
 		return "", fmt.Errorf("%w: htm", errDPoPProof)
-	case err != nil || htu != pc.publicURL+r.URL.EscapedPath():
+	case err != nil || htu != wantHTU:
 		return "", fmt.Errorf("%w: htu is not this request's URL", errDPoPProof)
 	case iat.Before(now.Add(-proofWindow)) || iat.After(now.Add(proofFutureSkew)):
 		return "", fmt.Errorf("%w: iat outside the window", errDPoPProof)

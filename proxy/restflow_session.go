@@ -66,6 +66,15 @@ func (ra *restAPI) handleRESTLogout(w http.ResponseWriter, r *http.Request) {
 		ra.restFail(w, r, nil, restStoreErr(err))
 		return
 	}
+	// A session bound to an app's key ends only with a proof by that key
+	// (restdpop.go): its token alone, stolen, must not end it.
+	if ra.gate.proofs != nil {
+		if err := ra.gate.proofs.checkSessionProof(r, c.ticket, s); err != nil {
+			noteOutcome(w, OutcomeInvalidCredentials)
+			ra.restFail(w, r, nil, restSessionErr(err))
+			return
+		}
+	}
 	if err := ra.sessions.Delete(ctx, s); err != nil {
 		ra.restFail(w, r, nil, restStoreErr(err))
 		return
@@ -113,6 +122,7 @@ func sessionAttributes(s *session.Session) restSessionAttributes {
 func (ra *restAPI) handleRESTSession(w http.ResponseWriter, r *http.Request) {
 	s, err := ra.gate.currentSession(r)
 	if err != nil {
+		noteOutcome(w, refusalOutcome(err))
 		ra.restFail(w, r, nil, restSessionErr(err))
 		return
 	}

@@ -34,9 +34,10 @@ import (
 // stored twice; their names are, and Load takes their values from the ID
 // token's payload (verified when the session was created or refreshed; the
 // GCM tag protects it since). When the record is still too large for the
-// cookies (maxCookieTicket), the ID token is dropped (it is only sent as
-// id_token_hint at RP-initiated logout) and the claims are kept whole; a
-// record still too large is refused with ErrCookieTooLarge.
+// cookies (maxCookieTicket), the ID token is dropped (it is then only
+// missed as id_token_hint at RP-initiated logout) and the claims are kept
+// whole, unless Options.KeepIDToken (an upstream receives it); a record
+// still too large is refused with ErrCookieTooLarge.
 const (
 	cookieSealLabel  = "gatehouse cookie session seal"
 	cookieTicketHead = "C."
@@ -67,7 +68,8 @@ var ErrCookieTooLarge = errors.New("session: the session is too large for the co
 
 // sealer seals and opens cookie session records.
 type sealer struct {
-	keys [][]byte // derived; the first seals
+	keys        [][]byte // derived; the first seals
+	keepIDToken bool     // never drop the ID token to fit (Options.KeepIDToken)
 }
 
 func newSealer(secrets [][]byte) (*sealer, error) {
@@ -97,7 +99,7 @@ func isCookieTicket(ticket string) bool { return strings.HasPrefix(ticket, cooki
 // the first key. It returns ErrCookieTooLarge when the record does not fit.
 func (sl *sealer) sealSession(s *Session) (string, error) {
 	for _, dropIDToken := range []bool{false, true} {
-		if dropIDToken && s.IDToken == "" {
+		if dropIDToken && (s.IDToken == "" || sl.keepIDToken) {
 			break
 		}
 		body, err := encodeCookieBody(s, dropIDToken)

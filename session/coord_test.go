@@ -189,3 +189,43 @@ func TestKindOf(t *testing.T) {
 		t.Errorf("KindOf(index) = %v", got)
 	}
 }
+
+// TestKindOfCookieStoreKeys: the keys the cookie store writes (a refreshed
+// record kept for the old cookie's requests, a revocation) have kinds of
+// their own, so that traces and metrics do not call every store call of a
+// cookie-store gateway "other".
+func TestKindOfCookieStoreKeys(t *testing.T) {
+	ctx := t.Context()
+	rec := &keyRecorder{Store: memstore.New()}
+	m, err := session.NewManager(session.Options{Store: rec, Secret: testSecret, CookieStore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := m.Create(ctx, &session.Session{Issuer: "iss", Subject: "sub", RefreshToken: "rt-1", AccessExpiry: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Load(ctx, ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = m.Refresh(ctx, s, func(*session.Session) bool { return true }, func(_ context.Context, s *session.Session) error {
+		s.RefreshToken, s.AccessExpiry = "rt-2", time.Now().Add(time.Hour).Unix()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Delete(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []session.Kind
+	for _, k := range rec.keys {
+		if kd := session.KindOf(k); kd != session.KindLock {
+			kinds = append(kinds, kd)
+		}
+	}
+	if len(kinds) != 2 || kinds[0] != session.KindGrace || kinds[1] != session.KindRevocation {
+		t.Errorf("kinds of the keys written (locks left out) %v, want [grace revocation] (%d, %d)", kinds, session.KindGrace, session.KindRevocation)
+	}
+}

@@ -20,11 +20,13 @@ type Kind int
 
 // Kinds of store keys (KindOf).
 const (
-	KindOther   Kind = iota
-	KindSession      // a session record
-	KindFlow         // a pending authorization flow
-	KindIndex        // a set of session IDs for back-channel logout
-	KindLock         // a refresh lock or a remembered single-use ID
+	KindOther      Kind = iota
+	KindSession         // a session record
+	KindFlow            // a pending authorization flow
+	KindIndex           // a set of session IDs for back-channel logout
+	KindLock            // a refresh lock or a remembered single-use ID
+	KindRevocation      // a revocation of cookie sessions (cookiestore.go)
+	KindGrace           // a refreshed cookie session, by its predecessor (cookiestore.go)
 )
 
 // KindOf returns what key, a key this package gave a Store, holds: for
@@ -39,6 +41,10 @@ func KindOf(key string) Kind {
 		return KindIndex
 	case strings.HasPrefix(key, prefixLock), strings.HasPrefix(key, prefixFirstUse):
 		return KindLock
+	case strings.HasPrefix(key, prefixRevoked):
+		return KindRevocation
+	case strings.HasPrefix(key, prefixGrace):
+		return KindGrace
 	}
 	return KindOther
 }

@@ -33,6 +33,11 @@ type Options struct {
 	// records, pending flows, locks and the REST flow API's sessions
 	// (cookiestore.go).
 	CookieStore bool
+	// KeepIDToken makes the cookie store refuse a session too large for the
+	// cookies (ErrCookieTooLarge) rather than drop its ID token to fit: set
+	// when an upstream receives the ID token (pass_id_token), which would
+	// otherwise silently go without it.
+	KeepIDToken bool
 	// CookieName is the session cookie's name (default "gatehouse"). When
 	// Secure is set it gets the "__Host-" prefix.
 	CookieName string
@@ -139,6 +144,7 @@ func NewManager(opts Options) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
+		sl.keepIDToken = opts.KeepIDToken
 		m.cookies = &cookieMode{m: m, sealer: sl}
 		m.Flows.sealer = sl
 	}

@@ -87,6 +87,7 @@ func Compile(c *Config) (*Runtime, error) {
 		Secret:          secret,
 		PreviousSecrets: previous,
 		CookieStore:     c.Session.Store == StoreCookie,
+		KeepIDToken:     c.passesIDToken(),
 		CookieName:      c.Session.CookieName,
 		CookieDomain:    c.Session.CookieDomain,
 		Secure:          rt.PublicURL != nil && rt.PublicURL.Scheme == "https",

@@ -41,3 +41,25 @@ func TestCompile(t *testing.T) {
 		t.Errorf("Compile with a missing key file: %v, want an error naming provider.private_key_file", err)
 	}
 }
+
+// TestCompileKeepsTheIDTokenForUpstreams: with an upstream that receives
+// the ID token (pass_id_token), the cookie store must not drop it to make
+// a session fit its cookies (that upstream would silently get none).
+func TestCompileKeepsTheIDTokenForUpstreams(t *testing.T) {
+	c := validConfig(t)
+	c.Session.Store = StoreCookie
+	rt, err := Compile(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Session.KeepIDToken {
+		t.Errorf("KeepIDToken without an upstream that gets the ID token")
+	}
+	c.Upstreams[0].PassIDToken = "header"
+	if rt, err = Compile(c); err != nil {
+		t.Fatal(err)
+	}
+	if !rt.Session.KeepIDToken {
+		t.Errorf("pass_id_token: the cookie store may drop the ID token")
+	}
+}

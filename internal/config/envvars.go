@@ -336,6 +336,9 @@ func envValue(text string, t reflect.Type) (any, error) {
 		if _, ok := lit.([]any); isLit && ok && pt.Implements(tomlUnmarshalerType) {
 			return lit, nil // a string type that also takes an array, such as Secrets
 		}
+		if _, ok := lit.(bool); isLit && ok && pt.Implements(tomlUnmarshalerType) {
+			return lit, nil // a string type that also takes a boolean, such as provider.dpop
+		}
 		return text, nil
 	case t.Kind() == reflect.Slice && isLeaf(t):
 		if _, ok := lit.([]any); isLit && ok {

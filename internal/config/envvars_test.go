@@ -390,3 +390,19 @@ func TestEnvironmentSecretRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironmentDPoPBoolean: provider.dpop takes true and false in the
+// environment as in the file (GATEHOUSE_PROVIDER_DPOP=true was refused as
+// the string "true").
+func TestEnvironmentDPoPBoolean(t *testing.T) {
+	for text, want := range map[string]DPoPSetting{"true": "on", "false": "off", "on": "on", "auto": "auto", `"off"`: "off"} {
+		c, err := Parse([]byte(minimalTOML), envList(map[string]string{"GATEHOUSE_PROVIDER_DPOP": text}).Getenv)
+		if err != nil {
+			t.Errorf("GATEHOUSE_PROVIDER_DPOP=%s: %v", text, err)
+			continue
+		}
+		if c.Provider.DPoP != want {
+			t.Errorf("GATEHOUSE_PROVIDER_DPOP=%s: provider.dpop %q, want %q", text, c.Provider.DPoP, want)
+		}
+	}
+}

@@ -260,3 +260,14 @@ func compileUpstreamOptions(c *Config, publicURL string) (*assertion.Signer, []e
 	}
 	return signer, errs
 }
+
+// passesIDToken reports whether an upstream receives the user's ID token
+// (pass_id_token): the cookie store must then keep it (session.Options.KeepIDToken).
+func (c *Config) passesIDToken() bool {
+	for _, u := range c.Upstreams {
+		if u.PassIDToken != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -77,6 +77,10 @@ func keyKind(key string) string {
 		return "index"
 	case session.KindLock:
 		return "lock"
+	case session.KindRevocation:
+		return "revocation"
+	case session.KindGrace:
+		return "grace"
 	}
 	return "other"
 }

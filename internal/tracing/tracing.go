@@ -175,8 +175,8 @@ func errorKind(err error) string {
 
 // ASCall names a call to the authorization server by what it does: the
 // grant of a token request (code_exchange, refresh, token_exchange,
-// client_credentials, password), or the endpoint (introspection,
-// revocation, userinfo, jwks, discovery).
+// client_credentials, password), a pushed authorization request (par), or
+// the endpoint (introspection, revocation, userinfo, jwks, discovery).
 func ASCall(r *http.Request) (string, []attribute.KeyValue) {
 	op := asOperation(r)
 	return "oauth2 " + op, []attribute.KeyValue{attribute.String("gatehouse.as.operation", op)}
@@ -197,7 +197,11 @@ func asOperation(r *http.Request) string {
 		return "jwks"
 	}
 	if r.Method == http.MethodPost {
-		switch grantType(r) {
+		form := formOf(r)
+		if form.Get("grant_type") == "" && (form.Has("response_type") || form.Has("request")) {
+			return "par" // a pushed authorization request (RFC 9126): the authorization request's parameters
+		}
+		switch form.Get("grant_type") {
 		case "authorization_code":
 			return "code_exchange"
 		case "refresh_token":
@@ -219,16 +223,16 @@ func asOperation(r *http.Request) string {
 	return "other"
 }
 
-// grantType reads grant_type from a form body without consuming it (the
-// body is read again through GetBody, which requests built from a buffer
-// have); "" when it cannot.
-func grantType(r *http.Request) string {
+// formOf reads a form body without consuming it (the body is read again
+// through GetBody, which requests built from a buffer have); nil when it
+// cannot.
+func formOf(r *http.Request) url.Values {
 	if r.GetBody == nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		return ""
+		return nil
 	}
 	body, err := r.GetBody()
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer body.Close()
 	var b strings.Builder
@@ -242,9 +246,9 @@ func grantType(r *http.Request) string {
 	}
 	form, err := url.ParseQuery(b.String())
 	if err != nil {
-		return ""
+		return nil
 	}
-	return form.Get("grant_type")
+	return form
 }
 
 // UpstreamCall names a call to an upstream by its host.

@@ -29,6 +29,8 @@ func TestASCallNames(t *testing.T) {
 		{form("/token", url.Values{"grant_type": {"client_credentials"}}), "oauth2 client_credentials"},
 		{form("/token", url.Values{"grant_type": {"password"}}), "oauth2 password"},
 		{form("/token", url.Values{"grant_type": {"urn:other"}}), "oauth2 token"},
+		{form("/oauth2/par", url.Values{"response_type": {"code"}, "client_id": {"c"}, "redirect_uri": {"https://gw/cb"}}), "oauth2 par"},
+		{form("/request", url.Values{"client_id": {"c"}, "request": {"eyJ.a.b"}}), "oauth2 par"},
 		{form("/token/introspect", url.Values{"token": {"t"}}), "oauth2 introspection"},
 		{form("/revoke", url.Values{"token": {"t"}}), "oauth2 revocation"},
 		{get("/.well-known/openid-configuration"), "oauth2 discovery"},
