@@ -52,16 +52,8 @@ func TestE2ECaddy(t *testing.T) {
 	}
 	harness.Require(t, "node", "chromium")
 	caddyPort, gwPort := harness.FreePort(t), harness.FreePort(t)
-	public := fmt.Sprintf("http://www.gatehouse.localhost:%d", caddyPort)
-	op := startFrontProxyOP(t, public, alice, bob)
-	app := startUpstream(t)
-	gw := startGateway(t, gwConfig{
-		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
-		UpstreamURL:  app.URL,
-		ServerExtra:  subdomainsServerExtra,
-		SessionExtra: subdomainsSessionExtra,
-		Extra:        spellingRoutes(app.URL),
-	})
+	w := startSubdomainsWorld(t, caddyPort, gwPort)
+	public, op, app, gw := w.public, w.op, w.app, w.gw
 	// One site for every host name: the most hostile set-up (Caddy's host
 	// matchers would refuse some spellings before the gateway sees them).
 	harness.StartCaddy(t, caddyPort, docsCaddyfile(t, fmt.Sprintf("http://:%d", caddyPort),

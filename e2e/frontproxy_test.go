@@ -38,6 +38,35 @@ func startFrontProxyOP(t *testing.T, public string, users ...harness.OPUser) *ha
 	})
 }
 
+// subdomainsWorld is the OpenID Provider (with alice and bob), the
+// application and the gateway behind a front proxy at public, which
+// serves every *.gatehouse.localhost host.
+type subdomainsWorld struct {
+	public string
+	op     *harness.OP
+	app    *upstream
+	gw     *gateway
+}
+
+// startSubdomainsWorld starts the OP, the application and, at gwPort, the
+// gateway with the routes of the spellings corpus and the settings for a
+// front proxy at www.gatehouse.localhost:frontPort that serves every
+// *.gatehouse.localhost host.
+func startSubdomainsWorld(t *testing.T, frontPort, gwPort int) subdomainsWorld {
+	t.Helper()
+	w := subdomainsWorld{public: fmt.Sprintf("http://www.gatehouse.localhost:%d", frontPort)}
+	w.op = startFrontProxyOP(t, w.public, alice, bob)
+	w.app = startUpstream(t)
+	w.gw = startGateway(t, gwConfig{
+		Port: gwPort, PublicURL: w.public, Issuer: w.op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
+		UpstreamURL:  w.app.URL,
+		ServerExtra:  subdomainsServerExtra,
+		SessionExtra: subdomainsSessionExtra,
+		Extra:        spellingRoutes(w.app.URL),
+	})
+	return w
+}
+
 // loopbackClient returns an HTTP client that does not follow redirects and
 // connects to 127.0.0.1:port whatever the host name (Go's resolver does not
 // resolve *.localhost names as browsers do).

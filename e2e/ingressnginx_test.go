@@ -197,16 +197,8 @@ func TestE2EIngressNginx(t *testing.T) {
 	}
 	harness.Require(t, "node", "chromium")
 	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
-	public := fmt.Sprintf("http://www.gatehouse.localhost:%d", nginxPort)
-	op := startFrontProxyOP(t, public, alice, bob)
-	app := startUpstream(t)
-	gw := startGateway(t, gwConfig{
-		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
-		UpstreamURL:  app.URL,
-		ServerExtra:  subdomainsServerExtra,
-		SessionExtra: subdomainsSessionExtra,
-		Extra:        spellingRoutes(app.URL),
-	})
+	w := startSubdomainsWorld(t, nginxPort, gwPort)
+	public, app, gw := w.public, w.app, w.gw
 	gwURL := fmt.Sprintf("http://127.0.0.1:%d", gwPort)
 	auth := func(query string) *ingressAuth {
 		return &ingressAuth{
