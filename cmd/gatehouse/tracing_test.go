@@ -2,7 +2,6 @@ package main
 
 import (
 	"compress/gzip"
-	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/gatehouse-dev/gatehouse/internal/devop"
 )
 
 // otlpReceiver is an OTLP/HTTP trace receiver (protobuf bodies at
@@ -128,19 +125,7 @@ func TestTracingThroughUpstreamAndAS(t *testing.T) {
 	up := httptest.NewServer(upTP.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer up.Close()
 	gwAddr := freeAddr(t)
-	asSrv := httptest.NewUnstartedServer(nil)
-	as, err := devop.New(devop.Options{
-		Issuer: "http://" + asSrv.Listener.Addr().String(),
-		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
-			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
-		AutoApproveUser: "alice", AccessTokenTTL: 90 * time.Second, RotateRefreshTokens: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	asSrv.Config.Handler = asTP.wrap(as)
-	asSrv.Start()
-	defer asSrv.Close()
+	asSrv := startDevAS(t, gwAddr, asOptions{Refreshing: true, Wrap: asTP.wrap})
 	cfg := serveConfig(gwAddr, asSrv.URL, up.URL, `refresh_before = "100s"`) // every request refreshes
 	cfg = strings.Replace(cfg, "[provider]", "trusted_proxies = [\"127.0.0.1/32\"]\nlog_format = \"json\"\n[provider]", 1)
 	cfg += `
@@ -153,13 +138,7 @@ headers = { "x-api-key" = "collector-key" }
 service_name = "gatehouse-test"
 `
 	p := writeFile(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	var logs lockedBuffer
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	stop := sync.OnceFunc(func() { cancel(); <-errc })
+	logs, stop := startServe(p)
 	defer stop()
 	waitReady(t, "http://"+gwAddr)
 
