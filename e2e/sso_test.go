@@ -110,6 +110,36 @@ func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
 	return startGateway(t, c)
 }
 
+// replicas starts two gateways with c, replica A at the world's port and
+// B at another, both serving the world's public URL (as behind a load
+// balancer; cookies are per host, not per port, so the browser carries
+// its session to both).
+func (w *world) replicas(t *testing.T, c gwConfig) (a, b *gateway) {
+	t.Helper()
+	a = w.gateway(t, c)
+	c.Port, c.PublicURL = harness.FreePort(t), w.gwPublic
+	return a, w.gateway(t, c)
+}
+
+// backchannelLogoutEnds has the OP end alice's OP session and notify the
+// gateway, and fails unless the browser in tab, at afterURL, is then sent
+// to the OP and the upstream is not reached.
+func (w *world) backchannelLogoutEnds(t *testing.T, tab *harness.Tab, afterURL string) {
+	t.Helper()
+	sent, failed := w.op.BackchannelLogout(t, alice.Sub)
+	if sent < 1 || failed != 0 {
+		t.Fatalf("the OP sent %d back-channel logouts, %d failed", sent, failed)
+	}
+	n := w.up.count()
+	tab.Navigate(t, afterURL)
+	if got := tab.URL(t); !strings.HasPrefix(got, w.op.Issuer) {
+		t.Errorf("after back-channel logout the browser is at %q, want the OP", got)
+	}
+	if w.up.count() != n {
+		t.Errorf("the upstream was reached after the back-channel logout")
+	}
+}
+
 // forEachProvider runs the scenario against each OP, as a subtest named
 // after it.
 func forEachProvider(t *testing.T, scenario func(t *testing.T, provider string)) {
@@ -202,8 +232,7 @@ func TestE2ETwoReplicasShareRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	// Both replicas serve the same public URL (as behind a load balancer);
 	// cookies are per host, not per port, so the browser carries the session to both.
-	a := w.gateway(t, gwConfig{Store: "redis", RedisURL: rds.URL})
-	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "redis", RedisURL: rds.URL})
+	a, b := w.replicas(t, gwConfig{Store: "redis", RedisURL: rds.URL})
 	tab := w.loggedInTab(t, a.URL+"/via-a", "replicas-final")
 
 	tab.Navigate(t, b.URL+"/via-b")
