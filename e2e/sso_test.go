@@ -177,6 +177,17 @@ func (w *world) loggedInTab(t *testing.T, url, name string) *harness.Tab {
 	return tab
 }
 
+// navigateStays sends the browser in tab to u and stops the test unless
+// the gateway served u, with no detour to the OP (when says at what point,
+// for the message).
+func navigateStays(t *testing.T, tab *harness.Tab, u, when string) {
+	t.Helper()
+	tab.Navigate(t, u)
+	if got := tab.URL(t); got != u {
+		t.Fatalf("%s: the browser went to %q, want it served %s", when, got, u)
+	}
+}
+
 // screenshotOnFailure saves the tab's page when the test fails and prints where.
 func screenshotOnFailure(t *testing.T, tab *harness.Tab, name string) {
 	t.Cleanup(func() {
@@ -235,19 +246,13 @@ func TestE2ETwoReplicasShareRedis(t *testing.T) {
 	a, b := w.replicas(t, gwConfig{Store: "redis", RedisURL: rds.URL})
 	tab := w.loggedInTab(t, a.URL+"/via-a", "replicas-final")
 
-	tab.Navigate(t, b.URL+"/via-b")
-	if got := tab.URL(t); got != b.URL+"/via-b" {
-		t.Fatalf("replica B sent the browser to %q instead of serving it", got)
-	}
+	navigateStays(t, tab, b.URL+"/via-b", "replica B")
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Test-Request-URI") != "/via-b" {
 		t.Errorf("through B the upstream saw %q at %q", h.Get("X-Forwarded-User"), h.Get("X-Test-Request-URI"))
 	}
 
 	a.restart(t)
-	tab.Navigate(t, a.URL+"/after-restart")
-	if got := tab.URL(t); got != a.URL+"/after-restart" {
-		t.Fatalf("after restarting A the browser went to %q", got)
-	}
+	navigateStays(t, tab, a.URL+"/after-restart", "after restarting A")
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
 		t.Errorf("after restart the upstream saw user %q", h.Get("X-Forwarded-User"))
 	}
@@ -291,10 +296,7 @@ func testTransparentRefresh(t *testing.T, provider string) {
 	for i := 1; i <= 2; i++ {
 		time.Sleep(ttl + 500*time.Millisecond)
 		path := fmt.Sprintf("/after-expiry-%d", i)
-		tab.Navigate(t, gw.URL+path)
-		if got := tab.URL(t); got != gw.URL+path {
-			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", i, got)
-		}
+		navigateStays(t, tab, gw.URL+path, fmt.Sprintf("after expiry %d (a transparent refresh)", i))
 		// The identity stays whole: the claims of the refreshed ID token (or
 		// of the first one, when the OP sends none) are the user's.
 		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Forwarded-Email") != "alice@example.com" || h.Get("X-Forwarded-Groups") != "admins,staff" {
