@@ -151,16 +151,12 @@ func freeAddr(t *testing.T) string {
 
 const testSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
-// serveConfig is a configuration for serve tests. It leaves the
-// process-wide GC tuner off: its library races with a second start in one
-// process (TestTuneGC tests it).
 func serveConfig(gwAddr, issuer, upstream, extraSession string) string {
 	return fmt.Sprintf(`
 [server]
 listen = %q
 public_url = "http://%s"
 shutdown_timeout = "10s"
-gc_min_heap_mib = 0
 [provider]
 issuer = %q
 client_id = "gh"

@@ -66,7 +66,6 @@ func TestServeUpstreamOptions(t *testing.T) {
 listen = %[1]q
 public_url = "http://%[1]s"
 signing_keys = [%[2]q]
-gc_min_heap_mib = 0
 [provider]
 issuer = %[3]q
 client_id = "gh"
