@@ -176,19 +176,11 @@ introspection_cache_ttl = "1s"
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	call := func(t *testing.T, path, token string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, gw.URL+path, nil)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("X-Forwarded-User", "mallory")
+		hdr := []string{"Accept", "application/json", "X-Forwarded-User", "mallory"}
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+			hdr = append(hdr, "Authorization", "Bearer "+token)
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return getDiscarding(t, client, gw.URL+path, hdr...)
 	}
 	for _, tc := range []struct {
 		name, path, token string

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,19 +52,8 @@ func TestE2ECaddy(t *testing.T) {
 	}
 	harness.Require(t, "node", "chromium")
 	caddyPort, gwPort := harness.FreePort(t), harness.FreePort(t)
-	public := fmt.Sprintf("http://www.gatehouse.localhost:%d", caddyPort)
-	op := harness.StartOP(t, harness.OPConfig{
-		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
-		Users:   []harness.OPUser{alice, bob},
-	})
-	app := startUpstream(t)
-	gw := startGateway(t, gwConfig{
-		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
-		UpstreamURL:  app.URL,
-		ServerExtra:  "trusted_proxies = [\"127.0.0.1\"]\nallowed_redirect_domains = [\".gatehouse.localhost:*\"]",
-		SessionExtra: `cookie_domain = "gatehouse.localhost"`,
-		Extra:        spellingRoutes(app.URL),
-	})
+	w := startSubdomainsWorld(t, caddyPort, gwPort)
+	public, op, app, gw := w.public, w.op, w.app, w.gw
 	// One site for every host name: the most hostile set-up (Caddy's host
 	// matchers would refuse some spellings before the gateway sees them).
 	harness.StartCaddy(t, caddyPort, docsCaddyfile(t, fmt.Sprintf("http://:%d", caddyPort),
@@ -74,21 +62,7 @@ func TestE2ECaddy(t *testing.T) {
 	client := loopbackClient(caddyPort)
 	get := func(t *testing.T, rawURL string, hdr ...string) *http.Response {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return getDiscarding(t, client, rawURL, append([]string{"Accept", "text/html"}, hdr...)...)
 	}
 	t.Run("UnauthenticatedGoesToTheAS", func(t *testing.T) {
 		n := app.count()
@@ -115,11 +89,7 @@ func TestE2ECaddy(t *testing.T) {
 		{"SpoofedOriginalURL", public + "/admin/x", "X-Original-URL", public + "/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := app.count()
-			resp := get(t, tc.url, tc.header, tc.value)
-			if resp.StatusCode == http.StatusOK || app.count() != n {
-				t.Errorf("%s with %s: %d; the application was reached: %v", tc.url, tc.header, resp.StatusCode, app.count() != n)
-			}
+			assertRefused(t, app, tc.url+" with "+tc.header, func() *http.Response { return get(t, tc.url, tc.header, tc.value) })
 		})
 	}
 	t.Run("Spellings", func(t *testing.T) {
@@ -135,47 +105,13 @@ func TestE2ECaddy(t *testing.T) {
 	})
 	deep := public + "/reports/q3?view=full&tab=2"
 	tab.Navigate(t, deep)
-	tab.OPLogin(t, "alice", "any-password")
-	tab.WaitURLPrefix(t, deep)
-	if got := tab.URL(t); got != deep {
-		t.Errorf("landed on %q, want the deep link %q", got, deep)
-	}
-	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/q3?view=full&tab=2") {
-		t.Errorf("page text %q", text)
-	}
-	h := app.last(t)
-	for k, v := range map[string]string{
-		"X-Forwarded-User": "alice-sub", "X-Forwarded-Email": "alice@example.com",
-		"X-Forwarded-Groups": "admins,staff", "X-Forwarded-Preferred-Username": "alice",
-	} {
-		if h.Get(k) != v {
-			t.Errorf("application %s = %q, want %q", k, h.Get(k), v)
-		}
-	}
-	assertNoSpoofedValues(t, h)
-	if c := h.Get("Cookie"); strings.Contains(c, "gatehouse") {
-		t.Errorf("the application received the gateway's cookies: %q", c)
-	}
+	assertAliceLandsOn(t, tab, deep)
+	assertAliceForwarded(t, app.last(t))
 
-	for _, u := range []string{fmt.Sprintf("http://admin.gatehouse.localhost:%d/x", caddyPort), public + "/admin/panel"} {
-		tab.Navigate(t, u)
-		if text := tab.Text(t); !strings.Contains(text, "Hello alice@example.com") {
-			t.Errorf("alice at %s sees %q", u, text)
-		}
-	}
+	adminsOnly := []string{fmt.Sprintf("http://admin.gatehouse.localhost:%d/x", caddyPort), public + "/admin/panel"}
+	assertSees(t, tab, "alice", "Hello alice@example.com", adminsOnly...)
 	bobTab := b.NewIsolatedTab(t)
 	screenshotOnFailure(t, bobTab, "caddy-bob")
-	bobTab.Navigate(t, public+"/reports/q4")
-	bobTab.OPLogin(t, "bob", "x")
-	bobTab.WaitURLPrefix(t, public+"/reports/q4")
-	for _, u := range []string{fmt.Sprintf("http://admin.gatehouse.localhost:%d/x", caddyPort), public + "/admin/panel"} {
-		n := app.count()
-		bobTab.Navigate(t, u)
-		if text := bobTab.Text(t); !strings.Contains(text, "Access denied") {
-			t.Errorf("bob at %s sees %q, want the gateway's 403 page", u, text)
-		}
-		if app.count() != n {
-			t.Errorf("the application was reached by bob at %s", u)
-		}
-	}
+	signIn(t, bobTab, public+"/reports/q4", "bob")
+	assertDenied(t, app, bobTab, "bob", "Access denied", "the gateway's 403 page", adminsOnly...)
 }

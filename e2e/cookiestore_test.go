@@ -15,14 +15,10 @@ import (
 // restart keeps it: the session lives in the browser's cookies.
 func TestE2ECookieStoreReplicasWithoutRedis(t *testing.T) {
 	w := newWorld(t, worldOptions{})
-	a := w.gateway(t, gwConfig{Store: "cookie"})
-	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "cookie"})
+	a, b := w.replicas(t, gwConfig{Store: "cookie"})
 	tab := w.loggedInTab(t, a.URL+"/via-a", "cookie-replicas-final")
 
-	tab.Navigate(t, b.URL+"/via-b")
-	if got := tab.URL(t); got != b.URL+"/via-b" {
-		t.Fatalf("replica B sent the browser to %q instead of serving it", got)
-	}
+	navigateStays(t, tab, b.URL+"/via-b", "replica B")
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Forwarded-Email") != "alice@example.com" ||
 		h.Get("X-Test-Request-URI") != "/via-b" {
 		t.Errorf("through B the upstream saw user %q, email %q at %q", h.Get("X-Forwarded-User"), h.Get("X-Forwarded-Email"), h.Get("X-Test-Request-URI"))
@@ -34,10 +30,7 @@ func TestE2ECookieStoreReplicasWithoutRedis(t *testing.T) {
 	a.restart(t)
 	b.restart(t)
 	for _, gw := range []*gateway{a, b} {
-		tab.Navigate(t, gw.URL+"/after-restart")
-		if got := tab.URL(t); got != gw.URL+"/after-restart" {
-			t.Fatalf("after the restart %s sent the browser to %q", gw.URL, got)
-		}
+		navigateStays(t, tab, gw.URL+"/after-restart", "after the restart")
 	}
 	if !strings.Contains(a.log(), "revocations live in each replica's memory only") {
 		t.Errorf("the gateway did not warn that logout features are lost without Redis")
@@ -66,10 +59,7 @@ func TestE2ECookieStoreConcurrentRefresh(t *testing.T) {
 				t.Errorf("round %d: %s got %d, want 200", round, paths[i], status)
 			}
 		}
-		tab.Navigate(t, gw.URL+fmt.Sprintf("/page-%d", round))
-		if got := tab.URL(t); got != gw.URL+fmt.Sprintf("/page-%d", round) {
-			t.Fatalf("round %d: the browser went to %q, want to stay logged in", round, got)
-		}
+		navigateStays(t, tab, gw.URL+fmt.Sprintf("/page-%d", round), fmt.Sprintf("round %d", round))
 	}
 	after := w.events(t)
 	if n := after["grant.refresh_token"] - before["grant.refresh_token"]; n != 2 {
@@ -87,26 +77,11 @@ func TestE2ECookieStoreBackchannelLogoutRedis(t *testing.T) {
 	w := newWorld(t, worldOptions{backchannel: true})
 	redistest.Require(t)
 	rds := redistest.Start(t)
-	a := w.gateway(t, gwConfig{Store: "cookie", RedisURL: rds.URL})
-	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "cookie", RedisURL: rds.URL})
+	a, b := w.replicas(t, gwConfig{Store: "cookie", RedisURL: rds.URL})
 	tab := w.loggedInTab(t, a.URL+"/before", "cookie-backchannel-final")
-	tab.Navigate(t, b.URL+"/before-b")
-	if got := tab.URL(t); got != b.URL+"/before-b" {
-		t.Fatalf("replica B sent the browser to %q before the logout", got)
-	}
+	navigateStays(t, tab, b.URL+"/before-b", "replica B before the logout")
 
-	sent, failed := w.op.BackchannelLogout(t, alice.Sub)
-	if sent < 1 || failed != 0 {
-		t.Fatalf("the OP sent %d back-channel logouts, %d failed", sent, failed)
-	}
-	n := w.up.count()
-	tab.Navigate(t, b.URL+"/after")
-	if got := tab.URL(t); !strings.HasPrefix(got, w.op.Issuer) {
-		t.Errorf("after back-channel logout replica B let the browser to %q, want the OP", got)
-	}
-	if w.up.count() != n {
-		t.Errorf("the upstream was reached after the back-channel logout")
-	}
+	w.backchannelLogoutEnds(t, tab, b.URL+"/after")
 	if strings.Contains(a.log(), "revocations live in each replica's memory only") {
 		t.Errorf("the gateway warned about lost logout features with Redis configured")
 	}
@@ -168,10 +143,7 @@ func TestE2ENginxCookieStore(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		time.Sleep(ttl + 500*time.Millisecond)
 		path := fmt.Sprintf("/after-expiry-%d", round)
-		tab.Navigate(t, public+path)
-		if got := tab.URL(t); got != public+path {
-			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", round, got)
-		}
+		navigateStays(t, tab, public+path, fmt.Sprintf("after expiry %d (a transparent refresh)", round))
 		if h := app.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
 			t.Fatalf("after expiry %d the application saw user %q", round, h.Get("X-Forwarded-User"))
 		}

@@ -77,6 +77,26 @@ pass_authorization = true
 	return &fapiWorld{op: op, up: up, gw: gw}
 }
 
+// openTab opens the gateway's path in a new browser's tab (its screenshot
+// saved as name if the test fails).
+func (w *fapiWorld) openTab(t *testing.T, name, path string) *harness.Tab {
+	t.Helper()
+	tab := harness.StartBrowser(t).NewTab(t)
+	screenshotOnFailure(t, tab, name)
+	tab.Navigate(t, w.gw.URL+path)
+	return tab
+}
+
+// loggedInTab opens path as openTab does and signs alice in at the OP; the
+// browser is back at path.
+func (w *fapiWorld) loggedInTab(t *testing.T, name, path string) *harness.Tab {
+	t.Helper()
+	tab := w.openTab(t, name, path)
+	tab.OPLogin(t, "alice", "x")
+	tab.WaitURLPrefix(t, w.gw.URL+path)
+	return tab
+}
+
 // checkUpstreamDPoP checks that the upstream's last request carried the
 // user's token as a DPoP-bound one with a valid proof for that request,
 // and returns the token and the proof key's thumbprint.
@@ -144,11 +164,7 @@ func TestE2EFAPI2LoginWithPARAndDPoP(t *testing.T) {
 		opFAPI:        harness.OPFAPI{Profile: true, RequirePAR: true, DPoPNonce: true},
 		providerExtra: "profile = \"fapi2\"\nuse_userinfo = true\n",
 	})
-	tab := harness.StartBrowser(t).NewTab(t)
-	screenshotOnFailure(t, tab, "fapi2-login")
-	tab.Navigate(t, w.gw.URL+"/api/accounts")
-	tab.OPLogin(t, "alice", "x")
-	tab.WaitURLPrefix(t, w.gw.URL+"/api/accounts")
+	w.loggedInTab(t, "fapi2-login", "/api/accounts")
 
 	ev := w.op.Events(t)
 	if ev["pushed_authorization_request.success"] != 1 || ev["grant.authorization_code"] != 1 || ev["userinfo"] != 1 || ev["par.required"] != 0 {
@@ -172,9 +188,7 @@ func TestE2EFAPI2LoginWithPARAndDPoP(t *testing.T) {
 func TestE2EFAPIUnpushedRequestRefused(t *testing.T) {
 	harness.Require(t, "node", "chromium")
 	w := newFAPIWorld(t, fapiOptions{opFAPI: harness.OPFAPI{DPoPNonce: true}, providerExtra: "par = \"off\"\ndpop = true\n"})
-	tab := harness.StartBrowser(t).NewTab(t)
-	screenshotOnFailure(t, tab, "fapi-unpushed")
-	tab.Navigate(t, w.gw.URL+"/api/accounts")
+	tab := w.openTab(t, "fapi-unpushed", "/api/accounts")
 	tab.WaitURLPrefix(t, w.gw.URL+"/oauth2/callback")
 	if text := tab.Text(t); !strings.Contains(text, "refused the gateway's sign-in request") {
 		t.Errorf("page: %q", text)
@@ -193,9 +207,7 @@ func TestE2EFAPIUnpushedRequestRefused(t *testing.T) {
 func TestE2EFAPIUnprovenTokenRequestRefused(t *testing.T) {
 	harness.Require(t, "node", "chromium")
 	w := newFAPIWorld(t, fapiOptions{opFAPI: harness.OPFAPI{DPoPNonce: true}, providerExtra: "dpop = false\n"})
-	tab := harness.StartBrowser(t).NewTab(t)
-	screenshotOnFailure(t, tab, "fapi-unproven")
-	tab.Navigate(t, w.gw.URL+"/api/accounts")
+	tab := w.openTab(t, "fapi-unproven", "/api/accounts")
 	tab.OPLogin(t, "alice", "x")
 	tab.WaitURLPrefix(t, w.gw.URL+"/oauth2/callback")
 	ev := w.op.Events(t)
@@ -220,11 +232,7 @@ func TestE2EDPoPBoundRefreshAndNonceRotation(t *testing.T) {
 		accessTTL: time.Minute, refreshBefore: "2m", // every request refreshes
 		providerExtra: "dpop = true\n",
 	})
-	tab := harness.StartBrowser(t).NewTab(t)
-	screenshotOnFailure(t, tab, "dpop-refresh")
-	tab.Navigate(t, w.gw.URL+"/api/one")
-	tab.OPLogin(t, "alice", "x")
-	tab.WaitURLPrefix(t, w.gw.URL+"/api/one")
+	tab := w.loggedInTab(t, "dpop-refresh", "/api/one")
 	tok1, jkt1 := checkUpstreamDPoP(t, w, "/api/one")
 	before := w.op.Events(t)
 
@@ -351,9 +359,7 @@ func TestE2EJARAndJARMLogin(t *testing.T) {
 func TestE2EUnsignedRequestRefused(t *testing.T) {
 	harness.Require(t, "node", "chromium")
 	w := newFAPIWorld(t, fapiOptions{opFAPI: harness.OPFAPI{JAR: true}, noDPoP: true, providerExtra: "request_object = \"off\"\n"})
-	tab := harness.StartBrowser(t).NewTab(t)
-	screenshotOnFailure(t, tab, "jar-unsigned")
-	tab.Navigate(t, w.gw.URL+"/api/accounts")
+	tab := w.openTab(t, "jar-unsigned", "/api/accounts")
 	if text := tab.Text(t); !strings.Contains(text, "Sign-in service error") {
 		t.Errorf("page: %q", text)
 	}

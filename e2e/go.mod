@@ -10,7 +10,6 @@ require (
 	github.com/go-jose/go-jose/v4 v4.1.8
 	go.opentelemetry.io/proto/otlp v1.11.0
 	golang.org/x/oauth2 v0.37.0
-	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -25,6 +24,7 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/grpc v1.83.2 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/gatehouse-dev/gatehouse => ..

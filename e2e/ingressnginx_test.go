@@ -1,19 +1,15 @@
 package e2e
 
 import (
-	"context"
 	"crypto/sha1" // #nosec: ingress-nginx names its sign-in locations by SHA-1
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 )
@@ -201,19 +197,8 @@ func TestE2EIngressNginx(t *testing.T) {
 	}
 	harness.Require(t, "node", "chromium")
 	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
-	public := fmt.Sprintf("http://www.gatehouse.localhost:%d", nginxPort)
-	op := harness.StartOP(t, harness.OPConfig{
-		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
-		Users:   []harness.OPUser{alice, bob},
-	})
-	app := startUpstream(t)
-	gw := startGateway(t, gwConfig{
-		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
-		UpstreamURL:  app.URL,
-		ServerExtra:  "trusted_proxies = [\"127.0.0.1\"]\nallowed_redirect_domains = [\".gatehouse.localhost:*\"]",
-		SessionExtra: `cookie_domain = "gatehouse.localhost"`,
-		Extra:        spellingRoutes(app.URL),
-	})
+	w := startSubdomainsWorld(t, nginxPort, gwPort)
+	public, app, gw := w.public, w.app, w.gw
 	gwURL := fmt.Sprintf("http://127.0.0.1:%d", gwPort)
 	auth := func(query string) *ingressAuth {
 		return &ingressAuth{
@@ -231,21 +216,7 @@ func TestE2EIngressNginx(t *testing.T) {
 	client := loopbackClient(nginxPort)
 	get := func(t *testing.T, rawURL string, hdr ...string) *http.Response {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return getDiscarding(t, client, rawURL, append([]string{"Accept", "text/html"}, hdr...)...)
 	}
 	t.Run("UnauthenticatedGoesToSignIn", func(t *testing.T) {
 		n := app.count()
@@ -271,15 +242,11 @@ func TestE2EIngressNginx(t *testing.T) {
 		{"SpoofedOriginalURLIsReplaced", "/admin/x", "X-Original-URL", "http://www.gatehouse.localhost/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := app.count()
 			u := public + tc.path
 			if p, ok := strings.CutPrefix(tc.path, "admin:"); ok {
 				u = fmt.Sprintf("http://admin.gatehouse.localhost:%d%s", nginxPort, p)
 			}
-			resp := get(t, u, tc.header, tc.value)
-			if resp.StatusCode == http.StatusOK || app.count() != n {
-				t.Errorf("%s: %s: %d; the application was reached: %v", tc.path, tc.header, resp.StatusCode, app.count() != n)
-			}
+			assertRefused(t, app, tc.path+": "+tc.header, func() *http.Response { return get(t, u, tc.header, tc.value) })
 		})
 	}
 	t.Run("Spellings", func(t *testing.T) {
@@ -292,154 +259,27 @@ func TestE2EIngressNginx(t *testing.T) {
 	tab.SetExtraHeaders(t, map[string]string{"X-Forwarded-User": "mallory", "X-Auth-Request-Groups": "root", "X-Forwarded-Email": "mallory@evil.example"})
 	deep := public + "/reports/q3?view=full&tab=2"
 	tab.Navigate(t, deep)
-	tab.OPLogin(t, "alice", "any-password")
-	tab.WaitURLPrefix(t, deep)
-	if got := tab.URL(t); got != deep {
-		t.Errorf("landed on %q, want the deep link %q", got, deep)
-	}
-	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/q3?view=full&tab=2") {
-		t.Errorf("page text %q", text)
-	}
+	assertAliceLandsOn(t, tab, deep)
 	h := app.last(t)
-	for k, v := range map[string]string{
+	assertHeaders(t, h, map[string]string{
 		"X-Auth-Request-User": "alice-sub", "X-Auth-Request-Email": "alice@example.com", "X-Auth-Request-Groups": "admins,staff",
 		"X-Forwarded-User": "alice-sub", "X-Forwarded-Email": "alice@example.com",
-	} {
-		if h.Get(k) != v {
-			t.Errorf("application %s = %q, want %q", k, h.Get(k), v)
-		}
-	}
+	})
 	assertNoSpoofedValuesOnly(t, h)
 
 	// Host and path rules: alice is in admins.
-	for _, u := range []string{
+	adminsOnly := []string{
 		fmt.Sprintf("http://admin.gatehouse.localhost:%d/x", nginxPort), public + "/admin/panel", public + "/team/board",
-	} {
-		tab.Navigate(t, u)
-		if text := tab.Text(t); !strings.Contains(text, "Hello alice@example.com") {
-			t.Errorf("alice at %s sees %q", u, text)
-		}
 	}
+	assertSees(t, tab, "alice", "Hello alice@example.com", adminsOnly...)
 
 	// Bob (staff) is refused the admins' host and path, and /team, whose
 	// auth-url narrows the rules with ?allowed_groups=admins.
 	bobTab := b.NewIsolatedTab(t)
 	screenshotOnFailure(t, bobTab, "ingress-nginx-bob")
-	bobTab.Navigate(t, public+"/reports/q4")
-	bobTab.OPLogin(t, "bob", "x")
-	bobTab.WaitURLPrefix(t, public+"/reports/q4")
-	for _, u := range []string{
-		fmt.Sprintf("http://admin.gatehouse.localhost:%d/x", nginxPort), public + "/admin/panel", public + "/team/board",
-	} {
-		n := app.count()
-		bobTab.Navigate(t, u)
-		if text := bobTab.Text(t); !strings.Contains(text, "403") {
-			t.Errorf("bob at %s sees %q, want nginx's 403 page", u, text)
-		}
-		if app.count() != n {
-			t.Errorf("the application was reached by bob at %s", u)
-		}
-	}
+	signIn(t, bobTab, public+"/reports/q4", "bob")
+	assertDenied(t, app, bobTab, "bob", "403", "nginx's 403 page", adminsOnly...)
 	if !strings.Contains(gw.log(), "forward-auth query rules in use") {
 		t.Errorf("the gateway did not log the query rules of /team's auth-url")
-	}
-}
-
-// loopbackClient returns an HTTP client that does not follow redirects and
-// connects to 127.0.0.1:port whatever the host name (Go's resolver does not
-// resolve *.localhost names as browsers do).
-func loopbackClient(port int) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
-		}},
-	}
-}
-
-// assertNoSpoofedValuesOnly fails if a value a client injected reached the
-// application (whose identity headers may come in both families).
-func assertNoSpoofedValuesOnly(t *testing.T, h http.Header) {
-	t.Helper()
-	for k, vs := range h {
-		for _, v := range vs {
-			if strings.Contains(v, "mallory") || v == "root" {
-				t.Errorf("a spoofed header reached the application: %s: %s", k, v)
-			}
-		}
-	}
-}
-
-// spellingRoutes is the routes of the hostile-request corpus
-// (internal/canon/testdata/hostile-requests.txt), appended to the
-// gateway's first upstream ("/", which it makes public), plus /reports and
-// /team, which need a session.
-func spellingRoutes(appURL string) string {
-	return fmt.Sprintf(`auth = "public"
-
-[[upstream]]
-name = "admin"
-path_prefix = "/admin"
-url = %[1]q
-allowed_groups = ["admins"]
-
-[[upstream]]
-name = "admin-host"
-host = "admin.gatehouse.localhost"
-url = %[1]q
-allowed_groups = ["admins"]
-
-[[upstream]]
-name = "reports"
-path_prefix = "/reports"
-url = %[1]q
-
-[[upstream]]
-name = "team"
-path_prefix = "/team"
-url = %[1]q
-`, appURL)
-}
-
-// checkSpellings sends every spelling of the corpus anonymously through a
-// front proxy (at frontAddr, port frontPort) and asserts that none is
-// answered with a 5xx, and none reaches the application when the
-// canonical request it means may not be reached anonymously (as the
-// gateway, at gwAddr, decides for the canonical request itself). At least
-// one allowed request must pass, so that a front proxy refusing everything
-// does not pass the test.
-func checkSpellings(t *testing.T, app *upstream, gwAddr, frontAddr string, frontPort int) {
-	t.Helper()
-	send := func(addr, host, target string) (int, bool) {
-		t.Helper()
-		before := app.count()
-		status := rawStatus(t, addr, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\nConnection: close\r\n\r\n", target, host))
-		return status, app.count() > before
-	}
-	canonAllowed := map[string]bool{}
-	passed := 0
-	for _, s := range readSpellings(t, frontPort) {
-		key := s.canonHost + " " + s.canonPath
-		allowed, seen := canonAllowed[key]
-		if !seen {
-			_, allowed = send(gwAddr, s.canonHost, s.canonPath)
-			canonAllowed[key] = allowed
-		}
-		status, reached := send(frontAddr, s.host, s.target)
-		t.Logf("%-40s %-45s %d%s  canonical %s allowed=%v", s.host, s.target, status, reachedMark(reached), key, allowed)
-		if status >= 500 {
-			t.Errorf("Host %s, %s: %d", s.host, s.target, status)
-		}
-		if reached && !allowed {
-			t.Errorf("Host %s, %s reached the application, but %s may not be reached anonymously", s.host, s.target, key)
-		}
-		if reached {
-			passed++
-		}
-	}
-	if passed == 0 {
-		t.Errorf("no spelling reached the application: the front proxy refuses even what may pass")
 	}
 }

@@ -59,10 +59,7 @@ func TestE2ENginxOAuth2ProxySignIn(t *testing.T) {
 	harness.Require(t, "node", "chromium")
 	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
 	public := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
-	op := harness.StartOP(t, harness.OPConfig{
-		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
-		Users:   []harness.OPUser{alice},
-	})
+	op := startFrontProxyOP(t, public, alice)
 	app := startUpstream(t)
 	startGateway(t, gwConfig{
 		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
@@ -90,14 +87,7 @@ func TestE2ENginxOAuth2ProxySignIn(t *testing.T) {
 		t.Fatalf("at %q the page says %q, want the sign-in page at the deep link", got, text)
 	}
 	tab.Click(t, "#sign-in")
-	tab.OPLogin(t, "alice", "any-password")
-	tab.WaitURLPrefix(t, deep)
-	if got := tab.URL(t); got != deep {
-		t.Errorf("landed on %q, want the deep link %q", got, deep)
-	}
-	if text := tab.Text(t); !contains(text, "Hello alice@example.com", "/reports/q3?view=full&tab=2") {
-		t.Errorf("page text %q", text)
-	}
+	assertAliceLandsOn(t, tab, deep)
 	if h := app.last(t); h.Get("X-User") != "alice-sub" {
 		t.Errorf("the application saw X-User %q", h.Get("X-User"))
 	}

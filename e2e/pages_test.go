@@ -17,6 +17,16 @@ import (
 // ui-screenshots).
 func screenshotDir() string { return os.Getenv("GATEHOUSE_UI_SCREENSHOTS") }
 
+// checkPageSays fails the test unless the page in tab (what, for the
+// message) says each of want, and checks it as checkPage does.
+func checkPageSays(t *testing.T, tab *harness.Tab, name, what string, want ...string) {
+	t.Helper()
+	if text := tab.Text(t); !contains(text, want...) {
+		t.Fatalf("%s: %q", what, text)
+	}
+	checkPage(t, tab, name)
+}
+
 // checkPage runs axe-core on the tab's page, fails the test for any
 // violation, and saves the page's screenshot as name.png when asked to.
 func checkPage(t *testing.T, tab *harness.Tab, name string) {
@@ -48,47 +58,29 @@ allowed_groups = ["auditors"]
 
 	// 404: the reserved prefix.
 	tab.Navigate(t, gw.URL+"/oauth2/nowhere")
-	if text := tab.Text(t); !strings.Contains(text, "Not found") {
-		t.Fatalf("404 page: %q", text)
-	}
-	checkPage(t, tab, "not-found")
+	checkPageSays(t, tab, "not-found", "404 page", "Not found")
 
 	// 401 with the sign-in button: /oauth2/userinfo without a session.
 	tab.Navigate(t, gw.URL+"/oauth2/userinfo")
-	if text := tab.Text(t); !strings.Contains(text, "Sign in") {
-		t.Fatalf("401 page: %q", text)
-	}
-	checkPage(t, tab, "sign-in")
+	checkPageSays(t, tab, "sign-in", "401 page", "Sign in")
 
 	// 400 with "Start again": a callback whose login is unknown.
 	tab.Navigate(t, gw.URL+"/oauth2/callback?state=expired&code=x")
-	if text := tab.Text(t); !strings.Contains(text, "Start again") {
-		t.Fatalf("400 page: %q", text)
-	}
-	checkPage(t, tab, "start-again")
+	checkPageSays(t, tab, "start-again", "400 page", "Start again")
 
 	// The signed-out page (no session).
 	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
-	if text := tab.Text(t); !strings.Contains(text, "signed out") {
-		t.Fatalf("signed-out page: %q", text)
-	}
-	checkPage(t, tab, "signed-out")
+	checkPageSays(t, tab, "signed-out", "signed-out page", "signed out")
 
 	// 403 naming the user, who is not an auditor.
 	tab.Navigate(t, gw.URL+"/admin/report")
 	tab.OPLogin(t, "alice", "x")
 	tab.WaitURLPrefix(t, gw.URL+"/admin/report")
-	if text := tab.Text(t); !contains(text, "Access denied", "alice@example.com", "Use another account", "Sign out") {
-		t.Fatalf("403 page: %q", text)
-	}
-	checkPage(t, tab, "forbidden")
+	checkPageSays(t, tab, "forbidden", "403 page", "Access denied", "alice@example.com", "Use another account", "Sign out")
 
 	// The sign-out confirmation (with a session), then its button.
 	tab.Navigate(t, gw.URL+"/oauth2/sign_out")
-	if text := tab.Text(t); !strings.Contains(text, "Sign out?") {
-		t.Fatalf("sign-out page: %q", text)
-	}
-	checkPage(t, tab, "sign-out")
+	checkPageSays(t, tab, "sign-out", "sign-out page", "Sign out?")
 
 	// The 403's "Sign out" button ends the session (a same-origin POST).
 	tab.Navigate(t, gw.URL+"/admin/report")

@@ -20,20 +20,8 @@ func TestE2ERestDPoPBoundSessionTwoReplicas(t *testing.T) {
 	harness.Require(t, "node", "chromium")
 	redistest.Require(t)
 	rds := redistest.Start(t)
-	w := newWorld(t, worldOptions{extra: []harness.OPClient{{
-		ID: mobileClientID, AuthMethod: "none", ApplicationType: "native", RedirectURIs: []string{mobileRedirect},
-	}}})
-	rest := `
-[rest_api]
-enabled = true
-
-[[rest_api.application]]
-name = "app"
-redirect_uris = ["` + mobileRedirect + `"]
-client_id = "` + mobileClientID + `"
-`
-	a := w.gateway(t, gwConfig{Store: "redis", RedisURL: rds.URL, Extra: rest})
-	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "redis", RedisURL: rds.URL, Extra: rest})
+	w := newWorld(t, worldOptions{extra: []harness.OPClient{mobileClient}})
+	a, b := w.replicas(t, gwConfig{Store: "redis", RedisURL: rds.URL, Extra: restAppConfig})
 	key, err := login.NewDPoPKey()
 	if err != nil {
 		t.Fatal(err)
@@ -47,19 +35,9 @@ client_id = "` + mobileClientID + `"
 		return p
 	}
 	client := &http.Client{Timeout: 15 * time.Second}
-	send := func(base, method, path string, hdr ...string) *http.Response {
+	get := func(base, path string, hdr ...string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, nil)
-		req.Header.Set("Accept", "application/json")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return getDiscarding(t, client, base+path, append([]string{"Accept", "application/json"}, hdr...)...)
 	}
 
 	// The app starts the flow on replica A with a proof, logs in in the
@@ -82,17 +60,7 @@ client_id = "` + mobileClientID + `"
 	if authURL == "" {
 		t.Fatalf("authorization request: %s", raw)
 	}
-	tab := w.browser.NewTab(t)
-	screenshotOnFailure(t, tab, "rest-dpop")
-	redirects := tab.InterceptScheme(t, mobileScheme)
-	tab.Navigate(t, authURL)
-	tab.OPLogin(t, "alice", "x")
-	var redirect string
-	select {
-	case redirect = <-redirects:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the OP never redirected to the app; the tab is at %s", tab.URL(t))
-	}
+	redirect := w.appLogin(t, authURL, "rest-dpop", "x")
 	resp, _, raw = app.do(http.MethodPost, b.URL+"/auth/rest/public/authentication/oauth2-client/authorization-response/", handle, map[string]string{"url": redirect})
 	token := resp.Header.Get("Access-Token")
 	if resp.StatusCode != http.StatusOK || token == "" {
@@ -101,7 +69,7 @@ client_id = "` + mobileClientID + `"
 
 	const api = "/api/orders"
 	good := proof(key, http.MethodGet, api, token)
-	if resp := send(a.URL, http.MethodGet, api, "Authorization", "DPoP "+token, "DPoP", good); resp.StatusCode != http.StatusOK {
+	if resp := get(a.URL, api, "Authorization", "DPoP "+token, "DPoP", good); resp.StatusCode != http.StatusOK {
 		t.Fatalf("replica A with a proof: %d", resp.StatusCode)
 	}
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("Authorization") != "" || h.Get("DPoP") != "" {
@@ -115,7 +83,7 @@ client_id = "` + mobileClientID + `"
 		"DPoP scheme, no proof":      {"Authorization", "DPoP " + token},
 		"proof for the session path": {"Authorization", "DPoP " + token, "DPoP", proof(key, http.MethodGet, "/auth/rest/protected/session/", token)},
 	} {
-		resp := send(b.URL, http.MethodGet, api, hdr...)
+		resp := get(b.URL, api, hdr...)
 		if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "DPoP") {
 			t.Errorf("%s: %d %q, want 401 with a DPoP challenge", name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
@@ -123,7 +91,7 @@ client_id = "` + mobileClientID + `"
 	if w.up.count() != n {
 		t.Error("the upstream was reached without a valid proof")
 	}
-	if resp := send(b.URL, http.MethodGet, api, "Authorization", "DPoP "+token, "DPoP", proof(key, http.MethodGet, api, token)); resp.StatusCode != http.StatusOK {
+	if resp := get(b.URL, api, "Authorization", "DPoP "+token, "DPoP", proof(key, http.MethodGet, api, token)); resp.StatusCode != http.StatusOK {
 		t.Errorf("replica B with a fresh proof: %d", resp.StatusCode)
 	}
 }

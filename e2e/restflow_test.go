@@ -17,6 +17,41 @@ const (
 	mobileRedirect = mobileScheme + ":/oauth2redirect"
 )
 
+// mobileClient is the native app's public client at the OP.
+var mobileClient = harness.OPClient{
+	ID: mobileClientID, AuthMethod: "none", ApplicationType: "native", RedirectURIs: []string{mobileRedirect},
+}
+
+// restAppConfig turns the REST flow API on for the native app.
+const restAppConfig = `
+[rest_api]
+enabled = true
+
+[[rest_api.application]]
+name = "app"
+redirect_uris = ["` + mobileRedirect + `"]
+client_id = "` + mobileClientID + `"
+`
+
+// appLogin is the system browser: it opens authURL, signs alice in at the
+// OP with password and returns the redirect to the app's private-use
+// scheme that the OP sends it to (the URL the "OS" hands to the app).
+func (w *world) appLogin(t *testing.T, authURL, screenshot, password string) string {
+	t.Helper()
+	tab := w.browser.NewTab(t)
+	screenshotOnFailure(t, tab, screenshot)
+	redirects := tab.InterceptScheme(t, mobileScheme)
+	tab.Navigate(t, authURL)
+	tab.OPLogin(t, "alice", password)
+	select {
+	case redirect := <-redirects:
+		return redirect
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the OP never redirected to %s; the tab is at %s", mobileRedirect, tab.URL(t))
+		return ""
+	}
+}
+
 // nativeApp is a scripted mobile app: a plain HTTP client that keeps its
 // credentials itself (no cookies) and talks JSON to the REST flow API.
 type nativeApp struct {
@@ -92,18 +127,8 @@ func TestE2ERestNativeAppLogin(t *testing.T) {
 
 func testRestNativeAppLogin(t *testing.T, provider string) {
 	const ttl = 4 * time.Second
-	w := newWorld(t, worldOptions{provider: provider, accessTTL: ttl, extra: []harness.OPClient{{
-		ID: mobileClientID, AuthMethod: "none", ApplicationType: "native", RedirectURIs: []string{mobileRedirect},
-	}}})
-	gw := w.gateway(t, gwConfig{Extra: `
-[rest_api]
-enabled = true
-
-[[rest_api.application]]
-name = "app"
-redirect_uris = ["` + mobileRedirect + `"]
-client_id = "` + mobileClientID + `"
-`})
+	w := newWorld(t, worldOptions{provider: provider, accessTTL: ttl, extra: []harness.OPClient{mobileClient}})
+	gw := w.gateway(t, gwConfig{Extra: restAppConfig})
 	app := &nativeApp{t: t, c: &http.Client{Timeout: 15 * time.Second}}
 
 	// 1-2. The protected API refuses the app and says where to start.
@@ -128,17 +153,7 @@ client_id = "` + mobileClientID + `"
 
 	// 4. The system browser logs in at the OP, which redirects to the app's
 	// private-use scheme: the "OS" hands that URL to the app.
-	tab := w.browser.NewTab(t)
-	screenshotOnFailure(t, tab, "rest-native-app")
-	redirects := tab.InterceptScheme(t, mobileScheme)
-	tab.Navigate(t, authURL)
-	tab.OPLogin(t, "alice", "any-password")
-	var redirect string
-	select {
-	case redirect = <-redirects:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the OP never redirected to %s; the tab is at %s", mobileRedirect, tab.URL(t))
-	}
+	redirect := w.appLogin(t, authURL, "rest-native-app", "any-password")
 	if !strings.HasPrefix(redirect, mobileRedirect+"?") || !strings.Contains(redirect, "code=") {
 		t.Fatalf("the app received %q", redirect)
 	}
@@ -160,15 +175,10 @@ client_id = "` + mobileClientID + `"
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello alice@example.com") {
 		t.Fatalf("protected API with the session token: %d %s", resp.StatusCode, body)
 	}
-	h := w.up.last(t)
-	for k, v := range map[string]string{
+	assertHeaders(t, w.up.last(t), map[string]string{
 		"X-Forwarded-User": "alice-sub", "X-Forwarded-Email": "alice@example.com",
 		"X-Forwarded-Groups": "admins,staff", "X-Test-Request-URI": "/api/orders?page=1", "Authorization": "",
-	} {
-		if h.Get(k) != v {
-			t.Errorf("upstream %s = %q, want %q", k, h.Get(k), v)
-		}
-	}
+	})
 
 	// The access token (issued to the app's public client) expires: the
 	// gateway refreshes it with that client, transparently.

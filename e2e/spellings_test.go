@@ -57,52 +57,23 @@ func TestE2ENginxRequestSpellings(t *testing.T) {
 	harness.Require(t, "node")
 	nginxPort, gwPort := harness.FreePort(t), harness.FreePort(t)
 	public := fmt.Sprintf("http://www.gatehouse.localhost:%d", nginxPort)
-	op := harness.StartOP(t, harness.OPConfig{
-		Clients: []harness.OPClient{{ID: gwClientID, Secret: gwClientSecret, RedirectURIs: []string{public + "/oauth2/callback"}}},
-		Users:   []harness.OPUser{alice, bob},
-	})
+	op := startFrontProxyOP(t, public, alice, bob)
 	app := startUpstream(t)
 	gw := startGateway(t, gwConfig{
 		Port: gwPort, PublicURL: public, Issuer: op.Issuer, ClientID: gwClientID, ClientSecret: gwClientSecret,
 		UpstreamURL: app.URL,
 		ServerExtra: `trusted_proxies = ["127.0.0.1"]`,
-		Extra: fmt.Sprintf(`auth = "public"
-
-[[upstream]]
-name = "admin"
-path_prefix = "/admin"
-url = %[1]q
-allowed_groups = ["admins"]
-
-[[upstream]]
-name = "admin-host"
-host = "admin.gatehouse.localhost"
-url = %[1]q
-allowed_groups = ["admins"]
-`, app.URL),
+		Extra:       hostileRoutes(app.URL),
 	})
 	harness.StartNginx(t, nginxPort, nginxHTTP, fmt.Sprintf(nginxServer, gwPort, app.URL))
 	gwAddr, nginxAddr := strings.TrimPrefix(gw.URL, "http://"), fmt.Sprintf("127.0.0.1:%d", nginxPort)
 
-	// send returns the status of one raw request and whether it reached
-	// the application.
-	send := func(addr, host, target string) (int, bool) {
-		t.Helper()
-		before := app.count()
-		status := rawStatus(t, addr, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\nConnection: close\r\n\r\n", target, host))
-		return status, app.count() > before
-	}
-	canonAllowed := map[string]bool{}
+	p := newSpellingProbe(t, app, gwAddr)
 	var mismatches []string
 	for _, s := range readSpellings(t, nginxPort) {
-		key := s.canonHost + " " + s.canonPath
-		allowed, seen := canonAllowed[key]
-		if !seen {
-			_, allowed = send(gwAddr, s.canonHost, s.canonPath)
-			canonAllowed[key] = allowed
-		}
-		ns, nReached := send(nginxAddr, s.host, s.target)
-		ds, dReached := send(gwAddr, s.host, s.target)
+		key, allowed := p.allowed(s)
+		ns, nReached := p.send(nginxAddr, s.host, s.target)
+		ds, dReached := p.send(gwAddr, s.host, s.target)
 		t.Logf("%-40s %-45s nginx %d%s  gateway %d%s  canonical %s allowed=%v", s.host, s.target,
 			ns, reachedMark(nReached), ds, reachedMark(dReached), key, allowed)
 		if ns >= 500 || ds >= 500 {
@@ -122,8 +93,8 @@ allowed_groups = ["admins"]
 	for _, m := range mismatches {
 		t.Errorf("nginx and the gateway decide differently: %s", m)
 	}
-	if len(canonAllowed) < 4 {
-		t.Fatalf("the corpus has only %d canonical requests", len(canonAllowed))
+	if len(p.canon) < 4 {
+		t.Fatalf("the corpus has only %d canonical requests", len(p.canon))
 	}
 }
 

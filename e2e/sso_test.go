@@ -110,6 +110,36 @@ func (w *world) gateway(t *testing.T, c gwConfig) *gateway {
 	return startGateway(t, c)
 }
 
+// replicas starts two gateways with c, replica A at the world's port and
+// B at another, both serving the world's public URL (as behind a load
+// balancer; cookies are per host, not per port, so the browser carries
+// its session to both).
+func (w *world) replicas(t *testing.T, c gwConfig) (a, b *gateway) {
+	t.Helper()
+	a = w.gateway(t, c)
+	c.Port, c.PublicURL = harness.FreePort(t), w.gwPublic
+	return a, w.gateway(t, c)
+}
+
+// backchannelLogoutEnds has the OP end alice's OP session and notify the
+// gateway, and fails unless the browser in tab, at afterURL, is then sent
+// to the OP and the upstream is not reached.
+func (w *world) backchannelLogoutEnds(t *testing.T, tab *harness.Tab, afterURL string) {
+	t.Helper()
+	sent, failed := w.op.BackchannelLogout(t, alice.Sub)
+	if sent < 1 || failed != 0 {
+		t.Fatalf("the OP sent %d back-channel logouts, %d failed", sent, failed)
+	}
+	n := w.up.count()
+	tab.Navigate(t, afterURL)
+	if got := tab.URL(t); !strings.HasPrefix(got, w.op.Issuer) {
+		t.Errorf("after back-channel logout the browser is at %q, want the OP", got)
+	}
+	if w.up.count() != n {
+		t.Errorf("the upstream was reached after the back-channel logout")
+	}
+}
+
 // forEachProvider runs the scenario against each OP, as a subtest named
 // after it.
 func forEachProvider(t *testing.T, scenario func(t *testing.T, provider string)) {
@@ -145,6 +175,17 @@ func (w *world) loggedInTab(t *testing.T, url, name string) *harness.Tab {
 	tab.OPLogin(t, "alice", "x")
 	tab.WaitURLPrefix(t, url)
 	return tab
+}
+
+// navigateStays sends the browser in tab to u and stops the test unless
+// the gateway served u, with no detour to the OP (when says at what point,
+// for the message).
+func navigateStays(t *testing.T, tab *harness.Tab, u, when string) {
+	t.Helper()
+	tab.Navigate(t, u)
+	if got := tab.URL(t); got != u {
+		t.Fatalf("%s: the browser went to %q, want it served %s", when, got, u)
+	}
 }
 
 // screenshotOnFailure saves the tab's page when the test fails and prints where.
@@ -202,23 +243,16 @@ func TestE2ETwoReplicasShareRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	// Both replicas serve the same public URL (as behind a load balancer);
 	// cookies are per host, not per port, so the browser carries the session to both.
-	a := w.gateway(t, gwConfig{Store: "redis", RedisURL: rds.URL})
-	b := w.gateway(t, gwConfig{Port: harness.FreePort(t), PublicURL: w.gwPublic, Store: "redis", RedisURL: rds.URL})
+	a, b := w.replicas(t, gwConfig{Store: "redis", RedisURL: rds.URL})
 	tab := w.loggedInTab(t, a.URL+"/via-a", "replicas-final")
 
-	tab.Navigate(t, b.URL+"/via-b")
-	if got := tab.URL(t); got != b.URL+"/via-b" {
-		t.Fatalf("replica B sent the browser to %q instead of serving it", got)
-	}
+	navigateStays(t, tab, b.URL+"/via-b", "replica B")
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Test-Request-URI") != "/via-b" {
 		t.Errorf("through B the upstream saw %q at %q", h.Get("X-Forwarded-User"), h.Get("X-Test-Request-URI"))
 	}
 
 	a.restart(t)
-	tab.Navigate(t, a.URL+"/after-restart")
-	if got := tab.URL(t); got != a.URL+"/after-restart" {
-		t.Fatalf("after restarting A the browser went to %q", got)
-	}
+	navigateStays(t, tab, a.URL+"/after-restart", "after restarting A")
 	if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" {
 		t.Errorf("after restart the upstream saw user %q", h.Get("X-Forwarded-User"))
 	}
@@ -262,10 +296,7 @@ func testTransparentRefresh(t *testing.T, provider string) {
 	for i := 1; i <= 2; i++ {
 		time.Sleep(ttl + 500*time.Millisecond)
 		path := fmt.Sprintf("/after-expiry-%d", i)
-		tab.Navigate(t, gw.URL+path)
-		if got := tab.URL(t); got != gw.URL+path {
-			t.Fatalf("after expiry %d the browser went to %q, want a transparent refresh", i, got)
-		}
+		navigateStays(t, tab, gw.URL+path, fmt.Sprintf("after expiry %d (a transparent refresh)", i))
 		// The identity stays whole: the claims of the refreshed ID token (or
 		// of the first one, when the OP sends none) are the user's.
 		if h := w.up.last(t); h.Get("X-Forwarded-User") != "alice-sub" || h.Get("X-Forwarded-Email") != "alice@example.com" || h.Get("X-Forwarded-Groups") != "admins,staff" {

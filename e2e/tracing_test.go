@@ -2,43 +2,14 @@ package e2e
 
 import (
 	"encoding/hex"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/gatehouse-dev/gatehouse/internal/tracing/otlptest"
 )
-
-// otlpReceiver is an OTLP/HTTP trace receiver (protobuf at /v1/traces)
-// that keeps what it decodes.
-type otlpReceiver struct {
-	mu    sync.Mutex
-	spans []*tracepb.Span
-}
-
-func (rc *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(r.Body)
-	var req collectorpb.ExportTraceServiceRequest
-	if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(data, &req) != nil {
-		http.Error(w, "not an OTLP/HTTP protobuf export", http.StatusBadRequest)
-		return
-	}
-	rc.mu.Lock()
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			rc.spans = append(rc.spans, ss.GetSpans()...)
-		}
-	}
-	rc.mu.Unlock()
-	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
-}
 
 // TestE2ETracingThroughTheOP logs in through the real OP (oidc-provider)
 // in Chromium with tracing on, exporting to an in-process OTLP receiver:
@@ -47,7 +18,7 @@ func (rc *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // of its call, in the trace the access log names.
 func TestE2ETracingThroughTheOP(t *testing.T) {
 	w := newWorld(t, worldOptions{})
-	rc := &otlpReceiver{}
+	rc := &otlptest.Receiver{}
 	collector := httptest.NewServer(rc)
 	defer collector.Close()
 	gw := w.gateway(t, gwConfig{Extra: `
@@ -63,20 +34,10 @@ insecure = true
 	upTP := w.up.last(t).Get("Traceparent")
 	gw.stop(t) // exports the spans still queued
 
-	rc.mu.Lock()
-	spans := append([]*tracepb.Span(nil), rc.spans...)
-	rc.mu.Unlock()
+	spans := rc.Spans()
 	byID := map[string]*tracepb.Span{}
 	for _, s := range spans {
 		byID[hex.EncodeToString(s.GetSpanId())] = s
-	}
-	attr := func(s *tracepb.Span, key string) string {
-		for _, a := range s.GetAttributes() {
-			if a.GetKey() == key {
-				return a.GetValue().String()
-			}
-		}
-		return ""
 	}
 	var exchange, upstreamCall, par *tracepb.Span
 	for _, s := range spans {
@@ -94,18 +55,18 @@ insecure = true
 	}
 	// provider.par is "auto" by default and the OP offers PAR: the login
 	// pushed its request, in a span named for it (not "oauth2 other").
-	if par == nil || !strings.Contains(attr(par, "http.response.status_code"), "201") {
+	if par == nil || !strings.Contains(otlptest.Attr(par, "http.response.status_code"), "201") {
 		t.Errorf("no pushed authorization request span answered 201 (%v)", par)
 	}
 	for _, s := range spans {
 		if s.GetName() == "oauth2 other" {
-			t.Errorf("an AS call named %q: %s", s.GetName(), attr(s, "url.path"))
+			t.Errorf("an AS call named %q: %s", s.GetName(), otlptest.Attr(s, "url.path"))
 		}
 	}
 	if parent := byID[hex.EncodeToString(exchange.GetParentSpanId())]; parent == nil || parent.GetName() != "GET oauth2_callback" {
 		t.Errorf("the code exchange's parent is %v, want the callback's server span", parent)
 	}
-	if !strings.Contains(attr(exchange, "http.response.status_code"), "200") {
+	if !strings.Contains(otlptest.Attr(exchange, "http.response.status_code"), "200") {
 		t.Errorf("code exchange at the OP: %v", exchange.GetAttributes())
 	}
 	if upstreamCall == nil {

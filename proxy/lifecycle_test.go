@@ -74,19 +74,11 @@ func (e *env) sessionCookie(c *http.Client) string {
 	return strings.Join(parts, "; ")
 }
 
-// apiGet sends an API-style request (401 rather than a redirect without a session).
+// apiGet sends an API-style request (401 rather than a redirect without
+// a session) and returns its status (0: no answer).
 func apiGet(t *testing.T, rawURL, cookie string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Cookie", cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Errorf("GET %s: %v", rawURL, err)
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return cookieGet(t, rawURL, cookie).StatusCode
 }
 
 // TestRefreshStorm: with an AS that rotates refresh tokens and detects
@@ -96,39 +88,15 @@ func apiGet(t *testing.T, rawURL, cookie string) int {
 func TestRefreshStorm(t *testing.T) {
 	for _, sp := range storePairs {
 		t.Run(sp.name, func(t *testing.T) {
-			if sp.name != "SharedMemory" {
-				redistest.Require(t)
-			}
-			a, b := sp.make(t)
 			clock := newFakeClock()
-			e := newEnv(t, envOptions{store: a, now: clock.Now})
-			replicaB := e.replica(b)
-			c := e.browser()
-			e.loginAs(c, "/", "alice")
-			cookie := e.sessionCookie(c)
-
-			clock.Advance(devop.DefaultAccessTokenTTL + time.Second)
-			before := e.as.Stats()
-			var wg sync.WaitGroup
+			e, replicaB, cookie := startReplicas(t, sp, envOptions{now: clock.Now})
 			var failed atomic.Int32
-			for range 50 {
-				for _, base := range []string{e.gwURL, replicaB} {
-					wg.Go(func() {
-						if code := apiGet(t, base+"/storm", cookie); code != http.StatusOK {
-							failed.Add(1)
-							t.Errorf("request through %s: status %d", base, code)
-						}
-					})
+			refreshStorm(t, e, clock, 50, []string{e.gwURL, replicaB}, func(base string) {
+				if code := apiGet(t, base+"/storm", cookie); code != http.StatusOK {
+					failed.Add(1)
+					t.Errorf("request through %s: status %d", base, code)
 				}
-			}
-			wg.Wait()
-			after := e.as.Stats()
-			if n := after.Refreshes - before.Refreshes; n != 1 {
-				t.Errorf("the AS saw %d refreshes, want exactly 1", n)
-			}
-			if after.RefreshReuseDetected != before.RefreshReuseDetected {
-				t.Errorf("the AS detected refresh token reuse")
-			}
+			})
 			if failed.Load() == 0 {
 				for _, base := range []string{e.gwURL, replicaB} {
 					if code := apiGet(t, base+"/after", cookie); code != http.StatusOK {
@@ -156,28 +124,8 @@ func TestBackchannelLogoutAcrossReplicas(t *testing.T) {
 	for _, sp := range storePairs {
 		for _, by := range []string{"sid", "sub"} {
 			t.Run(sp.name+"/"+by, func(t *testing.T) {
-				if sp.name != "SharedMemory" {
-					redistest.Require(t)
-				}
-				a, b := sp.make(t)
-				e := newEnv(t, envOptions{store: a, hooks: devop.Hooks{IDToken: func(c map[string]any) { c["sid"] = "op-session-1" }}})
-				replicaB := e.replica(b)
-				c := e.browser()
-				e.loginAs(c, "/", "alice")
-				cookie := e.sessionCookie(c)
-				if code := apiGet(t, replicaB+"/", cookie); code != http.StatusOK {
-					t.Fatalf("through B before logout: %d", code)
-				}
-				claims := e.as.LogoutTokenClaims(testClientID, "user-alice", "")
-				if by == "sid" {
-					claims = e.as.LogoutTokenClaims(testClientID, "", "op-session-1")
-				}
-				if code := e.postLogoutToken(t, e.gwURL, e.sign(t, claims)); code != http.StatusOK {
-					t.Fatalf("back-channel logout at A: %d", code)
-				}
-				if code := apiGet(t, replicaB+"/", cookie); code != http.StatusUnauthorized {
-					t.Errorf("through B after logout at A: %d, want 401", code)
-				}
+				e, replicaB, cookie := startReplicas(t, sp, envOptions{hooks: withSID})
+				backchannelLogoutEndsOnB(t, e, replicaB, cookie, by)
 			})
 		}
 	}

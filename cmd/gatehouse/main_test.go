@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/devop"
 	"github.com/gatehouse-dev/gatehouse/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/session"
 	"github.com/gatehouse-dev/gatehouse/session/redisstore"
@@ -138,25 +137,6 @@ url = "http://127.0.0.1:8080"
 			t.Errorf("err %v, stderr:\n%s", err, errOut)
 		}
 	})
-}
-
-// startAS runs the development AS for one client whose redirect URI is on gwAddr.
-func startAS(t *testing.T, gwAddr string) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	as, err := devop.New(devop.Options{
-		Issuer: "http://" + srv.Listener.Addr().String(),
-		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
-			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
-		AutoApproveUser: "alice",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = as
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func freeAddr(t *testing.T) string {

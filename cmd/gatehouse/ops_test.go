@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,29 +34,11 @@ func TestMetricsAfterLoginAndRefresh(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer up.Close()
 	gwAddr, metricsAddr := freeAddr(t), freeAddr(t)
-	asSrv := httptest.NewUnstartedServer(nil)
-	as, err := devop.New(devop.Options{
-		Issuer: "http://" + asSrv.Listener.Addr().String(),
-		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
-			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
-		AutoApproveUser: "alice", AccessTokenTTL: 90 * time.Second, RotateRefreshTokens: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	asSrv.Config.Handler = as
-	asSrv.Start()
-	defer asSrv.Close()
+	asSrv := startDevAS(t, gwAddr, asOptions{Refreshing: true})
 	cfg := serveConfig(gwAddr, asSrv.URL, up.URL, `refresh_before = "100s"`) // every request refreshes
 	cfg = strings.Replace(cfg, "[provider]", "metrics_listen = \""+metricsAddr+"\"\n[provider]", 1)
 	p := writeFile(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	var logs lockedBuffer
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	stop := sync.OnceFunc(func() { cancel(); <-errc })
+	logs, stop := startServe(p)
 	defer stop()
 	waitReady(t, "http://"+gwAddr)
 
@@ -200,13 +181,8 @@ func TestServeTLSWithHTTP2AndCertReload(t *testing.T) {
 	cfg = strings.Replace(cfg, `public_url = "http://`+gwAddr+`"`, `public_url = "https://`+gwAddr+`"`+
 		"\ntls_cert_file = \""+certFile+"\"\ntls_key_file = \""+keyFile+"\"", 1)
 	p := writeFile(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	var logs lockedBuffer
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	defer func() { cancel(); <-errc }()
+	logs, stop := startServe(p)
+	defer stop()
 
 	get := func(trust *x509.Certificate) (*http.Response, error) {
 		pool := x509.NewCertPool()

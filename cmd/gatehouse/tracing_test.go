@@ -1,8 +1,6 @@
 package main
 
 import (
-	"compress/gzip"
-	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -13,69 +11,10 @@ import (
 	"testing"
 	"time"
 
-	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/gatehouse-dev/gatehouse/internal/devop"
+	"github.com/gatehouse-dev/gatehouse/internal/tracing/otlptest"
 )
-
-// otlpReceiver is an OTLP/HTTP trace receiver (protobuf bodies at
-// /v1/traces) that keeps every span it decodes.
-type otlpReceiver struct {
-	mu       sync.Mutex
-	spans    []*tracepb.Span
-	services []string // service.name of each resource
-	headers  []http.Header
-}
-
-func (rc *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "not an OTLP/HTTP protobuf export", http.StatusBadRequest)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var req collectorpb.ExportTraceServiceRequest
-	if err := proto.Unmarshal(data, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rc.mu.Lock()
-	rc.headers = append(rc.headers, r.Header.Clone())
-	for _, rs := range req.GetResourceSpans() {
-		for _, a := range rs.GetResource().GetAttributes() {
-			if a.GetKey() == "service.name" {
-				rc.services = append(rc.services, a.GetValue().GetStringValue())
-			}
-		}
-		for _, ss := range rs.GetScopeSpans() {
-			rc.spans = append(rc.spans, ss.GetSpans()...)
-		}
-	}
-	rc.mu.Unlock()
-	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
-}
-
-func (rc *otlpReceiver) all() []*tracepb.Span {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]*tracepb.Span(nil), rc.spans...)
-}
 
 // traceparents records the traceparent of every request a server got.
 type traceparents struct {
@@ -101,18 +40,6 @@ func (tp *traceparents) get(path string) []string {
 	return append([]string(nil), tp.seen[path]...)
 }
 
-func spanAttr(s *tracepb.Span, key string) string {
-	for _, a := range s.GetAttributes() {
-		if a.GetKey() == key {
-			if v := a.GetValue().GetStringValue(); v != "" {
-				return v
-			}
-			return a.GetValue().String()
-		}
-	}
-	return ""
-}
-
 // TestTracingThroughUpstreamAndAS runs the gateway with [tracing] on,
 // exporting over OTLP/HTTP to an in-process receiver. A request with a
 // trusted proxy's traceparent is traced under it: the gate's decision, the
@@ -121,26 +48,14 @@ func spanAttr(s *tracepb.Span, key string) string {
 // trace naming the gateway's client span as parent. The login's code
 // exchange is traced too, and the access log names the trace.
 func TestTracingThroughUpstreamAndAS(t *testing.T) {
-	rc := &otlpReceiver{}
+	rc := &otlptest.Receiver{}
 	collector := httptest.NewServer(rc)
 	defer collector.Close()
 	var upTP, asTP traceparents
 	up := httptest.NewServer(upTP.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer up.Close()
 	gwAddr := freeAddr(t)
-	asSrv := httptest.NewUnstartedServer(nil)
-	as, err := devop.New(devop.Options{
-		Issuer: "http://" + asSrv.Listener.Addr().String(),
-		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
-			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
-		AutoApproveUser: "alice", AccessTokenTTL: 90 * time.Second, RotateRefreshTokens: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	asSrv.Config.Handler = asTP.wrap(as)
-	asSrv.Start()
-	defer asSrv.Close()
+	asSrv := startDevAS(t, gwAddr, asOptions{Refreshing: true, Wrap: asTP.wrap})
 	cfg := serveConfig(gwAddr, asSrv.URL, up.URL, `refresh_before = "100s"`) // every request refreshes
 	cfg = strings.Replace(cfg, "[provider]", "trusted_proxies = [\"127.0.0.1/32\"]\nlog_format = \"json\"\n[provider]", 1)
 	cfg += `
@@ -153,13 +68,7 @@ headers = { "x-api-key" = "collector-key" }
 service_name = "gatehouse-test"
 `
 	p := writeFile(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	var logs lockedBuffer
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	stop := sync.OnceFunc(func() { cancel(); <-errc })
+	logs, stop := startServe(p)
 	defer stop()
 	waitReady(t, "http://"+gwAddr)
 
@@ -186,7 +95,7 @@ service_name = "gatehouse-test"
 	get("00-" + traceID + "-" + parentID + "-01")
 	stop() // the provider exports what is queued on shutdown
 
-	spans := rc.all()
+	spans := rc.Spans()
 	byID := map[string]*tracepb.Span{}
 	for _, s := range spans {
 		byID[hex.EncodeToString(s.GetSpanId())] = s
@@ -224,7 +133,7 @@ service_name = "gatehouse-test"
 	if got := hex.EncodeToString(server.GetParentSpanId()); got != parentID || server.GetKind() != tracepb.Span_SPAN_KIND_SERVER {
 		t.Errorf("server span's parent %s (kind %v), want the trusted proxy's %s", got, server.GetKind(), parentID)
 	}
-	if spanAttr(server, "gatehouse.outcome") != "allowed" || spanAttr(server, "http.response.status_code") == "" {
+	if otlptest.Attr(server, "gatehouse.outcome") != "allowed" || otlptest.Attr(server, "http.response.status_code") == "" {
 		t.Errorf("server span attributes: %v", server.GetAttributes())
 	}
 	decide := find("gate decide", traceID)
@@ -261,11 +170,9 @@ service_name = "gatehouse-test"
 		t.Errorf("the AS did not receive the code exchange's traceparent: %q", tokenTP)
 	}
 	// The resource, the export headers, the access log.
-	rc.mu.Lock()
-	if len(rc.services) == 0 || rc.services[0] != "gatehouse-test" || rc.headers[0].Get("X-Api-Key") != "collector-key" {
-		t.Errorf("services %q, export headers %v", rc.services, rc.headers)
+	if services, headers := rc.Services(), rc.Headers(); len(services) == 0 || services[0] != "gatehouse-test" || headers[0].Get("X-Api-Key") != "collector-key" {
+		t.Errorf("services %q, export headers %v", services, headers)
 	}
-	rc.mu.Unlock()
 	if !strings.Contains(logs.String(), `"trace_id":"`+traceID+`"`) {
 		t.Errorf("no access log line with trace_id %s:\n%s", traceID, logs.String())
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,13 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-
-	"github.com/gatehouse-dev/gatehouse/internal/devop"
 )
 
 // echoUpstream answers with the request's Host, path and headers as JSON.
@@ -35,30 +31,6 @@ type echoed struct {
 	Host   string      `json:"host"`
 	Path   string      `json:"path"`
 	Header http.Header `json:"header"`
-}
-
-// tlsAS runs the development AS over TLS (httptest's own certificate) and
-// returns it and a file with its certificate, the CA to trust.
-func tlsAS(t *testing.T, gwAddr string) (*httptest.Server, string) {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	as, err := devop.New(devop.Options{
-		Issuer: "https://" + srv.Listener.Addr().String(),
-		Clients: []devop.Client{{ID: "gh", Secret: "gh-secret-0123456789",
-			RedirectURIs: []string{"http://" + gwAddr + "/oauth2/callback"}}},
-		AutoApproveUser: "alice",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = as
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "as-ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return srv, ca
 }
 
 // TestServeUpstreamOptions runs gatehouse with every upstream option of
@@ -143,13 +115,7 @@ tls_insecure_skip_verify = true
 		t.Errorf("check-config: %v, want the insecure upstream named:\n%s", err, errOut)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	stop := sync.OnceFunc(func() { cancel(); <-errc })
+	logs, stop := startServe(p)
 	defer stop()
 	waitReady(t, "http://"+gwAddr) // discovery over TLS with provider.ca_file
 	if !strings.Contains(logs.String(), "upstream[7] (old-tls): tls_insecure_skip_verify") {
@@ -252,13 +218,8 @@ func TestProviderCAFileIsNeeded(t *testing.T) {
 	gwAddr := freeAddr(t)
 	as, _ := tlsAS(t, gwAddr)
 	p := writeFile(t, serveConfig(gwAddr, as.URL, "http://127.0.0.1:2", ""))
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, []string{"serve", "-config", p}, func(string) string { return "" }, io.Discard, &logs)
-	}()
-	defer func() { cancel(); <-errc }()
+	logs, stop := startServe(p)
+	defer stop()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "certificate signed by unknown authority"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no certificate error logged:\n%s", logs.String())

@@ -97,37 +97,83 @@ func (l *Logger) Log(e Entry) {
 func (l *Logger) appendText(b []byte, e *Entry) []byte {
 	b = append(b, "time="...)
 	b = l.appendTime(b, e.Time, true)
-	b = append(b, " level=INFO msg=request request_id="...)
-	b = appendTextValue(b, e.RequestID)
-	b = append(b, " client_ip="...)
-	b = appendTextAddr(b, e.ClientIP)
-	b = append(b, " host="...)
-	b = appendTextValue(b, e.Host)
-	b = append(b, " method="...)
-	b = appendTextValue(b, e.Method)
-	b = append(b, " path="...)
-	b = appendTextValue(b, e.Path)
-	b = append(b, " status="...)
-	b = strconv.AppendInt(b, int64(e.Status), 10)
-	b = append(b, " bytes="...)
-	b = strconv.AppendInt(b, e.Bytes, 10)
-	b = append(b, " duration="...)
-	b = strconv.AppendFloat(b, e.Duration.Seconds(), 'g', -1, 64)
-	b = append(b, " route="...)
-	b = appendTextValue(b, e.Route)
-	b = append(b, " upstream="...)
-	b = appendTextValue(b, e.Upstream)
-	b = append(b, " user_agent="...)
-	b = appendTextValue(b, e.UserAgent)
-	b = append(b, " sub="...)
-	b = appendTextValue(b, e.Sub)
-	b = append(b, " outcome="...)
-	b = appendTextValue(b, e.Outcome)
-	if e.TraceID != "" {
-		b = append(b, " trace_id="...)
-		b = appendTextValue(b, e.TraceID)
+	b = append(b, " level=INFO msg=request"...)
+	return append(appendFields(b, e, textFormat), '\n')
+}
+
+// format is how appendFields writes a field: slog's text handler's
+// key=value or its JSON handler's "key":value.
+type format bool
+
+const (
+	textFormat format = false
+	jsonFormat format = true
+)
+
+// key appends the separator before a field and its key.
+func (f format) key(b []byte, k string) []byte {
+	if f == jsonFormat {
+		b = append(b, `,"`...)
+		b = append(b, k...)
+		return append(b, `":`...)
 	}
-	return append(b, '\n')
+	b = append(b, ' ')
+	b = append(b, k...)
+	return append(b, '=')
+}
+
+func (f format) str(b []byte, k, v string) []byte {
+	b = f.key(b, k)
+	if f == jsonFormat {
+		return appendJSONString(b, v)
+	}
+	return appendTextValue(b, v)
+}
+
+func (f format) int(b []byte, k string, v int64) []byte {
+	return strconv.AppendInt(f.key(b, k), v, 10)
+}
+
+func (f format) seconds(b []byte, k string, d time.Duration) []byte {
+	b = f.key(b, k)
+	if f == jsonFormat {
+		return appendJSONFloat(b, d.Seconds())
+	}
+	return strconv.AppendFloat(b, d.Seconds(), 'g', -1, 64)
+}
+
+func (f format) addr(b []byte, k string, a netip.Addr) []byte {
+	b = f.key(b, k)
+	if f == jsonFormat {
+		b = append(b, '"')
+		if a.IsValid() {
+			b = a.AppendTo(b)
+		}
+		return append(b, '"')
+	}
+	return appendTextAddr(b, a)
+}
+
+// appendFields appends e's fields after the message, in f, in the order
+// both handlers write them.
+func appendFields(b []byte, e *Entry, f format) []byte {
+	b = f.str(b, "request_id", e.RequestID)
+	b = f.addr(b, "client_ip", e.ClientIP)
+	b = f.str(b, "host", e.Host)
+	b = f.str(b, "method", e.Method)
+	b = f.str(b, "path", e.Path)
+	b = f.int(b, "status", int64(e.Status))
+	b = f.int(b, "bytes", e.Bytes)
+	b = f.seconds(b, "duration", e.Duration)
+	b = f.str(b, "route", e.Route)
+	b = f.str(b, "upstream", e.Upstream)
+	b = f.str(b, "user_agent", e.UserAgent)
+	b = f.str(b, "sub", e.Sub)
+	b = f.str(b, "outcome", e.Outcome)
+	if e.TraceID != "" {
+		b = f.str(b, "trace_id", e.TraceID)
+	}
+	return b
 }
 
 // appendTime appends t as "2006-01-02T15:04:05.000Z07:00" (millis, as
@@ -212,40 +258,8 @@ func needsQuoting(s string) bool {
 func (l *Logger) appendJSON(b []byte, e *Entry) []byte {
 	b = append(b, `{"time":"`...)
 	b = l.appendTime(b, e.Time, false)
-	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = appendJSONString(b, e.RequestID)
-	b = append(b, `,"client_ip":"`...)
-	if e.ClientIP.IsValid() {
-		b = e.ClientIP.AppendTo(b)
-	}
-	b = append(b, '"')
-	b = append(b, `,"host":`...)
-	b = appendJSONString(b, e.Host)
-	b = append(b, `,"method":`...)
-	b = appendJSONString(b, e.Method)
-	b = append(b, `,"path":`...)
-	b = appendJSONString(b, e.Path)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(e.Status), 10)
-	b = append(b, `,"bytes":`...)
-	b = strconv.AppendInt(b, e.Bytes, 10)
-	b = append(b, `,"duration":`...)
-	b = appendJSONFloat(b, e.Duration.Seconds())
-	b = append(b, `,"route":`...)
-	b = appendJSONString(b, e.Route)
-	b = append(b, `,"upstream":`...)
-	b = appendJSONString(b, e.Upstream)
-	b = append(b, `,"user_agent":`...)
-	b = appendJSONString(b, e.UserAgent)
-	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, e.Sub)
-	b = append(b, `,"outcome":`...)
-	b = appendJSONString(b, e.Outcome)
-	if e.TraceID != "" {
-		b = append(b, `,"trace_id":`...)
-		b = appendJSONString(b, e.TraceID)
-	}
-	return append(b, "}\n"...)
+	b = append(b, `","level":"INFO","msg":"request"`...)
+	return append(appendFields(b, e, jsonFormat), "}\n"...)
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64 (which

@@ -16,14 +16,7 @@ import (
 func renderInspected(t *testing.T, files []string, set map[string]any, w want) *rendering {
 	t.Helper()
 	base := map[string]any{"secrets": map[string]any{"clientSecret": "s3cret", "cookieSecret": genkey(t)}}
-	out, err := renderChart(files, mergeValues(base, set))
-	if err != nil {
-		t.Fatalf("helm template: %v", err)
-	}
-	m, err := decodeManifests(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := renderDecoded(t, files, mergeValues(base, set))
 	r := &rendering{name: t.Name(), want: w, m: m}
 	r.inspect(t, parseDockerfile(t))
 	r.checkProbes(t)

@@ -54,14 +54,7 @@ func TestHelmOptions(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := renderChart(tc.files, tc.set)
-			if err != nil {
-				t.Fatalf("helm template: %v", err)
-			}
-			m, err := decodeManifests(out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := renderDecoded(t, tc.files, tc.set)
 			r := &rendering{name: tc.name, want: tc.want, m: m}
 			r.inspect(t, df)
 			r.checkProbes(t)
@@ -84,14 +77,7 @@ func TestHelmOptions(t *testing.T) {
 // TestHelmExistingSecret: with secrets.existingSecret the chart creates no
 // Secret and maps the named one.
 func TestHelmExistingSecret(t *testing.T) {
-	out, err := renderChart(nil, map[string]any{"secrets": map[string]any{"existingSecret": "gatehouse-prod"}})
-	if err != nil {
-		t.Fatalf("helm template: %v", err)
-	}
-	m, err := decodeManifests(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := renderDecoded(t, nil, map[string]any{"secrets": map[string]any{"existingSecret": "gatehouse-prod"}})
 	if len(m.Secrets) != 0 {
 		t.Errorf("Secrets rendered: %s", m.kinds())
 	}

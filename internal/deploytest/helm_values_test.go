@@ -70,14 +70,7 @@ config:
       allowed_groups: [admins, "42"]
       skip_auth: ["GET /api/health"]
 `)
-	out, err := renderChart(nil, vals)
-	if err != nil {
-		t.Fatalf("helm template: %v", err)
-	}
-	m, err := decodeManifests(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := renderDecoded(t, nil, vals)
 	r := &rendering{name: "values types", want: want{mode: "standalone", replicas: 3, store: config.StoreRedis}, m: m}
 	r.inspect(t, df) // config.Parse and Validate, or Fatal
 	r.checkMode(t)
@@ -131,14 +124,7 @@ config:
     tables: [{count: 4, f: 0.25, deeper: {m: 5}}]
     lists: [[6, 7.5]]
 `)
-	out, err := renderChart(nil, vals)
-	if err != nil {
-		t.Fatalf("helm template: %v", err)
-	}
-	m, err := decodeManifests(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := renderDecoded(t, nil, vals)
 	text := m.ConfigMaps[0].Data["gatehouse.toml"]
 	var doc struct {
 		X map[string]any `toml:"x_numbers"`
@@ -261,14 +247,7 @@ func TestHelmChecksums(t *testing.T) {
 	base := map[string]any{"secrets": map[string]any{"clientSecret": "s3cret", "cookieSecret": cookie}}
 	annotations := func(set map[string]any) map[string]string {
 		t.Helper()
-		out, err := renderChart(nil, set)
-		if err != nil {
-			t.Fatalf("helm template: %v", err)
-		}
-		m, err := decodeManifests(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := renderDecoded(t, nil, set)
 		return m.Deployments[0].Spec.Template.Annotations
 	}
 	a := annotations(base)

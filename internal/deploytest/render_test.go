@@ -44,6 +44,21 @@ func renderChart(valueFiles []string, set map[string]any) ([]byte, error) {
 	return renderChartIn(nil, valueFiles, set)
 }
 
+// renderDecoded renders the chart as renderChart does and decodes the
+// manifests; either failing stops the test.
+func renderDecoded(t *testing.T, valueFiles []string, set map[string]any) *manifests {
+	t.Helper()
+	out, err := renderChart(valueFiles, set)
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	m, err := decodeManifests(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // renderChartIn renders the chart as renderChart does, with the template
 // function lookup reading from cluster (nil: no cluster, as `helm template`).
 func renderChartIn(cluster engine.ClientProvider, valueFiles []string, set map[string]any) ([]byte, error) {

@@ -31,15 +31,38 @@ func SessionContract(t *testing.T, newManager func(t *testing.T, now func() time
 		return &session.Session{Issuer: "https://as.example", Subject: "alice", SID: "sid-1",
 			Claims: map[string]any{"email": "alice@example.com"}, AccessToken: "AT-1", RefreshToken: "RT-1"}
 	}
-	t.Run("CreateLoadSave", func(t *testing.T) {
+	// fresh returns a clock and a Manager on a fresh store that uses it.
+	fresh := func(t *testing.T) (*Clock, *session.Manager) {
 		c := NewClock()
-		m := newManager(t, c.Now)
-		ctx := t.Context()
-		s := sample()
-		ticket, err := m.Create(ctx, s)
+		return c, newManager(t, c.Now)
+	}
+	// create stores s and returns its ticket.
+	create := func(t *testing.T, m *session.Manager, s *session.Session) string {
+		t.Helper()
+		ticket, err := m.Create(t.Context(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		return ticket
+	}
+	// checkAlive fails unless each ticket loads exactly when it is alive.
+	type ticketAlive struct {
+		ticket string
+		alive  bool
+	}
+	checkAlive := func(t *testing.T, m *session.Manager, after string, want ...ticketAlive) {
+		t.Helper()
+		for _, tc := range want {
+			if _, err := m.Load(t.Context(), tc.ticket); (err == nil) != tc.alive {
+				t.Errorf("after %s: alive = %v, want %v (%v)", after, err == nil, tc.alive, err)
+			}
+		}
+	}
+	t.Run("CreateLoadSave", func(t *testing.T) {
+		_, m := fresh(t)
+		ctx := t.Context()
+		s := sample()
+		ticket := create(t, m, s)
 		got, err := m.Load(ctx, ticket)
 		if err != nil || got.AccessToken != "AT-1" || got.Claims["email"] != "alice@example.com" || got.ID != s.ID {
 			t.Fatalf("Load after Create: %+v, %v", got, err)
@@ -61,13 +84,9 @@ func SessionContract(t *testing.T, newManager func(t *testing.T, now func() time
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		c := NewClock()
-		m := newManager(t, c.Now)
+		_, m := fresh(t)
 		ctx := t.Context()
-		ticket, err := m.Create(ctx, sample())
-		if err != nil {
-			t.Fatal(err)
-		}
+		ticket := create(t, m, sample())
 		s, err := m.Load(ctx, ticket)
 		if err != nil {
 			t.Fatal(err)
@@ -80,13 +99,9 @@ func SessionContract(t *testing.T, newManager func(t *testing.T, now func() time
 		}
 	})
 	t.Run("Lifetime", func(t *testing.T) {
-		c := NewClock()
-		m := newManager(t, c.Now)
+		c, m := fresh(t)
 		ctx := t.Context()
-		ticket, err := m.Create(ctx, sample())
-		if err != nil {
-			t.Fatal(err)
-		}
+		ticket := create(t, m, sample())
 		c.Advance(59 * time.Minute)
 		if _, err := m.Load(ctx, ticket); err != nil {
 			t.Fatalf("within the lifetime: %v", err)
@@ -97,41 +112,22 @@ func SessionContract(t *testing.T, newManager func(t *testing.T, now func() time
 		}
 	})
 	t.Run("EndBySubjectAndSID", func(t *testing.T) {
-		c := NewClock()
-		m := newManager(t, c.Now)
+		c, m := fresh(t)
 		ctx := t.Context()
 		mk := func(sub, sid string) string {
 			s := sample()
 			s.Subject, s.SID = sub, sid
-			tk, err := m.Create(ctx, s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tk
+			return create(t, m, s)
 		}
 		a1, a2, b := mk("alice", "sid-a"), mk("alice", "sid-a2"), mk("bob", "sid-b")
 		c.Advance(time.Second)
 		if _, err := m.EndBySID(ctx, "https://as.example", "sid-a"); err != nil {
 			t.Fatal(err)
 		}
-		for _, tc := range []struct {
-			ticket string
-			alive  bool
-		}{{a1, false}, {a2, true}, {b, true}} {
-			if _, err := m.Load(ctx, tc.ticket); (err == nil) != tc.alive {
-				t.Errorf("after EndBySID: alive = %v, want %v (%v)", err == nil, tc.alive, err)
-			}
-		}
+		checkAlive(t, m, "EndBySID", ticketAlive{a1, false}, ticketAlive{a2, true}, ticketAlive{b, true})
 		if _, err := m.EndBySubject(ctx, "https://as.example", "alice"); err != nil {
 			t.Fatal(err)
 		}
-		for _, tc := range []struct {
-			ticket string
-			alive  bool
-		}{{a2, false}, {b, true}} {
-			if _, err := m.Load(ctx, tc.ticket); (err == nil) != tc.alive {
-				t.Errorf("after EndBySubject: alive = %v, want %v (%v)", err == nil, tc.alive, err)
-			}
-		}
+		checkAlive(t, m, "EndBySubject", ticketAlive{a2, false}, ticketAlive{b, true})
 	})
 }
