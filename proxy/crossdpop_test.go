@@ -41,7 +41,7 @@ type dpopUpstream struct {
 
 func (u *dpopUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ps := proofSeen{url: "http://" + r.Host + r.URL.EscapedPath(), authz: r.Header.Get("Authorization"), requested: true}
-	if jws, err := jose.ParseSigned(r.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+	if jws, err := jose.ParseSignedCompact(r.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 		ps.err = err.Error()
 	} else if jwk := jws.Signatures[0].Protected.JSONWebKey; jwk == nil {
 		ps.err = "no jwk"
