@@ -88,3 +88,38 @@ func TestSessionIdentityPerVersion(t *testing.T) {
 		t.Errorf("after the refresh the identity carries access token %q, want at-2", got.accessToken)
 	}
 }
+
+// TestSessionIdentityKeepsIDTokenOnlyWhenPassed: the derived identity, kept
+// for each of up to derivedCacheSize sessions, holds the session's ID token
+// (often 1 KB or more) only when some route passes it upstream.
+func TestSessionIdentityKeepsIDTokenOnlyWhenPassed(t *testing.T) {
+	s := &session.Session{
+		Issuer: "https://as.example.com", Subject: "alice",
+		Claims:      map[string]any{"sub": "alice"},
+		AccessToken: "at-1", IDToken: "header.payload.signature",
+	}
+	for _, tc := range []struct {
+		name   string
+		routes []Route
+		want   string
+	}{
+		{"no route passes it", []Route{{Name: "app", PathPrefix: "/"}}, ""},
+		{"a route passes it in a header", []Route{{Name: "app", PathPrefix: "/"}, {Name: "idt", PathPrefix: "/idt", PassIDToken: PassIDTokenHeader}}, s.IDToken},
+		{"a route passes it as Authorization", []Route{{Name: "idt", PathPrefix: "/", PassIDToken: PassIDTokenAuthorization}}, s.IDToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			routes := make([]*route, len(tc.routes))
+			for i := range tc.routes {
+				routes[i] = &route{Route: tc.routes[i]}
+			}
+			g := &gate{derived: lru.New[sessionVersion, *forward](derivedCacheSize), passIDToken: passesIDToken(routes)}
+			fwd, _, err := g.sessionIdentity(s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fwd.idToken != tc.want || fwd.accessToken != "at-1" {
+				t.Errorf("idToken %q, accessToken %q; want %q, at-1", fwd.idToken, fwd.accessToken, tc.want)
+			}
+		})
+	}
+}

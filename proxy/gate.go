@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type gate struct {
 	derived *lru.Cache[sessionVersion, *forward]
 	// proofs checks the DPoP proofs of sessions bound to a key (restdpop.go).
 	proofs *proofChecker
+	// passIDToken is whether some route sends the session's ID token
+	// upstream (Route.PassIDToken). Only then do the derived identities
+	// keep it: an ID token is often 1 KB or more, and derived holds an
+	// entry for each of up to derivedCacheSize sessions.
+	passIDToken bool
 }
 
 // sessionVersion names one version of a session (session.Session.Version).
@@ -230,6 +236,11 @@ func (g *gate) writeSession(w http.ResponseWriter, r *http.Request, v *verdict) 
 	}
 }
 
+// passesIDToken reports whether some route sends the ID token upstream.
+func passesIDToken(routes []*route) bool {
+	return slices.ContainsFunc(routes, func(rt *route) bool { return rt.PassIDToken != "" })
+}
+
 // sessionIdentity returns the identity of a loaded session. It is derived
 // from the claims once per cached version of the session (see
 // session.Session.Version), not on every request.
@@ -248,7 +259,9 @@ func (g *gate) sessionIdentity(s *session.Session, err error) (*forward, map[str
 		return nil, nil, errSessionEnded
 	}
 	fwd := newForward(id, s.AccessToken)
-	fwd.idToken = s.IDToken
+	if g.passIDToken {
+		fwd.idToken = s.IDToken
+	}
 	fwd.dpopKey = sessionKey(s)
 	if key.version != 0 {
 		g.derived.Add(key, fwd, time.Time{})

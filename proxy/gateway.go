@@ -162,6 +162,7 @@ func New(opts Options) (*Gateway, error) {
 		rest:          rest,
 		derived:       lru.New[sessionVersion, *forward](derivedCacheSize),
 		proofs:        newProofChecker(opts.Sessions, opts.PublicURL.String(), b.now),
+		passIDToken:   passesIDToken(routes),
 	}
 	g.sso = &sso{
 		base:               b,
@@ -223,7 +224,7 @@ type forward struct {
 	id          identity.Identity
 	headers     identity.Headers // id's header values
 	accessToken string
-	idToken     string // the session's ID token; "" for a bearer or password identity
+	idToken     string // the session's ID token when a route passes it (gate.passIDToken); "" otherwise, and for a bearer or password identity
 	assertions  assertionCache
 	dpopKey     *login.DPoPKey // the key accessToken is bound to; nil for a bearer token
 }

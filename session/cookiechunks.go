@@ -48,14 +48,24 @@ func (c *Cookies) ticketFromCookies(h http.Header) string {
 	if err != nil || n < 1 || n > CookieChunksMax || first == "" {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteString(cookieTicketHead)
-	b.WriteString(first)
+	if n == 1 { // the common case: one allocation, of the ticket's size
+		return cookieTicketHead + first
+	}
+	parts := make([]string, 0, n)
+	size := len(cookieTicketHead) + len(first)
 	for i := 1; i < n; i++ {
 		part := cookieValue(h, c.chunkName(i))
 		if part == "" {
 			return ""
 		}
+		parts = append(parts, part)
+		size += len(part)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(cookieTicketHead)
+	b.WriteString(first)
+	for _, part := range parts {
 		b.WriteString(part)
 	}
 	return b.String()
