@@ -72,6 +72,14 @@ name = "api"
 path_prefix = "/api"
 url = %q
 pass_authorization = true
+
+# Chromium fetches the favicon after each page, at a moment of its own: it
+# must not renew the session, or the refresh counts race with it.
+[[upstream]]
+name = "favicon"
+path_prefix = "/favicon.ico"
+url = "static://204"
+auth = "public"
 `, up.URL),
 	})
 	return &fapiWorld{op: op, up: up, gw: gw}

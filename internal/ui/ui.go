@@ -393,10 +393,14 @@ func (d *Data) T(key string, args ...any) string {
 // Content-Language, Cache-Control no-store, nosniff, Vary) but the
 // Content-Security-Policy, which the caller sets from [Pages.CSP]. A
 // replaced template that fails at run time is logged by nobody: the
-// embedded page is rendered instead.
+// embedded page is rendered instead. A name that is not one of [Names]
+// renders the error page.
 func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, d *Data) {
 	tag := Negotiate(r.Header.Get("Accept-Language"))
 	d.Lang, d.lang, d.Brand = tag.String(), tag, p.brand
+	if _, ok := p.sets[name]; !ok { // not a page of Names: the error page, never a panic
+		name = Error
+	}
 	var buf bytes.Buffer
 	if err := p.sets[name].Execute(&buf, d); err != nil {
 		buf.Reset()

@@ -211,3 +211,14 @@ func TestReplacementFailingAtRunTimeFallsBack(t *testing.T) {
 		t.Errorf("status %d, want the built-in page:\n%s", resp.StatusCode, body)
 	}
 }
+
+// TestRenderUnknownNameIsTheErrorPage: a name that is no page renders the
+// error page with the data it was given, and does not panic.
+func TestRenderUnknownNameIsTheErrorPage(t *testing.T) {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	ui.Default().Render(w, r, http.StatusNotFound, "x.png", &ui.Data{Status: http.StatusNotFound, Title: "Not found", Code: "not_found"})
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "Not found") {
+		t.Errorf("status %d, body %q: want the error page saying Not found", w.Code, w.Body.String())
+	}
+}
