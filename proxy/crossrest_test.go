@@ -23,28 +23,8 @@ func TestRESTDPoPBoundSessionCookieStoreLog(t *testing.T) {
 	logs := &logBuffer{}
 	e := newRESTEnv(t, envOptions{cookieStore: true, accessLog: accesslog.New(logs, true)})
 	a := e.app()
-	key, err := login.NewDPoPKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proof := func(method, path, token string) string {
-		t.Helper()
-		p, err := key.Proof(method, e.gwURL+path, token, "", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	startPath := restBase + "/applications/app/access/"
-	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proof(http.MethodPost, startPath, ""))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("start: %d %+v", resp.StatusCode, d)
-	}
-	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
-	token := resp.Header.Get("Access-Token")
-	if resp.StatusCode != http.StatusOK || token == "" {
-		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
-	}
+	proofFor, token := dpopBoundLogin(t, e, a)
+	proof := func(method, path, token string) string { return proofFor(method, e.gwURL+path, token) }
 	if e.store.created.Load() == 0 {
 		t.Errorf("the REST session is not a server-side record under the cookie store")
 	}
@@ -102,28 +82,7 @@ func TestRESTDPoPBoundSessionCookieStoreLog(t *testing.T) {
 func TestRESTDPoPBoundSessionThroughForwardAuth(t *testing.T) {
 	e := newRESTEnv(t, envOptions{trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	a := e.app()
-	key, err := login.NewDPoPKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proofFor := func(method, target, token string) string {
-		t.Helper()
-		p, err := key.Proof(method, target, token, "", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	startPath := restBase + "/applications/app/access/"
-	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proofFor(http.MethodPost, e.gwURL+startPath, ""))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("start: %d %+v", resp.StatusCode, d)
-	}
-	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
-	token := resp.Header.Get("Access-Token")
-	if resp.StatusCode != http.StatusOK || token == "" {
-		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
-	}
+	proofFor, token := dpopBoundLogin(t, e, a)
 	auth := func(proof string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, e.gwURL+"/oauth2/auth", nil)
@@ -168,28 +127,7 @@ func TestRESTDPoPBoundSessionOnAHostRoute(t *testing.T) {
 		{Name: "app", PathPrefix: "/"},
 	}})
 	a := e.app()
-	key, err := login.NewDPoPKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proofFor := func(method, target, token string) string {
-		t.Helper()
-		p, err := key.Proof(method, target, token, "", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	startPath := restBase + "/applications/app/access/"
-	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proofFor(http.MethodPost, e.gwURL+startPath, ""))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("start: %d %+v", resp.StatusCode, d)
-	}
-	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
-	token := resp.Header.Get("Access-Token")
-	if resp.StatusCode != http.StatusOK || token == "" {
-		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
-	}
+	proofFor, token := dpopBoundLogin(t, e, a)
 	call := func(host, proof string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, e.gwURL+"/things", nil)
@@ -217,4 +155,34 @@ func TestRESTDPoPBoundSessionOnAHostRoute(t *testing.T) {
 	if got := call(gwHost, proofFor(http.MethodGet, e.gwURL+"/things", token)); got != http.StatusOK {
 		t.Errorf("a route without a host, proof at public_url: %d, want 200", got)
 	}
+}
+
+// dpopBoundLogin starts a REST flow with a DPoP proof by a new key, so the
+// session is bound to it, logs alice in, and returns a maker of proofs by
+// that key (for an absolute URL) and the session token.
+func dpopBoundLogin(t *testing.T, e *env, a *app) (proofFor func(method, target, token string) string, token string) {
+	t.Helper()
+	key, err := login.NewDPoPKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofFor = func(method, target, token string) string {
+		t.Helper()
+		p, err := key.Proof(method, target, token, "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	startPath := restBase + "/applications/app/access/"
+	resp, d := a.call(http.MethodPost, startPath, "", "", "DPoP", proofFor(http.MethodPost, e.gwURL+startPath, ""))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("start: %d %+v", resp.StatusCode, d)
+	}
+	resp, d = a.respond(resp.Header.Get("Access-Token"), urlBody(a.authorize(d, "alice", "login")))
+	token = resp.Header.Get("Access-Token")
+	if resp.StatusCode != http.StatusOK || token == "" {
+		t.Fatalf("authorization response: %d %+v", resp.StatusCode, d)
+	}
+	return proofFor, token
 }
